@@ -1,0 +1,42 @@
+# tf_drpm: `make demo` and `make test` install what they need into .venv.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+FMNIST_DIR := /usr/share/datasets/fashion-mnist
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONUNBUFFERED := 1
+
+.PHONY: demo test test-slow bench venv fashion-mnist clean
+
+venv: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# Debian's Fashion-MNIST IDX files, installed when missing and apt-get is usable.
+fashion-mnist:
+	@if [ ! -f $(FMNIST_DIR)/t10k-labels-idx1-ubyte.gz ] && [ ! -f $(FMNIST_DIR)/t10k-labels-idx1-ubyte ]; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get install -y -qq dataset-fashion-mnist || (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist)) >/dev/null \
+	      || echo "warning: could not install dataset-fashion-mnist"; \
+	  else echo "note: $(FMNIST_DIR) missing and apt-get not usable; tests that need it are skipped"; fi; \
+	fi
+
+demo: $(STAMP) fashion-mnist
+	$(PY) -m trainers.partition_demo
+
+test: $(STAMP) fashion-mnist
+	$(PY) -m pytest -q -n 2 -m "not slow" tests
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow tests
+
+bench: $(STAMP)
+	$(PY) benchmarks/partition.py --write-readme
+
+clean:
+	rm -rf $(VENV) *.egg-info

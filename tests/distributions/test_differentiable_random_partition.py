@@ -1,0 +1,257 @@
+"""Tests of the DRPM against brute-force enumeration."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from absl.testing import parameterized
+
+from tf_drpm.distributions import DRPM
+from tf_drpm.distributions import DifferentiableRandomPartition
+
+
+def _compositions(total, parts):
+    if parts == 1:
+        yield (total,)
+        return
+    for first in range(total + 1):
+        for rest in _compositions(total - first, parts - 1):
+            yield (first,) + rest
+
+
+def _exact_partition_probs(log_weights, log_scores):
+    """All partitions Y with their exact probabilities, by enumeration.
+
+    p(Y) = p(n) * sum over orderings pi compatible with Y of PL(pi), where
+    p(n) is Fisher's MVHG with K groups of n items (enumerated compositions).
+    Returns a dict {assignment tuple (subset of each element): probability}.
+    """
+    num_subsets, num_elements = len(log_weights), len(log_scores)
+    weights = np.exp(np.asarray(log_weights, np.float64))
+    scores = np.exp(np.asarray(log_scores, np.float64))
+    unnormalised = {}
+    for counts in _compositions(num_elements, num_subsets):
+        unnormalised[counts] = np.prod(
+            [math.comb(num_elements, c) * weights[k] ** c for k, c in enumerate(counts)])
+    total = sum(unnormalised.values())
+    result = {}
+    for order in itertools.permutations(range(num_elements)):
+        ordered = scores[list(order)]
+        # Suffix sums, not running subtraction (which cancels for extreme scores).
+        pl = np.prod(ordered / np.cumsum(ordered[::-1])[::-1])
+        for counts, weight in unnormalised.items():
+            assignment = [0] * num_elements
+            position = 0
+            for k, c in enumerate(counts):
+                for element in order[position:position + c]:
+                    assignment[element] = k
+                position += c
+            key = tuple(assignment)
+            result[key] = result.get(key, 0.0) + weight / total * pl
+    return result
+
+
+def _partition_matrix(assignment, num_subsets):
+    y = np.zeros((num_subsets, len(assignment)))
+    y[list(assignment), np.arange(len(assignment))] = 1.0
+    return y
+
+
+class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase):
+
+    def test_alias(self):
+        self.assertIs(DRPM, DifferentiableRandomPartition)
+
+    @parameterized.named_parameters(
+        ("k2_n4", 2, 4, 1.0),
+        ("k3_n5", 3, 5, 1.5),
+        ("k3_n4_extreme", 3, 4, 30.0),
+    )
+    def test_log_prob_matches_enumeration(self, num_subsets, num_elements, scale):
+        rng = np.random.RandomState(num_subsets * 10 + num_elements)
+        log_weights = rng.randn(num_subsets) * min(scale, 3.0)
+        log_scores = rng.randn(num_elements) * scale
+        exact = _exact_partition_probs(log_weights, log_scores)
+        keys = sorted(exact)
+        ys = np.stack([_partition_matrix(key, num_subsets) for key in keys])
+        drpm = DRPM(log_weights, log_scores, temperature=np.float64(1.0))
+        log_probs = self.evaluate(drpm.log_prob(ys))
+        expected = np.log([exact[key] for key in keys])
+        finite = np.isfinite(expected)
+        # Relative accuracy 1e-6 of p(Y) wherever p(Y) is representable.
+        self.assertAllClose(log_probs[finite], expected[finite], atol=1e-6, rtol=0.)
+        self.assertAllClose(np.sum(np.exp(log_probs)), 1.0, atol=1e-9)
+
+    def test_all_assignments_n6_k3_sum_to_one(self):
+        rng = np.random.RandomState(7)
+        log_weights, log_scores = rng.randn(3), 2.0 * rng.randn(6)
+        assignments = list(itertools.product(range(3), repeat=6))
+        self.assertLen(assignments, 3 ** 6)
+        ys = np.stack([_partition_matrix(a, 3) for a in assignments])
+        log_probs = self.evaluate(DRPM(log_weights, log_scores, 1.0).log_prob(ys))
+        self.assertAllClose(np.sum(np.exp(log_probs)), 1.0, atol=1e-9)
+
+    @parameterized.named_parameters(("float32", np.float32, 2e-4), ("float64", np.float64, 1e-9))
+    def test_extreme_parameters_stay_finite_and_normalised(self, dtype, tolerance):
+        log_weights = np.array([30., -30., 0.], dtype)
+        log_scores = np.array([30., -30., 25., 0., -12.], dtype)
+        assignments = list(itertools.product(range(3), repeat=5))
+        ys = np.stack([_partition_matrix(a, 3) for a in assignments]).astype(dtype)
+        log_probs = self.evaluate(DRPM(log_weights, log_scores, dtype(1.)).log_prob(ys))
+        self.assertFalse(np.any(np.isnan(log_probs)))
+        self.assertAllClose(np.sum(np.exp(log_probs.astype(np.float64))), 1.0, atol=tolerance)
+        exact = _exact_partition_probs(log_weights, log_scores)
+        most_likely = max(exact, key=exact.get)
+        index = assignments.index(most_likely)
+        self.assertAllClose(log_probs[index], np.log(exact[most_likely]), atol=1e-3)
+
+    def test_bounds_bracket_exact_log_prob(self):
+        rng = np.random.RandomState(3)
+        drpm = DRPM(rng.randn(3), rng.randn(6) * 2.0, 1.0)
+        ys = drpm.sample(50, seed=[4, 5])
+        log_prob = self.evaluate(drpm.log_prob(ys))
+        lower, upper = self.evaluate(drpm.log_prob_bounds(ys))
+        self.assertAllLessEqual(lower - log_prob, 1e-9)
+        self.assertAllGreaterEqual(upper - log_prob, -1e-9)
+
+    def test_hard_samples_are_partitions_with_exact_frequencies(self):
+        log_weights = np.array([0.3, -0.4])
+        log_scores = np.array([1.0, 0.0, -0.5, 0.7])
+        num_samples = 20000
+        drpm = DRPM(log_weights, log_scores, temperature=np.float64(0.5))
+        ys = self.evaluate(drpm.sample(num_samples, seed=[11, 12]))
+        self.assertAllEqual(np.sum(ys, axis=-2), np.ones((num_samples, 4)))
+        self.assertTrue(np.all((ys == 0) | (ys == 1)))
+        exact = _exact_partition_probs(log_weights, log_scores)
+        assignments = [tuple(a) for a in np.argmax(ys, axis=-2)]
+        counts = {}
+        for a in assignments:
+            counts[a] = counts.get(a, 0) + 1
+        # Every cell within 5 binomial standard deviations (plus 1 count).
+        for key, p in exact.items():
+            observed = counts.get(key, 0)
+            sigma = math.sqrt(num_samples * p * (1 - p))
+            self.assertLessEqual(abs(observed - num_samples * p), 5 * sigma + 1, msg=str(key))
+        self.assertLessEqual(set(counts), set(exact))
+
+    def test_straight_through_gradients_reach_both_parameters(self):
+        log_weights = tf.Variable(tf.random.stateless_normal([2, 3], seed=[1, 1]))
+        log_scores = tf.Variable(tf.random.stateless_normal([2, 8], seed=[2, 2]))
+        target = tf.random.stateless_normal([2, 3, 8], seed=[3, 3])
+        with tf.GradientTape() as tape:
+            y = DRPM(log_weights, log_scores, 0.7).sample(4, seed=[5, 6])
+            loss = tf.reduce_sum(y * target)
+        grad_weights, grad_scores = tape.gradient(loss, [log_weights, log_scores])
+        for grad in (grad_weights, grad_scores):
+            self.assertIsNotNone(grad)
+            grad = self.evaluate(grad)
+            self.assertTrue(np.all(np.isfinite(grad)))
+            self.assertGreater(np.max(np.abs(grad)), 0.)
+
+    def test_log_prob_gradient_matches_finite_differences(self):
+        rng = np.random.RandomState(5)
+        y = _partition_matrix((0, 2, 1, 0, 2), 3)
+        log_weights0, log_scores0 = rng.randn(3), rng.randn(5)
+
+        def log_prob(params):
+            return DRPM(params[:3], params[3:], np.float64(1.)).log_prob(y)
+
+        params = tf.constant(np.concatenate([log_weights0, log_scores0]))
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            value = log_prob(params)
+        grad = self.evaluate(tape.gradient(value, params))
+        step = 1e-5
+        numeric = []
+        for i in range(8):
+            delta = np.zeros(8)
+            delta[i] = step
+            numeric.append((self.evaluate(log_prob(params + delta))
+                            - self.evaluate(log_prob(params - delta))) / (2 * step))
+        self.assertAllClose(grad, numeric, atol=1e-6, rtol=1e-5)
+
+    def test_jit_and_eager_agree(self):
+        log_weights = tf.constant([[0.1, -0.2, 0.3]])
+        log_scores = tf.constant([[0.5, -1.0, 2.0, 0.0, 0.3]])
+
+        def run(log_weights, log_scores):
+            drpm = DRPM(log_weights, log_scores, 0.5)
+            y = drpm.sample(3, seed=[7, 8])
+            return y, drpm.log_prob(y)
+
+        eager = self.evaluate(run(log_weights, log_scores))
+        graph = self.evaluate(tf.function(run)(log_weights, log_scores))
+        jit = self.evaluate(tf.function(run, jit_compile=True)(log_weights, log_scores))
+        for other in (graph, jit):
+            self.assertAllEqual(eager[0], other[0])
+            self.assertAllClose(eager[1], other[1], atol=1e-4)
+
+    def test_batch_shapes_broadcast(self):
+        drpm = DRPM(tf.zeros([2, 1, 3]), tf.zeros([4, 6]), tf.constant(0.5))
+        self.assertEqual(drpm.batch_shape, [2, 4])
+        self.assertEqual(drpm.event_shape, [3, 6])
+        y = drpm.sample(5, seed=[1, 2])
+        self.assertEqual(y.shape, [5, 2, 4, 3, 6])
+        self.assertEqual(drpm.log_prob(y).shape, [5, 2, 4])
+        details = drpm.sample_with_details([2], seed=[1, 2])
+        self.assertEqual(details["counts"].shape, [2, 2, 4, 3])
+        self.assertEqual(details["permutation"].shape, [2, 2, 4, 6, 6])
+
+    def test_float32_matches_float64_with_broadcast_batches(self):
+        # Guards against wrong float32 batch-broadcast matmuls (oneDNN, TF 2.21).
+        rng = np.random.RandomState(9)
+        log_weights = rng.randn(2, 1, 3)
+        log_scores = rng.randn(1, 4, 6) * 2.
+        drpm64 = DRPM(log_weights, log_scores, np.float64(0.5))
+        drpm32 = DRPM(log_weights.astype(np.float32), log_scores.astype(np.float32),
+                      np.float32(0.5))
+        ys = self.evaluate(drpm64.sample(3, seed=[1, 2]))
+        self.assertAllEqual(ys.sum(axis=-2), np.ones((3, 2, 4, 6)))
+        self.assertAllClose(self.evaluate(drpm32.log_prob(ys.astype(np.float32))),
+                            self.evaluate(drpm64.log_prob(ys)), atol=1e-3)
+        lower32, upper32 = self.evaluate(drpm32.log_prob_bounds(ys.astype(np.float32)))
+        lower64, upper64 = self.evaluate(drpm64.log_prob_bounds(ys))
+        self.assertAllClose(lower32, lower64, atol=1e-3)
+        self.assertAllClose(upper32, upper64, atol=1e-3)
+        ys32 = self.evaluate(drpm32.sample(3, seed=[1, 2]))
+        self.assertAllEqual(ys32.sum(axis=-2), np.ones((3, 2, 4, 6)))
+
+    def test_deterministic_mode_ignores_seed(self):
+        drpm = DRPM(tf.constant([0.0, 1.0]), tf.constant([0.3, 2.0, -1.0, 0.5]), 0.5,
+                    stochastic=False)
+        first = self.evaluate(drpm.sample(seed=[1, 2]))
+        second = self.evaluate(drpm.sample(seed=[3, 4]))
+        self.assertAllEqual(first, second)
+        self.assertAllEqual(np.sum(first, axis=0), np.ones(4))
+
+    def test_soft_permutation_keeps_subset_sizes(self):
+        drpm = DRPM(tf.zeros([3]), tf.random.stateless_normal([7], seed=[1, 1]), 1.0,
+                    hard_permutation=False)
+        details = self.evaluate(drpm.sample_with_details(seed=[2, 3]))
+        y = details["partition"]
+        # NeuralSort is row-stochastic: subset k holds a total mass of n_k.
+        self.assertAllClose(np.sum(y, axis=-1), details["counts"], atol=1e-5)
+        self.assertTrue(np.any((y > 1e-3) & (y < 1 - 1e-3)))
+
+    def test_invalid_shapes_and_values_raise(self):
+        with self.assertRaisesRegex(ValueError, "log_weights"):
+            DRPM(tf.zeros([0]), tf.zeros([3]), 1.0)
+        with self.assertRaisesRegex(ValueError, "log_scores"):
+            DRPM(tf.zeros([2]), tf.zeros([0]), 1.0)
+        with self.assertRaisesRegex(ValueError, "temperature"):
+            DRPM(tf.zeros([2]), tf.zeros([3]), -1.0)
+        with self.assertRaisesRegex(ValueError, "log_scores"):
+            DRPM(tf.zeros([2]), tf.constant([0., np.nan, 1.]), 1.0)
+        drpm = DRPM(tf.zeros([2]), tf.zeros([3]), 1.0, validate_args=True)
+        with self.assertRaisesRegex(ValueError, "partition"):
+            drpm.log_prob(tf.zeros([3, 3]))
+        with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "partition"):
+            self.evaluate(drpm.log_prob(tf.constant([[1., 0.5, 0.], [0., 0.5, 1.]])))
+        with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "partition"):
+            self.evaluate(drpm.log_prob(tf.constant([[1., 1., 0.], [1., 0., 1.]])))
+
+
+if __name__ == "__main__":
+    tf.test.main()

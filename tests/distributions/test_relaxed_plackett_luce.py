@@ -1,0 +1,210 @@
+"""Tests for tf_drpm.distributions.RelaxedPlackettLuce."""
+
+import itertools
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+from absl.testing import parameterized
+
+from tf_drpm.distributions import RelaxedPlackettLuce
+from tf_drpm.ops import hard_sort_permutation
+from tf_drpm.ops import neural_sort
+
+tfd = tfp.distributions
+
+
+def _exact_pl_probs(log_scores):
+    """Exact PL probabilities of all orders (float64 NumPy), dict order->p."""
+    scores = np.exp(np.asarray(log_scores, np.float64))
+    probs = {}
+    for order in itertools.permutations(range(len(scores))):
+        p, remaining = 1., scores.sum()
+        for i in order:
+            p *= scores[i] / remaining
+            remaining -= scores[i]
+        probs[order] = p
+    return probs
+
+
+def _is_permutation_matrix(p):
+    p = np.asarray(p)
+    binary = np.all((p == 0) | (p == 1))
+    return bool(binary and np.all(p.sum(-1) == 1) and np.all(p.sum(-2) == 1))
+
+
+class RelaxedPlackettLuceTest(tf.test.TestCase, parameterized.TestCase):
+
+    @parameterized.parameters(itertools.product(
+        ([], [1], [2, 3]), (np.float32, np.float64), (True, False)))
+    def test_shapes_dtypes_and_values(self, batch_shape, dtype, hard):
+        rng = np.random.RandomState(0)
+        n = 4
+        log_scores = rng.randn(*batch_shape, n).astype(dtype)
+        dist = RelaxedPlackettLuce(log_scores, dtype(0.5), hard=hard)
+        self.assertEqual(dist.batch_shape, batch_shape)
+        self.assertEqual(dist.event_shape, [n, n])
+        self.assertAllEqual(dist.batch_shape_tensor(), batch_shape)
+        self.assertAllEqual(dist.event_shape_tensor(), [n, n])
+        self.assertEqual(dist.dtype, dtype)
+        samples = self.evaluate(dist.sample(5, seed=[1, 2]))
+        self.assertEqual(samples.shape, (5,) + tuple(batch_shape) + (n, n))
+        self.assertEqual(samples.dtype, dtype)
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        self.assertAllClose(samples.sum(-1), np.ones(samples.shape[:-1]),
+                            atol=tol)
+        if hard:
+            self.assertTrue(_is_permutation_matrix(samples))
+            log_prob = self.evaluate(dist.log_prob(samples))
+            self.assertEqual(log_prob.shape, (5,) + tuple(batch_shape))
+            oracle = tfd.PlackettLuce(scores=tf.constant(
+                np.exp(log_scores.astype(np.float64))))
+            self.assertAllClose(log_prob, oracle.log_prob(samples.argmax(-1)),
+                                rtol=tol, atol=tol)
+        mode = self.evaluate(dist.mode())
+        self.assertAllEqual(mode, hard_sort_permutation(log_scores))
+
+    def test_temperature_batch_broadcast(self):
+        dist = RelaxedPlackettLuce(tf.zeros([4]), [0.5, 1., 2.], hard=False)
+        self.assertEqual(dist.batch_shape, [3])
+        samples = self.evaluate(dist.sample(2, seed=[3, 4]))
+        self.assertEqual(samples.shape, (2, 3, 4, 4))
+        log_prob = self.evaluate(dist.log_prob(np.eye(4, dtype=np.float32)))
+        self.assertAllClose(log_prob, np.full([3], -np.log(24.)))
+        self.assertEqual(dist.mode().shape, (3, 4, 4))
+
+    @parameterized.parameters(False, True)
+    def test_hard_sample_frequencies_match_exact_pl(self, jit):
+        num_samples = 20000
+        log_scores = np.array([[1., 0., -0.5], [0.3, 0.3, 2.]], np.float32)
+        dist = RelaxedPlackettLuce(log_scores, 0.3, hard=True)
+
+        def sample(seed):
+            return dist.sample(num_samples, seed=seed)
+
+        if jit:
+            sample = tf.function(sample, jit_compile=True)
+        samples = self.evaluate(sample(tf.constant([7, 11])))
+        self.assertTrue(_is_permutation_matrix(samples))
+        orders = samples.argmax(-1)                      # [N, 2, 3]
+        for b in range(2):
+            exact = _exact_pl_probs(log_scores[b])
+            for order, p in exact.items():
+                freq = np.mean(np.all(orders[:, b] == order, axis=-1))
+                sigma = np.sqrt(p * (1. - p) / num_samples)
+                self.assertLess(abs(freq - p), 5. * sigma,
+                                msg=f"batch {b}, order {order}: {freq} vs {p}")
+
+    def test_small_temperature_soft_sample_equals_hard_sample(self):
+        log_scores = np.random.RandomState(1).randn(2, 5)
+        seed = tf.constant([5, 9])
+        soft = RelaxedPlackettLuce(log_scores, 1e-9, hard=False).sample(
+            100, seed=seed)
+        hard = RelaxedPlackettLuce(log_scores, 1e-9, hard=True).sample(
+            100, seed=seed)
+        self.assertTrue(_is_permutation_matrix(self.evaluate(hard)))
+        self.assertAllClose(soft, hard, atol=1e-6)
+
+    def test_deterministic_mode_has_no_noise(self):
+        log_scores = np.random.RandomState(2).randn(3, 5).astype(np.float32)
+        dist = RelaxedPlackettLuce(log_scores, 0.7, hard=False,
+                                   stochastic=False)
+        samples = self.evaluate(dist.sample(4, seed=[1, 1]))
+        expected = self.evaluate(neural_sort(log_scores, 0.7))
+        for s in samples:
+            self.assertAllClose(s, expected, rtol=1e-6, atol=1e-6)
+
+    @parameterized.parameters(True, False)
+    def test_reparameterized_gradients(self, hard):
+        rng = np.random.RandomState(3)
+        log_scores = tf.Variable(rng.randn(2, 6))
+        temperature = tf.Variable(0.5, dtype=tf.float64)
+        weights = tf.constant(rng.randn(6, 6))
+        dist = RelaxedPlackettLuce(log_scores, temperature, hard=hard)
+        self.assertEqual(dist.reparameterization_type,
+                         tfd.FULLY_REPARAMETERIZED)
+        with tf.GradientTape() as tape:
+            samples = dist.sample(8, seed=[2, 3])
+            loss = tf.reduce_sum(weights * samples)
+        grads = tape.gradient(loss, [log_scores, temperature])
+        for g in self.evaluate(grads):
+            self.assertTrue(np.all(np.isfinite(g)))
+            self.assertGreater(np.abs(g).max(), 1e-4)
+
+    def test_log_prob_gradient_reaches_log_scores(self):
+        log_scores = tf.Variable([0.1, -0.4, 1.2])
+        dist = RelaxedPlackettLuce(log_scores, 1.)
+        with tf.GradientTape() as tape:
+            log_prob = dist.log_prob(np.eye(3, dtype=np.float32))
+        grad = self.evaluate(tape.gradient(log_prob, log_scores))
+        # d/ds_0 of log p(identity) = 1 - p(0 first) in closed form.
+        p0 = np.exp(0.1) / np.exp([0.1, -0.4, 1.2]).sum()
+        self.assertAllClose(grad[0], 1. - p0, rtol=1e-5)
+
+    def test_eager_graph_and_jit(self):
+        log_scores = np.random.RandomState(4).randn(2, 5)
+        dist = RelaxedPlackettLuce(log_scores, 0.4, hard=False)
+        seed = tf.constant([3, 5])
+        eager = self.evaluate(dist.sample(3, seed=seed))
+        graph = tf.function(lambda s: dist.sample(3, seed=s))(seed)
+        self.assertAllClose(eager, graph, rtol=1e-12, atol=1e-12)
+        jit = self.evaluate(tf.function(lambda s: dist.sample(3, seed=s),
+                                        jit_compile=True)(seed))
+        self.assertEqual(jit.shape, eager.shape)
+        self.assertAllClose(jit.sum(-1), np.ones(jit.shape[:-1]))
+        perms = self.evaluate(dist.mode())
+        lp = dist.log_prob(perms)
+        self.assertAllClose(lp, tf.function(dist.log_prob)(perms))
+        self.assertAllClose(
+            lp, tf.function(dist.log_prob, jit_compile=True)(perms))
+
+    def test_composite_tensor_through_tf_function(self):
+        dist = RelaxedPlackettLuce(tf.zeros([2, 3]), 0.5, hard=True)
+        fn = tf.function(lambda d: d.log_prob(d.sample(seed=[1, 2])))
+        self.assertAllClose(fn(dist), np.full([2], -np.log(6.)))
+        copy = dist.copy(temperature=2.)
+        self.assertTrue(copy.hard)
+        self.assertAllClose(copy.temperature, 2.)
+
+    def test_static_bad_arguments_raise(self):
+        with self.assertRaisesRegex(ValueError, "temperature=0"):
+            RelaxedPlackettLuce(tf.zeros([3]), 0.)
+        with self.assertRaisesRegex(ValueError, "temperature"):
+            RelaxedPlackettLuce(tf.zeros([3]), [1., -1.])
+        with self.assertRaisesRegex(ValueError, "log_scores.*finite"):
+            RelaxedPlackettLuce([0., np.nan, 1.], 1.)
+        with self.assertRaisesRegex(ValueError, "log_scores.*rank"):
+            RelaxedPlackettLuce(1., 1.)
+        with self.assertRaisesRegex(ValueError, "log_scores.*at least one"):
+            RelaxedPlackettLuce(tf.zeros([2, 0]), 1.)
+        with self.assertRaisesRegex(TypeError, "float32.*float64"):
+            RelaxedPlackettLuce(tf.zeros([3]), tf.constant(1., tf.float64))
+
+    def test_validate_args_runtime_errors(self):
+        log_scores = tf.Variable([0., 1., 2.])
+        temperature = tf.Variable(1.)
+        dist = RelaxedPlackettLuce(log_scores, temperature, validate_args=True)
+        self.evaluate(dist.sample(seed=[1, 2]))
+        log_scores.assign([0., np.inf, 2.])
+        with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                    "`log_scores` must be finite"):
+            self.evaluate(dist.sample(seed=[1, 2]))
+        log_scores.assign([0., 1., 2.])
+        temperature.assign(-1.)
+        with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                    "`temperature` must be positive"):
+            self.evaluate(dist.sample(seed=[1, 2]))
+        temperature.assign(1.)
+        not_permutations = [
+            np.full([3, 3], 1. / 3.),                 # soft
+            np.eye(3)[[0, 0, 2]],                     # duplicated column
+            2. * np.eye(3),                           # not binary
+        ]
+        for value in not_permutations:
+            with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                        "`permutation`"):
+                self.evaluate(dist.log_prob(value.astype(np.float32)))
+
+
+if __name__ == "__main__":
+    tf.test.main()

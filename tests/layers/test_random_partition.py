@@ -1,0 +1,75 @@
+"""Tests of the RandomPartition Keras layer."""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_drpm.layers import RandomPartition
+
+
+class RandomPartitionTest(tf.test.TestCase):
+
+    def test_outputs_partitions_and_details(self):
+        layer = RandomPartition(temperature=0.5, return_details=True, exact_log_prob=True, seed=3)
+        log_weights = np.zeros((2, 3), np.float32)
+        log_scores = np.random.RandomState(0).randn(2, 8).astype(np.float32)
+        out = layer([log_weights, log_scores])
+        self.assertEqual(out["partition"].shape, (2, 3, 8))
+        self.assertEqual(out["counts"].shape, (2, 3))
+        self.assertEqual(out["permutation"].shape, (2, 8, 8))
+        partition = self.evaluate(out["partition"])
+        self.assertAllEqual(partition.sum(axis=1), np.ones((2, 8)))
+        self.assertAllClose(partition.sum(axis=-1), self.evaluate(out["counts"]))
+        for key in ("log_prob_counts", "log_prob_permutation", "log_prob"):
+            value = self.evaluate(out[key])
+            self.assertEqual(value.shape, (2,))
+            self.assertTrue(np.all(np.isfinite(value)) and np.all(value <= 0.))
+
+    def test_gradients_reach_both_inputs(self):
+        layer = RandomPartition(temperature=1.0, seed=1)
+        log_weights = tf.Variable(tf.zeros([2, 3]))
+        log_scores = tf.Variable(tf.random.stateless_normal([2, 6], seed=[1, 2]))
+        target = tf.random.stateless_normal([2, 3, 6], seed=[3, 4])
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer([log_weights, log_scores]) * target)
+        for grad in tape.gradient(loss, [log_weights, log_scores]):
+            self.assertGreater(float(tf.reduce_max(tf.abs(grad))), 0.)
+
+    def test_temperature_is_a_non_trainable_weight(self):
+        layer = RandomPartition(temperature=0.7)
+        layer([np.zeros((1, 2), np.float32), np.zeros((1, 4), np.float32)])
+        self.assertEqual(layer.trainable_weights, [])
+        self.assertAllClose(layer.temperature, 0.7)
+
+    def test_config_round_trip(self):
+        layer = RandomPartition(temperature=0.3, hard=False, stochastic=False, seed=5,
+                                hard_permutation=True)
+        clone = RandomPartition.from_config(layer.get_config())
+        self.assertEqual(clone.get_config(), layer.get_config())
+        restored = keras.layers.deserialize(keras.layers.serialize(layer))
+        self.assertIsInstance(restored, RandomPartition)
+
+    def test_keras_file_round_trip(self):
+        log_weights = keras.Input((3,))
+        log_scores = keras.Input((5,))
+        hidden = keras.layers.Dense(5)(log_scores)
+        partition = RandomPartition(temperature=0.4, stochastic=False)([log_weights, hidden])
+        model = keras.Model([log_weights, log_scores], partition)
+        inputs = [np.zeros((2, 3), np.float32),
+                  np.random.RandomState(1).randn(2, 5).astype(np.float32)]
+        expected = model(inputs)
+        path = os.path.join(self.get_temp_dir(), "model.keras")
+        model.save(path)
+        restored = keras.models.load_model(path)
+        self.assertAllClose(restored(inputs), expected)
+        self.assertAllClose(restored.layers[-1].temperature, 0.4)
+
+    def test_rejects_bad_temperature(self):
+        with self.assertRaisesRegex(ValueError, "Received: temperature=-1"):
+            RandomPartition(temperature=-1)
+
+
+if __name__ == "__main__":
+    tf.test.main()

@@ -1,0 +1,217 @@
+"""Tests for tf_drpm.ops.log_convolve and tf_drpm.ops.mvhg_log_coefficients."""
+
+import fractions
+import itertools
+import math
+
+from absl.testing import parameterized
+import numpy as np
+import tensorflow as tf
+
+from tf_drpm.ops.log_convolve import log_convolve
+from tf_drpm.ops.mvhg_log_coefficients import log_binomial_coefficients
+from tf_drpm.ops.mvhg_log_coefficients import mvhg_conditional_logits
+from tf_drpm.ops.mvhg_log_coefficients import mvhg_fft_length
+from tf_drpm.ops.mvhg_log_coefficients import mvhg_log_coefficients
+from tf_drpm.ops.mvhg_log_coefficients import mvhg_log_normalizer
+from tf_drpm.ops.mvhg_log_coefficients import mvhg_mean
+from tf_drpm.ops.mvhg_log_coefficients import mvhg_tilted_log_pmfs
+
+
+def exact_log_suffix(group_sizes, weights, max_count):
+    """log G_k(t) with Fractions (weights given as Fractions)."""
+    rows = [[fractions.Fraction(1)] + [fractions.Fraction(0)] * max_count]
+    for m, w in zip(reversed(group_sizes), reversed(weights)):
+        factor = [math.comb(m, j) * w**j for j in range(max_count + 1)]
+        prev = rows[-1]
+        rows.append([sum(factor[j] * prev[t - j] for j in range(t + 1))
+                     for t in range(max_count + 1)])
+    rows = rows[::-1]
+    return np.array([[math.log(v) if v > 0 else -np.inf for v in row]
+                     for row in rows])
+
+
+def enumerate_mvhg(total_count, group_sizes, weights):
+    """Exact pmf {counts: Fraction} by enumeration of all compositions."""
+    pmf = {}
+    for counts in itertools.product(*[range(m + 1) for m in group_sizes]):
+        if sum(counts) != total_count:
+            continue
+        value = fractions.Fraction(1)
+        for n, m, w in zip(counts, group_sizes, weights):
+            value *= math.comb(m, n) * w**n
+        pmf[counts] = value
+    total = sum(pmf.values())
+    return {c: v / total for c, v in pmf.items()}
+
+
+class LogConvolveTest(tf.test.TestCase, parameterized.TestCase):
+
+    def test_matches_numpy_convolution(self):
+        rng = np.random.RandomState(0)
+        a = rng.uniform(0.1, 2., size=(3, 7))
+        b = rng.uniform(0.1, 2., size=(3, 7))
+        b[:, 4:] = 0.
+        with np.errstate(divide="ignore"):
+            out = self.evaluate(log_convolve(np.log(a), np.log(b)))
+        expected = np.stack([np.convolve(x, y)[:7] for x, y in zip(a, b)])
+        self.assertAllClose(np.exp(out), expected, rtol=1e-12)
+
+    def test_empty_rows_are_minus_inf_with_zero_gradient(self):
+        log_a = tf.constant([0., 0., -np.inf, -np.inf], tf.float64)
+        log_b = tf.constant([0., -np.inf, -np.inf, -np.inf], tf.float64)
+        with tf.GradientTape() as tape:
+            tape.watch([log_a, log_b])
+            out = log_convolve(log_a, log_b)
+            loss = tf.reduce_sum(tf.where(tf.math.is_finite(out), out, 0.))
+        grads = tape.gradient(loss, [log_a, log_b])
+        self.assertAllEqual(self.evaluate(out),
+                            [0., 0., -np.inf, -np.inf])
+        for g in grads:
+            self.assertTrue(np.all(np.isfinite(self.evaluate(g))))
+
+
+class MVHGLogCoefficientsTest(tf.test.TestCase, parameterized.TestCase):
+
+    def test_log_binomial_coefficients(self):
+        out = self.evaluate(log_binomial_coefficients(
+            tf.constant([0., 3., 10.], tf.float64), 12))
+        for row, m in zip(out, [0, 3, 10]):
+            expected = [math.log(math.comb(m, j)) if j <= m else -np.inf
+                        for j in range(12)]
+            self.assertAllClose(row, expected, rtol=1e-13, atol=1e-12)
+
+    def test_log_space_programme_matches_fractions(self):
+        group_sizes = [3, 2, 4]
+        weights = [fractions.Fraction(2), fractions.Fraction(1, 3),
+                   fractions.Fraction(5)]
+        log_w = np.log([float(w) for w in weights])
+        out = self.evaluate(mvhg_log_coefficients(
+            tf.constant(group_sizes, tf.float64), log_w, max_count=7))
+        expected = exact_log_suffix(group_sizes, weights, 7)
+        self.assertAllClose(out, expected, rtol=1e-12, atol=1e-12)
+
+    @parameterized.named_parameters(
+        ("float64", tf.float64, 1e-10),
+        ("float32", tf.float32, 1e-5))
+    def test_fft_normalizer_matches_log_space_programme(self, dtype, rtol):
+        rng = np.random.RandomState(1)
+        cases = []
+        for num_groups in (1, 2, 3, 6):
+            for scale in (0.5, 5., 30.):
+                group_sizes = rng.randint(0, 9, size=num_groups).astype(float)
+                group_sizes[0] = max(group_sizes[0], 1.)
+                log_w = rng.uniform(-scale, scale, size=num_groups)
+                for total in sorted({0., 1., float(group_sizes.sum() // 2),
+                                     float(group_sizes.sum())}):
+                    cases.append((total, group_sizes, log_w))
+        for total, group_sizes, log_w in cases:
+            ref = self.evaluate(mvhg_log_coefficients(
+                group_sizes, tf.constant(log_w, tf.float64),
+                max_count=int(total)))[0, int(total)]
+            out = self.evaluate(mvhg_log_normalizer(
+                tf.constant(total, dtype), tf.constant(group_sizes, dtype),
+                tf.constant(log_w, dtype)))
+            self.assertEqual(out.dtype, dtype.as_numpy_dtype)
+            self.assertAllClose(out, ref, rtol=rtol, atol=rtol,
+                                msg=f"{total}, {group_sizes}, {log_w}")
+
+    def test_fft_normalizer_large_extreme_batch(self):
+        # n = 200, K = 10, weights +-30: against the exact log-space programme.
+        rng = np.random.RandomState(2)
+        log_w = rng.uniform(-30., 30., size=(3, 10))
+        log_w[1] = np.linspace(-30., 30., 10)
+        log_w[2] = 0.
+        sizes = np.full((3, 10), 200.)
+        ref = self.evaluate(mvhg_log_coefficients(
+            sizes, tf.constant(log_w), max_count=200))[:, 0, 200]
+        out = self.evaluate(mvhg_log_normalizer(
+            tf.constant(200., tf.float64), sizes, tf.constant(log_w)))
+        self.assertAllClose(out, ref, rtol=1e-12)
+        # Equal weights: P_N = C(sum m, N).
+        self.assertAllClose(
+            out[2], math.lgamma(2001) - math.lgamma(201) - math.lgamma(1801),
+            rtol=1e-12)
+
+    def test_normalizer_gradient_is_the_mean(self):
+        log_w = tf.constant([0.3, -1.2, 2.0, 0.], tf.float64)
+        sizes = tf.constant([5., 3., 4., 6.], tf.float64)
+        with tf.GradientTape() as tape:
+            tape.watch(log_w)
+            out = mvhg_log_normalizer(tf.constant(7., tf.float64), sizes,
+                                      log_w)
+        grad = self.evaluate(tape.gradient(out, log_w))
+        eps = 1e-5
+        fd = []
+        for k in range(4):
+            delta = np.zeros(4)
+            delta[k] = eps
+            hi = mvhg_log_normalizer(7., sizes, log_w + delta)
+            lo = mvhg_log_normalizer(7., sizes, log_w - delta)
+            fd.append(self.evaluate((hi - lo) / (2 * eps)))
+        self.assertAllClose(grad, fd, rtol=1e-7, atol=1e-9)
+        pmf = enumerate_mvhg(7, [5, 3, 4, 6],
+                             [math.exp(x) for x in [0.3, -1.2, 2.0, 0.]])
+        mean = [float(sum(c[k] * p for c, p in pmf.items())) for k in range(4)]
+        self.assertAllClose(grad, mean, rtol=1e-9)
+        self.assertAllClose(self.evaluate(mvhg_mean(7., sizes, log_w)), mean,
+                            rtol=1e-9)
+
+    @parameterized.named_parameters(
+        ("mixed", [4., 6., 3., 5.], [1.5, -0.7, 25., -25.], 9),
+        ("equal", [8., 8., 8., 8., 8.], [0., 0., 0., 0., 0.], 20),
+        ("extreme", [30., 30., 30.], [-30., 30., 0.], 40))
+    def test_tilted_conditionals_are_exact(self, sizes, log_w, total):
+        # p(n_k = j | r) from the FFT path equals the G-ratio conditionals,
+        # to 1e-13 absolute once weighted by the probability that the
+        # sequential sampler reaches r (the FFT is exact on the bulk only).
+        log_w = np.array(log_w)
+        num_groups = len(sizes)
+        _, log_b, log_s = mvhg_tilted_log_pmfs(
+            tf.constant(float(total), tf.float64), sizes, log_w, total)
+        ref = self.evaluate(mvhg_log_coefficients(sizes, log_w, total))
+        prefix = self.evaluate(mvhg_log_coefficients(
+            sizes[::-1], log_w[::-1], total))[::-1]   # prefix[k + 1]: l <= k
+        log_c = self.evaluate(log_binomial_coefficients(
+            tf.constant(sizes, tf.float64), total + 1))
+        for k in range(num_groups - 1):
+            remaining = tf.constant([list(range(total + 1))])
+            logits = self.evaluate(mvhg_conditional_logits(
+                log_b[k][tf.newaxis], log_s[k + 1][tf.newaxis], remaining))[0]
+            for r in range(total + 1):
+                if not np.isfinite(ref[k, r]):
+                    continue
+                j = np.arange(total + 1)
+                exact = np.full(total + 1, -np.inf)
+                ok = j <= r
+                exact[ok] = (log_c[k, j[ok]] + j[ok] * log_w[k] +
+                             ref[k + 1, r - j[ok]] - ref[k, r])
+                with np.errstate(invalid="ignore"):
+                    got = logits[r] - np.logaddexp.reduce(logits[r])
+                probs_exact, probs_got = np.exp(exact), np.exp(got)
+                reach = np.exp(prefix[k][total - r] + ref[k, r] -
+                               ref[0, total]) if k else float(r == total)
+                self.assertLessEqual(
+                    reach * np.max(np.abs(probs_got - probs_exact)), 1e-13)
+                if reach > 1e-6:
+                    self.assertAllClose(probs_got, probs_exact, atol=1e-12)
+                self.assertAllEqual(np.isfinite(got), np.isfinite(exact))
+
+    def test_fft_length_margin(self):
+        for n in (0, 1, 10, 256, 4096):
+            length = mvhg_fft_length(n)
+            x = length - n - 1
+            self.assertGreaterEqual(x * x, 92. * (n + x / 3.))
+
+    def test_jit_matches_eager(self):
+        log_w = tf.constant([[0.3, -1.2, 2.0], [30., -30., 0.]], tf.float32)
+        sizes = tf.constant([5., 3., 4.], tf.float32)
+        fn = lambda w: mvhg_log_normalizer(tf.constant([6., 12.]), sizes, w,
+                                           max_count=12)
+        eager = fn(log_w)
+        jit = tf.function(fn, jit_compile=True)(log_w)
+        self.assertAllClose(eager, jit, rtol=1e-6)
+
+
+if __name__ == "__main__":
+    tf.test.main()

@@ -1,0 +1,292 @@
+"""Tests of the shared trainer (trainers/training.py, strategy.py, cli.py) on the toy family."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+from absl.testing import parameterized
+import gin
+import numpy as np
+import tensorflow as tf
+
+from trainers import cli
+from trainers import strategy as strategy_lib
+from trainers import toy  # noqa: F401  (registers the toy family's configurables)
+from trainers import training
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOY_GIN = os.path.join(REPO_ROOT, "gin", "tests", "toy_smoke.gin")
+
+
+def _env():
+    env = dict(os.environ)
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    env["PYTHONPATH"] = REPO_ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _toy_command(model_dir, *gin_params):
+    command = [sys.executable, "-m", "trainers.toy", "--gin_file", TOY_GIN,
+               "--model_dir", model_dir]
+    for param in gin_params:
+        command += ["--gin_param", param]
+    return command
+
+
+def _read_jsonl(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+class TrainEndToEndTest(tf.test.TestCase):
+
+    def test_toy_run_writes_run_directory(self):
+        model_dir = os.path.join(self.get_temp_dir(), "toy")
+        # Op determinism is process-wide: keep it off in-process (the resume
+        # test below runs deterministic subprocesses).
+        result = cli.run_with_gin(
+            training.train, model_dir, [TOY_GIN],
+            ["train.epochs = 3", "train.deterministic = False", "train.verbose = 0"])
+        # gin is cleared after the run.
+        with self.assertRaises(ValueError):
+            gin.query_parameter("train.epochs")
+        self.assertLen(result.history, 3)
+        self.assertEqual([r["step"] for r in result.history], [8, 16, 24])
+        losses = [r["logs"]["loss"] for r in result.history]
+        self.assertLess(losses[-1], 0.5 * losses[0])
+        with open(os.path.join(model_dir, "results.json")) as f:
+            summary = json.load(f)
+        self.assertEqual(summary["step"], 24)
+        self.assertEqual(summary["num_replicas"], 1)
+        self.assertAllClose(summary["results"]["mse"], result.results["mse"])
+        self.assertLess(summary["results"]["weight_error"], 1.0)
+        with open(os.path.join(model_dir, "results.md")) as f:
+            table = f.read()
+        self.assertIn("| method | mse | weight_error |", table)
+        with open(os.path.join(model_dir, "operative_config.gin")) as f:
+            operative = f.read()
+        self.assertIn("train.epochs = 3", operative)
+        self.assertIn("SGD.learning_rate = 0.05", operative)
+        records = _read_jsonl(os.path.join(model_dir, "epochs.jsonl"))
+        self.assertEqual([r["epoch"] for r in records], [1, 2, 3])
+        for sub in ("train", "validation"):
+            events = os.listdir(os.path.join(model_dir, "tensorboard", sub))
+            self.assertTrue(any(e.startswith("events.out.tfevents") for e in events))
+        kept = [n for n in os.listdir(os.path.join(model_dir, "checkpoints"))
+                if n.endswith(".weights.h5")]
+        self.assertEqual(sorted(kept), ["epoch-0002.weights.h5", "epoch-0003.weights.h5"])
+
+    def test_scalar_summaries_are_readable(self):
+        model_dir = os.path.join(self.get_temp_dir(), "toy_tb")
+        cli.run_with_gin(training.train, model_dir, [TOY_GIN],
+                         ["train.epochs = 2", "train.deterministic = False",
+                          "train.verbose = 0"])
+        train_dir = os.path.join(model_dir, "tensorboard", "train")
+        values = {}
+        for name in os.listdir(train_dir):
+            for raw in tf.data.TFRecordDataset(os.path.join(train_dir, name)):
+                event = tf.compat.v1.Event.FromString(raw.numpy())
+                for value in event.summary.value:
+                    values[(value.tag, event.step)] = float(
+                        tf.make_ndarray(value.tensor))
+        records = _read_jsonl(os.path.join(model_dir, "epochs.jsonl"))
+        for record in records:
+            self.assertAllClose(values[("loss", record["epoch"])], record["logs"]["loss"])
+
+    def test_optimizer_instance_is_rejected(self):
+        import keras  # pylint: disable=g-import-not-at-top
+        with self.assertRaisesRegex(ValueError, "Received: optimizer="):
+            training.train(os.path.join(self.get_temp_dir(), "bad"),
+                           model_fn=lambda: None, data_fn=lambda **_: None,
+                           optimizer=keras.optimizers.SGD())
+
+    def test_unknown_strategy_name(self):
+        with self.assertRaisesRegex(ValueError, "Received: name='gpu_cluster'"):
+            strategy_lib.get_strategy("gpu_cluster")
+
+    def test_default_and_one_device_strategies(self):
+        self.assertEqual(strategy_lib.get_strategy("default").num_replicas_in_sync, 1)
+        one = strategy_lib.get_strategy("one_device", devices=["/cpu:0"])
+        self.assertIsInstance(one, tf.distribute.OneDeviceStrategy)
+
+    def test_markdown_table(self):
+        table = training.format_markdown_table(
+            {"DRPM-VC": {"acc": 0.5, "nmi": 0.25}, "GMM": {"acc": 0.125}})
+        self.assertEqual(table, "| method | acc | nmi |\n|---|---|---|\n"
+                         "| DRPM-VC | 0.5000 | 0.2500 |\n| GMM | 0.1250 |  |\n")
+
+    def test_scale_loss_for_distribution(self):
+        self.assertAllClose(training.scale_loss_for_distribution(tf.constant(6.0), 4), 1.5)
+        with self.assertRaisesRegex(ValueError, "Received: global_batch_size=0"):
+            training.scale_loss_for_distribution(1.0, 0)
+
+
+_MIRRORED_SCRIPT = textwrap.dedent("""
+    import json
+    from trainers import strategy as strategy_lib
+    devices = strategy_lib.create_logical_cpu_devices(2)
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    from trainers.toy import ToyRegressor
+
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=(8, 3)).astype(np.float32)
+    y = rng.normal(size=(8,)).astype(np.float32)
+    kernel = rng.normal(size=(3, 1)).astype(np.float32)
+    bias = np.array([0.3], np.float32)
+
+    def make_model():
+        model = ToyRegressor()
+        model.build((None, 3))
+        model.dense.kernel.assign(kernel)
+        model.dense.bias.assign(bias)
+        return model
+
+    def replica_grads(model, batch):
+        bx, by = batch
+        with tf.GradientTape() as tape:
+            loss_sum = model.compute_loss_sum(bx, by)
+            loss = strategy_lib_scale(loss_sum, tf.shape(bx)[0])
+        return loss, tape.gradient(loss, model.trainable_variables)
+
+    from tf_drpm.internal.distribution_util import num_replicas, scale_loss_for_distribution
+    def strategy_lib_scale(loss_sum, local):
+        return scale_loss_for_distribution(loss_sum, local * num_replicas())
+
+    out = {"devices": devices}
+    for name in ("default", "mirrored"):
+        strategy = strategy_lib.get_strategy(
+            name, devices=devices if name == "mirrored" else None)
+        with strategy.scope():
+            model = make_model()
+            model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1))
+        dataset = tf.data.Dataset.from_tensors((x, y))
+        batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
+        loss, grads = strategy.run(replica_grads, args=(model, batch))
+        loss = strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
+        grads = [strategy.reduce(tf.distribute.ReduceOp.SUM, g, axis=None) for g in grads]
+        history = model.fit(dataset, epochs=1, verbose=0, shuffle=False)
+        out[name] = {
+            "replicas": strategy.num_replicas_in_sync,
+            "loss": float(loss),
+            "grads": [np.asarray(g).tolist() for g in grads],
+            "fit_loss": history.history["loss"][0],
+            "kernel_after_step": np.asarray(model.dense.kernel).tolist(),
+        }
+    # The whole trainer under each strategy (gin string), same data and seed.
+    import sys, tempfile
+    from trainers import cli, toy, training
+    for name in ("default", "mirrored"):
+        result = cli.run_with_gin(
+            training.train, tempfile.mkdtemp(), [sys.argv[1]],
+            ["train.epochs = 2", "train.verbose = 0", "train.deterministic = False",
+             "toy_model.input_noise = 0.0", f"train.strategy = '{name}'",
+             "get_strategy.devices = " + repr(devices if name == "mirrored" else None)])
+        out[name]["train_losses"] = [r["logs"]["loss"] for r in result.history]
+        out[name]["train_replicas"] = result.strategy.num_replicas_in_sync
+        out[name]["train_mse"] = result.results["mse"]
+    print("RESULT" + json.dumps(out))
+""")
+
+
+class MirroredStrategyTest(tf.test.TestCase):
+
+    def test_mirrored_two_cpus_matches_default(self):
+        proc = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT, TOY_GIN], cwd=REPO_ROOT,
+                              env=_env(), capture_output=True, text=True, timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT")][-1]
+        out = json.loads(line[len("RESULT"):])
+        self.assertLen(out["devices"], 2)
+        default, mirrored = out["default"], out["mirrored"]
+        self.assertEqual(default["replicas"], 1)
+        self.assertEqual(mirrored["replicas"], 2)
+        # Exact global-batch quantities, computed independently in NumPy.
+        rng = np.random.RandomState(0)
+        x = rng.normal(size=(8, 3)).astype(np.float64)
+        y = rng.normal(size=(8,)).astype(np.float64)
+        kernel = rng.normal(size=(3, 1)).astype(np.float64)
+        residual = x @ kernel[:, 0] + 0.3 - y
+        expected_loss = np.mean(residual ** 2)
+        expected_kernel_grad = 2 * x.T @ residual / 8
+        for run in (default, mirrored):
+            self.assertAllClose(run["loss"], expected_loss, rtol=1e-5)
+            self.assertAllClose(np.asarray(run["grads"][0])[:, 0], expected_kernel_grad,
+                                rtol=1e-5, atol=1e-6)
+            self.assertAllClose(run["grads"][1], [2 * residual.mean()], rtol=1e-5, atol=1e-6)
+            self.assertAllClose(run["fit_loss"], expected_loss, rtol=1e-5)
+        self.assertAllClose(default["grads"][0], mirrored["grads"][0], rtol=1e-6, atol=1e-7)
+        self.assertAllClose(default["kernel_after_step"], mirrored["kernel_after_step"],
+                            rtol=1e-6, atol=1e-7)
+        self.assertAllClose(mirrored["kernel_after_step"],
+                            kernel - 0.1 * expected_kernel_grad[:, None], rtol=1e-5)
+        # `train(strategy='mirrored')` on two replicas follows the default run.
+        self.assertEqual(mirrored["train_replicas"], 2)
+        self.assertLen(mirrored["train_losses"], 2)
+        self.assertAllClose(mirrored["train_losses"], default["train_losses"], rtol=1e-5)
+        self.assertAllClose(mirrored["train_mse"], default["train_mse"], rtol=1e-5)
+
+
+class KillAndResumeTest(tf.test.TestCase):
+
+    def test_killed_run_resumes_with_finished_epochs_intact(self):
+        epochs, steps = 4, 8
+        killed_dir = os.path.join(self.get_temp_dir(), "killed")
+        reference_dir = os.path.join(self.get_temp_dir(), "reference")
+        params = [f"train.epochs = {epochs}", "train.verbose = 0"]
+        # The run to kill sleeps 1 s at the start of epochs 2.. (a kill window).
+        victim = subprocess.Popen(
+            _toy_command(killed_dir, *params, "toy_callbacks.epoch_sleep_seconds = 1.0"),
+            cwd=REPO_ROOT, env=_env(), stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        deadline = time.time() + 240
+        state = None
+        while time.time() < deadline and victim.poll() is None:
+            state = training.read_checkpoint_state(killed_dir)
+            if state is not None and state["epoch"] >= 1:
+                break
+            time.sleep(0.05)
+        self.assertIsNone(victim.poll(), "the run ended before it could be killed")
+        self.assertIsNotNone(state, "no epoch finished in time")
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait()
+        self.assertEqual(victim.returncode, -signal.SIGKILL)
+        killed_state = training.read_checkpoint_state(killed_dir)
+        finished = killed_state["epoch"]
+        self.assertBetween(finished, 1, epochs - 1)
+        self.assertFalse(os.path.exists(os.path.join(killed_dir, "results.json")))
+
+        # Uninterrupted reference run, in-process (op determinism stays off in
+        # this process; on a CPU this model's results do not depend on it).
+        reference = cli.run_with_gin(training.train, reference_dir, [TOY_GIN],
+                                     params + ["train.deterministic = False"])
+        resumed = subprocess.run(_toy_command(killed_dir, *params), cwd=REPO_ROOT,
+                                 env=_env(), capture_output=True, text=True, timeout=300)
+        self.assertEqual(resumed.returncode, 0, resumed.stderr[-3000:])
+
+        with open(os.path.join(killed_dir, "results.json")) as f:
+            summary = json.load(f)
+        self.assertEqual(summary["initial_epoch"], finished)
+        self.assertEqual(summary["step"], epochs * steps)
+        history = summary["history"]
+        self.assertEqual([r["epoch"] for r in history], list(range(1, epochs + 1)))
+        self.assertEqual([r["step"] for r in history],
+                         [steps * e for e in range(1, epochs + 1)])
+        # The epochs finished before the kill are kept as they were.
+        self.assertEqual(history[:finished], killed_state["history"])
+        log = _read_jsonl(os.path.join(killed_dir, "epochs.jsonl"))
+        self.assertEqual([r["epoch"] for r in log], list(range(1, epochs + 1)))
+        # Same batches, optimizer state and random streams: the resumed run
+        # reproduces the uninterrupted one.
+        self.assertAllClose([r["logs"]["loss"] for r in history],
+                            [r["logs"]["loss"] for r in reference.history], rtol=1e-6)
+        self.assertAllClose(summary["results"], reference.results, rtol=1e-6)
+
+
+if __name__ == "__main__":
+    tf.test.main()

@@ -1,0 +1,426 @@
+"""The Differentiable Random Partition Model (DRPM)."""
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tf_drpm.distributions.multivariate_noncentral_hypergeometric import (
+    MultivariateNoncentralHypergeometric)
+from tf_drpm.distributions.relaxed_multivariate_noncentral_hypergeometric import (
+    RelaxedMultivariateNoncentralHypergeometric)
+from tf_drpm.internal import dtype_util
+from tf_drpm.internal import seed_util
+from tf_drpm.ops.gumbel import sample_gumbel
+from tf_drpm.ops.neural_sort import neural_sort
+from tf_drpm.ops.ordered_blocks_log_prob import ordered_blocks_log_prob
+from tf_drpm.ops.plackett_luce_log_prob import plackett_luce_log_prob
+from tf_drpm.ops.soft_sort_partition import soft_sort_partition
+from tf_drpm.ops.subset_masks import subset_masks
+
+__all__ = ["DifferentiableRandomPartition"]
+
+tfd = tfp.distributions
+tfb = tfp.bijectors
+
+
+class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
+    """Two-stage random partition of `n` elements into `K` ordered subsets.
+
+    A sample `Y` has shape `[K, n]`: row `k` is the multi-hot indicator of
+    subset `S_k`, and every column holds exactly one 1 (each element belongs to
+    exactly one subset; subsets may be empty). Sampling has two stages:
+
+    1. subset sizes `n = (n_1, ..., n_K)`, `sum_k n_k = n`, from Fisher's
+       multivariate noncentral hypergeometric distribution with `K` groups of
+       `n` items each and weights `exp(log_weights)` (a relaxed MVHG sampler
+       over the exact conditionals, see `RelaxedMVHG`);
+    2. an order of the elements from a Plackett-Luce distribution with scores
+       `exp(log_scores)`, relaxed by NeuralSort (Gumbel noise of scale 1 added
+       to the log-scores).
+
+    The sorted elements fill `S_1, ..., S_K` in turn: the first `n_1` go to
+    `S_1`, the next `n_2` to `S_2`, and so on. Both stages are
+    reparameterised, so gradients reach `log_weights` and `log_scores`. With
+    `hard=True` the forward value is an exact partition (straight-through,
+    biased gradients); with `stochastic=False` no Gumbel noise is used and
+    the sample is deterministic (the mode-seeking use of the multitask model).
+
+    #### Mathematical Details
+
+    The pmf is exact (Proposition 4.1 of [1], evaluated without enumeration):
+
+    ```none
+    log p(Y) = log MVHG(n; n, (n, ..., n), w) + sum_k log P_k
+    P_k      = P(all of S_k ranked before all of S_(>k) | S_(<k) removed)
+             = int_0^1 prod_(i in S_k) (1 - u^(s_i / Z_k)) du,
+    Z_k      = sum_(j in S_(>k)) s_j          (P_k = 1 if S_(>k) is empty)
+    ```
+
+    with `s = exp(log_scores)`, `w = exp(log_weights)` and `n_k = |S_k|`. The
+    one-dimensional integrals are computed in log space by quadrature
+    (`ordered_blocks_log_prob`). Lemma 4.2 of [1] brackets `p(Y)`:
+
+    ```none
+    p(n) p(pi)  <=  p(Y)  <=  |Pi_Y| p(n) max_pi' p(pi'),   |Pi_Y| = prod_k n_k!
+    ```
+
+    for any permutation `pi` compatible with `Y`; `log_prob_bounds` returns
+    both sides (the lower side for the most likely compatible `pi`, or for a
+    given one).
+
+    #### Examples
+
+    ```python
+    drpm = DRPM(log_weights=tf.zeros([3]), log_scores=tf.random.normal([6]),
+                temperature=0.5)
+    y = drpm.sample(4, seed=[1, 2])           # Shape [4, 3, 6], hard partitions
+    drpm.log_prob(y)                          # Shape [4], exact
+    lower, upper = drpm.log_prob_bounds(y)    # Shape [4] each
+    details = drpm.sample_with_details(seed=[3, 4])
+    details["counts"]                         # Shape [3]
+    ```
+
+    #### References
+
+    [1]: Thomas M. Sutter, Alain Ryser, Joram Liebeskind, Julia E. Vogt.
+         Differentiable Random Partition Models. NeurIPS 2023.
+    [2]: Thomas M. Sutter, Laura Manduchi, Alain Ryser, Julia E. Vogt.
+         Learning Group Importance using the Differentiable Hypergeometric
+         Distribution. ICLR 2023.
+    [3]: Aditya Grover, Eric Wang, Aaron Zweig, Stefano Ermon. Stochastic
+         Optimization of Sorting Networks via Continuous Relaxations. ICLR 2019.
+    """
+
+    def __init__(self,
+                 log_weights,
+                 log_scores,
+                 temperature,
+                 hard=True,
+                 stochastic=True,
+                 hard_permutation=None,
+                 num_quadrature_points=128,
+                 chunk_size=256,
+                 validate_args=False,
+                 allow_nan_stats=True,
+                 name="DifferentiableRandomPartition"):
+        """Constructs a batch of DRPMs.
+
+        Args:
+            log_weights: Float `Tensor` `[..., K]`, `K >= 1`: log group
+                importances of the subset-size distribution (any real values).
+            log_scores: Float `Tensor` `[..., n]`, `n >= 1`: Plackett-Luce
+                log-scores of the elements.
+            temperature: Positive float `Tensor` broadcastable to the batch
+                shape: temperature of both relaxations.
+            hard: Python `bool`; straight-through hard samples (default `True`).
+            stochastic: Python `bool`; add Gumbel noise when sampling (default
+                `True`). `False` gives the deterministic relaxed partition.
+            hard_permutation: Optional Python `bool` overriding `hard` for the
+                ordering stage only (e.g. hard counts with a soft permutation, as
+                in the multitask model). Default: `hard`.
+            num_quadrature_points: Python `int`, nodes of the quadrature of the
+                exact `log_prob`.
+            chunk_size: Python `int`, rank rows processed at once when sampling
+                (memory is O(batch * chunk_size * n)).
+            validate_args: Python `bool`; check parameters and values at run
+                time. Statically invalid shapes raise regardless.
+            allow_nan_stats: Python `bool`.
+            name: Python `str`.
+
+        Raises:
+            ValueError: If `K < 1` or `n < 1`, or a statically known
+                `temperature` is not positive or a parameter is not finite.
+            TypeError: If the parameters have different dtypes.
+        """
+        parameters = dict(locals())
+        with tf.name_scope(name) as name:
+            dtype = dtype_util.common_dtype([log_weights, log_scores, temperature], tf.float32)
+            self._log_weights = dtype_util.convert_nonref_to_tensor(
+                log_weights, dtype=dtype, name="log_weights")
+            self._log_scores = dtype_util.convert_nonref_to_tensor(
+                log_scores, dtype=dtype, name="log_scores")
+            self._temperature = dtype_util.convert_nonref_to_tensor(
+                temperature, dtype=dtype, name="temperature")
+            self._hard = bool(hard)
+            self._stochastic = bool(stochastic)
+            self._hard_permutation = self._hard if hard_permutation is None else bool(
+                hard_permutation)
+            self._num_quadrature_points = int(num_quadrature_points)
+            self._chunk_size = int(chunk_size)
+            self._check_static_arguments()
+            super().__init__(
+                dtype=dtype,
+                reparameterization_type=tfd.FULLY_REPARAMETERIZED,
+                validate_args=validate_args,
+                allow_nan_stats=allow_nan_stats,
+                parameters=parameters,
+                name=name)
+
+    def _check_static_arguments(self):
+        for arg_name, value, what in (("log_weights", self._log_weights, "K"),
+                                      ("log_scores", self._log_scores, "n")):
+            rank = value.shape.rank
+            if rank is not None and rank < 1:
+                raise ValueError(
+                    f"`{arg_name}` must have rank at least 1 (shape [..., {what}]). "
+                    f"Received: {arg_name}.shape={value.shape}")
+            if rank is not None and tf.compat.dimension_value(value.shape[-1]) is None:
+                raise ValueError(
+                    f"The last dimension of `{arg_name}` ({what}) must be known "
+                    f"statically. Received: {arg_name}.shape={value.shape}")
+            if rank is not None and value.shape[-1] < 1:
+                raise ValueError(
+                    f"`{arg_name}` needs {what} >= 1. Received: {arg_name}.shape={value.shape}")
+            if not dtype_util.is_ref(value):
+                static = tf.get_static_value(value)
+                if static is not None and not np.all(np.isfinite(static)):
+                    raise ValueError(
+                        f"`{arg_name}` must be finite. Received: {arg_name}={static}")
+        if not dtype_util.is_ref(self._temperature):
+            static = tf.get_static_value(self._temperature)
+            if static is not None and not np.all(static > 0):
+                raise ValueError(f"`temperature` must be positive. Received: temperature={static}")
+        if self._num_quadrature_points < 8:
+            raise ValueError(
+                "`num_quadrature_points` must be at least 8. "
+                f"Received: num_quadrature_points={self._num_quadrature_points}")
+
+    @classmethod
+    def _parameter_properties(cls, dtype, num_classes=None):
+        return dict(
+            log_weights=tfp.util.ParameterProperties(event_ndims=1),
+            log_scores=tfp.util.ParameterProperties(event_ndims=1),
+            temperature=tfp.util.ParameterProperties(
+                shape_fn=lambda sample_shape: sample_shape[:-2],
+                default_constraining_bijector_fn=(
+                    lambda: tfb.Softplus(low=dtype_util.tiny(dtype)))))
+
+    @property
+    def log_weights(self):
+        """Log group importances `[..., K]` of the subset sizes."""
+        return self._log_weights
+
+    @property
+    def log_scores(self):
+        """Plackett-Luce log-scores `[..., n]` of the elements."""
+        return self._log_scores
+
+    @property
+    def temperature(self):
+        """Temperature of both relaxations."""
+        return self._temperature
+
+    @property
+    def hard(self):
+        return self._hard
+
+    @property
+    def stochastic(self):
+        return self._stochastic
+
+    @property
+    def num_subsets(self):
+        """Python `int` `K`."""
+        return int(self._log_weights.shape[-1])
+
+    @property
+    def num_elements(self):
+        """Python `int` `n`."""
+        return int(self._log_scores.shape[-1])
+
+    def _event_shape(self):
+        return tf.TensorShape([self.num_subsets, self.num_elements])
+
+    def _event_shape_tensor(self):
+        return tf.constant([self.num_subsets, self.num_elements], tf.int32)
+
+    def _broadcast_parameters(self):
+        batch_shape = self.batch_shape_tensor()
+        log_weights = tf.broadcast_to(
+            tf.convert_to_tensor(self._log_weights),
+            tf.concat([batch_shape, [self.num_subsets]], 0))
+        log_scores = tf.broadcast_to(
+            tf.convert_to_tensor(self._log_scores),
+            tf.concat([batch_shape, [self.num_elements]], 0))
+        temperature = tf.broadcast_to(tf.convert_to_tensor(self._temperature), batch_shape)
+        return log_weights, log_scores, temperature
+
+    def _counts_distribution(self, log_weights, temperature):
+        n = tf.cast(self.num_elements, self.dtype)
+        return RelaxedMultivariateNoncentralHypergeometric(
+            total_count=n,
+            group_sizes=tf.fill([self.num_subsets], n),
+            log_weights=log_weights,
+            temperature=temperature,
+            hard=self._hard,
+            stochastic=self._stochastic)
+
+    def _exact_counts_distribution(self, log_weights=None):
+        n = tf.cast(self.num_elements, self.dtype)
+        if log_weights is None:
+            log_weights = self._log_weights
+        return MultivariateNoncentralHypergeometric(
+            total_count=n, group_sizes=tf.fill([self.num_subsets], n), log_weights=log_weights)
+
+    def sample_with_details(self, sample_shape=(), seed=None, return_permutation=True,
+                            name="sample_with_details"):
+        """Samples partitions and returns the intermediate quantities too.
+
+        Args:
+            sample_shape: Shape of the sample (as for `sample`).
+            seed: Stateless seed (shape-[2] integer tensor or Python int).
+            return_permutation: Python `bool`; include the `[.., n, n]`
+                permutation matrix (memory O(n^2) per sample).
+            name: Name scope.
+
+        Returns:
+            A dict with `partition` `[S..., B..., K, n]`, `counts`
+            `[S..., B..., K]` (straight-through subset sizes), `perturbed_log_scores`
+            `[S..., B..., n]` and, if requested, `permutation`
+            `[S..., B..., n, n]` (the relaxed sort of the perturbed scores).
+        """
+        with self._name_and_control_scope(name):
+            sample_shape = tf.cast(tf.reshape(sample_shape, [-1]), tf.int32)
+            num_samples = tf.reduce_prod(sample_shape)
+            details = self._sample_details(num_samples, seed, return_permutation)
+            return {key: tf.reshape(value, tf.concat([sample_shape, tf.shape(value)[1:]], 0))
+                    for key, value in details.items()}
+
+    def _sample_n(self, n, seed=None):
+        return self._sample_details(n, seed, return_permutation=False)["partition"]
+
+    def _sample_details(self, num_samples, seed, return_permutation):
+        log_weights, log_scores, temperature = self._broadcast_parameters()
+        counts_seed, noise_seed = seed_util.split_seed(seed, n=2, salt="DRPM")
+        counts = self._counts_distribution(log_weights, temperature).sample(
+            num_samples, seed=counts_seed)  # [S, B..., K]
+        scores_shape = tf.concat([[num_samples], tf.shape(log_scores)], 0)
+        if self._stochastic:
+            perturbed = log_scores + sample_gumbel(scores_shape, seed=noise_seed, dtype=self.dtype)
+        else:
+            perturbed = tf.broadcast_to(log_scores, scores_shape)
+        masks = subset_masks(counts, self.num_elements)  # [S, B..., K, n]
+        partition = self._partition_from_masks(masks, perturbed, temperature)
+        details = dict(partition=partition, counts=counts, perturbed_log_scores=perturbed)
+        if return_permutation:
+            details["permutation"] = neural_sort(perturbed, temperature, hard=self._hard_permutation)
+        return details
+
+    def _partition_from_masks(self, masks, perturbed, temperature):
+        """Y = masks @ P for P = neural_sort(perturbed), without building P."""
+        if not self._hard_permutation:
+            return soft_sort_partition(masks, perturbed, temperature, self._chunk_size)
+        # Straight-through: forward Y = masks @ P_hard (a gather by rank);
+        # gradient w.r.t. masks through P_hard, w.r.t. the scores through P_soft.
+        order = tf.argsort(perturbed, axis=-1, direction="DESCENDING", stable=True)
+        rank = tf.argsort(order, axis=-1, stable=True)  # rank of each element
+        hard_part = tf.gather(masks, rank, axis=-1, batch_dims=len(masks.shape) - 2)
+        soft_part = soft_sort_partition(
+            tf.stop_gradient(masks), perturbed, temperature, self._chunk_size,
+            masks_gradient=False)
+        return hard_part + (soft_part - tf.stop_gradient(soft_part))
+
+    def _validated_partition(self, partition):
+        partition = tf.convert_to_tensor(partition, dtype=self.dtype, name="partition")
+        if partition.shape.rank is not None:
+            if partition.shape.rank < 2 or (
+                    partition.shape[-2:].is_fully_defined()
+                    and tuple(partition.shape[-2:]) != (self.num_subsets, self.num_elements)):
+                raise ValueError(
+                    "The partition passed to `log_prob` must have shape [..., K, n] = "
+                    f"[..., {self.num_subsets}, {self.num_elements}]. "
+                    f"Received: partition.shape={partition.shape}")
+        if self.validate_args:
+            message = ("The partition passed to `log_prob` must be binary with exactly one 1 "
+                       "in every column (each element in exactly one subset).")
+            with tf.control_dependencies([
+                    tf.debugging.assert_equal(
+                        tf.reduce_all(tf.equal(partition, 0.) | tf.equal(partition, 1.)), True,
+                        message=message),
+                    tf.debugging.assert_equal(
+                        tf.reduce_all(tf.equal(tf.reduce_sum(partition, axis=-2), 1.)), True,
+                        message=message),
+            ]):
+                partition = tf.identity(partition)
+        return partition
+
+    def counts_log_prob(self, counts, name="counts_log_prob"):
+        """Exact MVHG log-pmf `log p(n; w)` of subset sizes `counts` `[..., K]`."""
+        with self._name_and_control_scope(name):
+            counts = tf.convert_to_tensor(counts, dtype=self.dtype, name="counts")
+            return self._exact_counts_distribution().log_prob(counts)
+
+    def permutation_log_prob(self, permutation, name="permutation_log_prob"):
+        """Exact Plackett-Luce log-pmf of a hard permutation matrix `[..., n, n]`."""
+        with self._name_and_control_scope(name):
+            permutation = tf.convert_to_tensor(permutation, dtype=self.dtype, name="permutation")
+            return plackett_luce_log_prob(tf.convert_to_tensor(self._log_scores), permutation)
+
+    def _log_prob(self, partition):
+        partition = self._validated_partition(partition)
+        counts = tf.reduce_sum(partition, axis=-1)
+        log_scores = tf.convert_to_tensor(self._log_scores)
+        blocks = ordered_blocks_log_prob(
+            log_scores, partition, num_quadrature_points=self._num_quadrature_points)
+        return self._exact_counts_distribution().log_prob(counts) + tf.reduce_sum(blocks, -1)
+
+    def log_prob_bounds(self, partition, permutation=None, name="log_prob_bounds"):
+        """Lower and upper bounds of `log p(Y)` from Lemma 4.2 of Sutter et al. (2023).
+
+        Args:
+            partition: Hard partition `[..., K, n]`.
+            permutation: Optional hard permutation matrix `[..., n, n]`
+                compatible with `partition` (e.g. the one that produced it).
+                Default: the most likely compatible permutation (elements of
+                each subset in descending score order), the tightest lower bound.
+            name: Name scope.
+
+        Returns:
+            (lower, upper): `Tensor`s `[...]`:
+            `lower = log p(n) + log p(pi)`,
+            `upper = sum_k log n_k! + log p(n) + log max_pi' p(pi')`.
+        """
+        with self._name_and_control_scope(name):
+            partition = self._validated_partition(partition)
+            log_scores = tf.convert_to_tensor(self._log_scores)
+            counts = tf.reduce_sum(partition, axis=-1)
+            log_p_counts = self._exact_counts_distribution().log_prob(counts)
+            if permutation is None:
+                permutation = _best_compatible_permutation(log_scores, partition)
+            else:
+                permutation = tf.convert_to_tensor(permutation, dtype=self.dtype)
+            lower = log_p_counts + plackett_luce_log_prob(log_scores, permutation)
+            best_order = _best_compatible_permutation(
+                log_scores, tf.ones_like(partition[..., :1, :]))
+            upper = (tf.reduce_sum(tf.math.lgamma(counts + 1.), axis=-1) + log_p_counts
+                     + plackett_luce_log_prob(log_scores, best_order))
+            return lower, upper
+
+    def _parameter_control_dependencies(self, is_init):
+        if not self.validate_args:
+            return []
+        assertions = []
+        for arg_name, value in (("log_weights", self._log_weights),
+                                ("log_scores", self._log_scores)):
+            if is_init != dtype_util.is_ref(value):
+                assertions.append(tf.debugging.assert_equal(
+                    tf.reduce_all(tf.math.is_finite(value)), True,
+                    message=f"`{arg_name}` must be finite."))
+        if is_init != dtype_util.is_ref(self._temperature):
+            assertions.append(tf.debugging.assert_positive(
+                self._temperature, message="`temperature` must be positive."))
+        return assertions
+
+
+def _best_compatible_permutation(log_scores, partition):
+    """The most likely permutation in Pi_Y: blocks in order, scores descending inside."""
+    batch_shape = tf.broadcast_dynamic_shape(tf.shape(log_scores)[:-1], tf.shape(partition)[:-2])
+    log_scores = tf.broadcast_to(log_scores, tf.concat([batch_shape, tf.shape(log_scores)[-1:]], 0))
+    partition = tf.broadcast_to(partition, tf.concat([batch_shape, tf.shape(partition)[-2:]], 0))
+    by_score = tf.argsort(log_scores, axis=-1, direction="DESCENDING", stable=True)
+    block = tf.argmax(partition, axis=-2, output_type=tf.int32)  # [..., n]
+    block_by_score = tf.gather(block, by_score, batch_dims=len(log_scores.shape) - 1)
+    # A stable sort by block keeps the descending score order inside blocks.
+    within = tf.argsort(block_by_score, axis=-1, stable=True)
+    order = tf.gather(by_score, within, batch_dims=len(log_scores.shape) - 1)
+    return tf.one_hot(order, tf.shape(log_scores)[-1], dtype=log_scores.dtype)

@@ -1,0 +1,3 @@
+"""tf_drpm.internal."""
+
+__all__ = []

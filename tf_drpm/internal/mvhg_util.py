@@ -1,0 +1,141 @@
+"""Shared argument checks for the MVHG distributions (internal)."""
+
+import numpy as np
+import tensorflow as tf
+
+from tf_drpm.internal import dtype_util
+
+__all__ = [
+    "check_static_arguments",
+    "counts_assertions",
+    "parameter_assertions",
+    "static_max_count",
+]
+
+
+def static_max_count(total_count, group_sizes):
+    """Static support bound `max_count >= max(total_count)` (a Python int).
+
+    Uses the static value of `total_count`, else the static value of
+    `sum(group_sizes)`; raises if neither is known (under
+    `tf.function(jit_compile=True)` shapes must be static).
+    """
+    if not dtype_util.is_ref(total_count):
+        value = tf.get_static_value(total_count)
+        if value is not None:
+            return int(np.round(np.max(value))) if np.size(value) else 0
+    if not dtype_util.is_ref(group_sizes):
+        value = tf.get_static_value(group_sizes)
+        if value is not None and np.size(value):
+            return int(np.round(np.max(np.sum(value, axis=-1))))
+    raise ValueError(
+        "The support size needs a static `total_count` (or static "
+        "`group_sizes`): pass Python numbers, NumPy arrays or constant "
+        f"tensors. Received: total_count={total_count}")
+
+
+def check_static_arguments(total_count, group_sizes, log_weights):
+    """Raises `ValueError` for statically known invalid MVHG parameters."""
+    k_sizes = tf.compat.dimension_value(group_sizes.shape.with_rank_at_least(1)[-1])
+    k_weights = tf.compat.dimension_value(
+        log_weights.shape.with_rank_at_least(1)[-1])
+    if k_sizes is not None and k_weights is not None and k_sizes != k_weights:
+        raise ValueError(
+            "`group_sizes` and `log_weights` must have the same number of "
+            f"groups K (last axis). Received: group_sizes.shape="
+            f"{group_sizes.shape}, log_weights.shape={log_weights.shape}")
+    for k in (k_sizes, k_weights):
+        if k is not None and k < 1:
+            raise ValueError(
+                "There must be at least one group (K >= 1). Received: "
+                f"log_weights.shape={log_weights.shape}")
+    values = {}
+    for arg_name, arg in (("total_count", total_count),
+                          ("group_sizes", group_sizes),
+                          ("log_weights", log_weights)):
+        values[arg_name] = (None if dtype_util.is_ref(arg)
+                            else tf.get_static_value(arg))
+    for arg_name in ("total_count", "group_sizes"):
+        value = values[arg_name]
+        if value is None:
+            continue
+        if not np.all(np.isfinite(value)) or np.any(value < 0) or np.any(
+                value != np.round(value)):
+            raise ValueError(
+                f"`{arg_name}` must hold non-negative integer values. "
+                f"Received: {arg_name}={value}")
+    if values["log_weights"] is not None and not np.all(
+            np.isfinite(values["log_weights"])):
+        raise ValueError(
+            "`log_weights` must be finite. "
+            f"Received: log_weights={values['log_weights']}")
+    if values["total_count"] is not None and values["group_sizes"] is not None:
+        total = np.sum(values["group_sizes"], axis=-1)
+        if np.any(values["total_count"] > total):
+            raise ValueError(
+                "`total_count` must not exceed sum(group_sizes). Received: "
+                f"total_count={values['total_count']}, sum(group_sizes)="
+                f"{total}")
+
+
+def parameter_assertions(total_count, group_sizes, log_weights, is_init):
+    """Run-time assertions for `validate_args=True` (see `check_static_arguments`)."""
+    assertions = []
+    refs = [dtype_util.is_ref(x) for x in (total_count, group_sizes,
+                                           log_weights)]
+    total_count = tf.convert_to_tensor(total_count)
+    group_sizes = tf.convert_to_tensor(group_sizes)
+    log_weights = tf.convert_to_tensor(log_weights)
+    if is_init != refs[1] or is_init != refs[2]:
+        assertions.append(tf.debugging.assert_equal(
+            tf.shape(group_sizes)[-1], tf.shape(log_weights)[-1],
+            message="`group_sizes` and `log_weights` must have the same "
+                    "number of groups K (last axis)."))
+        assertions.append(tf.debugging.assert_positive(
+            tf.shape(log_weights)[-1],
+            message="There must be at least one group (K >= 1)."))
+    if is_init != refs[0]:
+        assertions.append(tf.debugging.assert_non_negative(
+            total_count, message="`total_count` must be non-negative."))
+        assertions.append(tf.debugging.assert_equal(
+            total_count, tf.round(total_count),
+            message="`total_count` must hold integer values."))
+    if is_init != refs[1]:
+        assertions.append(tf.debugging.assert_non_negative(
+            group_sizes, message="`group_sizes` must be non-negative."))
+        assertions.append(tf.debugging.assert_equal(
+            group_sizes, tf.round(group_sizes),
+            message="`group_sizes` must hold integer values."))
+    if is_init != refs[2]:
+        assertions.append(tf.debugging.assert_equal(
+            tf.reduce_all(tf.math.is_finite(log_weights)), True,
+            message="`log_weights` must be finite."))
+    if is_init != refs[0] or is_init != refs[1]:
+        assertions.append(tf.debugging.assert_less_equal(
+            total_count, tf.reduce_sum(group_sizes, axis=-1),
+            message="`total_count` must not exceed sum(group_sizes)."))
+    return assertions
+
+
+def counts_assertions(counts, total_count, group_sizes, dtype):
+    """Assertions that `counts` is in the support (for `validate_args`)."""
+    counts = tf.convert_to_tensor(counts, dtype=dtype)
+    group_sizes = tf.convert_to_tensor(group_sizes)
+    total_count = tf.convert_to_tensor(total_count)
+    return [
+        tf.debugging.assert_equal(
+            tf.shape(counts)[-1], tf.shape(group_sizes)[-1],
+            message="`counts` must have K entries on the last axis."),
+        tf.debugging.assert_equal(
+            counts, tf.round(counts),
+            message="`counts` must hold integer values."),
+        tf.debugging.assert_non_negative(
+            counts, message="`counts` must be non-negative."),
+        tf.debugging.assert_less_equal(
+            counts, group_sizes,
+            message="`counts` must not exceed `group_sizes`."),
+        tf.debugging.assert_equal(
+            tf.reduce_sum(counts, axis=-1),
+            tf.broadcast_to(total_count, tf.shape(counts)[:-1]),
+            message="`counts` must sum to `total_count` over the last axis."),
+    ]

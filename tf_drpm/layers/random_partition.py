@@ -1,0 +1,161 @@
+"""Keras layer sampling DRPM partitions."""
+
+import math
+
+import keras
+import tensorflow as tf
+
+from tf_drpm.distributions.differentiable_random_partition import (
+    DifferentiableRandomPartition)
+
+__all__ = ["RandomPartition"]
+
+
+@keras.saving.register_keras_serializable(package="tf_drpm")
+class RandomPartition(keras.layers.Layer):
+    """Samples a partition of `n` elements into `K` subsets with the DRPM.
+
+    Takes log group importances `log_weights` `[batch, K]` and element
+    log-scores `log_scores` `[batch, n]` and returns a partition matrix
+    `[batch, K, n]`: row `k` is the multi-hot indicator of subset `k`, each
+    column holds one 1 (hard mode) or sums to 1 (soft mode). Subset sizes come
+    from a relaxed multivariate noncentral hypergeometric distribution over
+    its exact conditionals, the element order from a NeuralSort-relaxed
+    Plackett-Luce distribution (`tf_drpm.distributions.DRPM`). Gradients reach
+    both inputs.
+
+    The temperature of both relaxations is a non-trainable scalar weight named
+    `"temperature"`, created in `build`, so
+    `tf_drpm.callbacks.ExponentialTemperatureSchedule` can anneal it; it is
+    saved with the model.
+
+    Args:
+        temperature: Positive float, the initial temperature. Default `1.0`.
+        hard: Bool; straight-through exact partitions. Default `True`.
+        stochastic: Bool; Gumbel noise on every call. `False` gives the
+            deterministic partition (no noise). Default `True`.
+        hard_permutation: Optional bool overriding `hard` for the ordering
+            stage (e.g. hard sizes with a soft permutation). Default `None`.
+        return_details: Bool; if `True` the layer returns a dict (see below).
+            Default `False`.
+        exact_log_prob: Bool; with `return_details`, also return the exact
+            `log p(Y)` of the (hard) partition. Default `False`.
+        seed: Optional int seed of the layer's `keras.random.SeedGenerator`.
+        **kwargs: Base layer keyword arguments.
+
+    Call arguments:
+        inputs: A list `[log_weights, log_scores]` of float tensors of shapes
+            `[batch, K]` and `[batch, n]` (`log_weights` may also be `[K]`).
+
+    Returns:
+        The partition `[batch, K, n]`, or with `return_details=True` a dict
+        with `partition` `[batch, K, n]`, `counts` `[batch, K]`, `permutation`
+        `[batch, n, n]`, `log_prob_counts` `[batch]` (exact MVHG log-pmf of
+        the hard counts), `log_prob_permutation` `[batch]` (exact
+        Plackett-Luce log-pmf of the hard order of the perturbed scores) and,
+        with `exact_log_prob=True`, `log_prob` `[batch]`.
+
+    Example:
+
+    >>> layer = RandomPartition(temperature=0.5, seed=1)
+    >>> y = layer([np.zeros((2, 3)), np.random.randn(2, 8)])
+    >>> y.shape
+    TensorShape([2, 3, 8])
+    """
+
+    def __init__(self, temperature=1.0, hard=True, stochastic=True, hard_permutation=None,
+                 return_details=False, exact_log_prob=False, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
+                or not math.isfinite(temperature) or temperature <= 0):
+            raise ValueError(
+                "Argument `temperature` must be a positive finite float. "
+                f"Received: temperature={temperature}")
+        self.initial_temperature = float(temperature)
+        self.hard = bool(hard)
+        self.stochastic = bool(stochastic)
+        self.hard_permutation = None if hard_permutation is None else bool(hard_permutation)
+        self.return_details = bool(return_details)
+        self.exact_log_prob = bool(exact_log_prob)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.temperature = None
+
+    def build(self, input_shape):
+        if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
+            raise ValueError(
+                "`RandomPartition` expects a list of two inputs [log_weights, log_scores]. "
+                f"Received: input_shape={input_shape}")
+        self.temperature = self.add_weight(
+            name="temperature",
+            shape=(),
+            initializer=keras.initializers.Constant(self.initial_temperature),
+            trainable=False,
+        )
+
+    def call(self, inputs):
+        log_weights, log_scores = inputs
+        log_scores = tf.convert_to_tensor(log_scores)
+        if not log_scores.dtype.is_floating:
+            log_scores = tf.cast(log_scores, self.compute_dtype)
+        log_weights = tf.cast(tf.convert_to_tensor(log_weights), log_scores.dtype)
+        temperature = tf.cast(tf.convert_to_tensor(self.temperature), log_scores.dtype)
+        drpm = DifferentiableRandomPartition(
+            log_weights, log_scores, temperature, hard=self.hard, stochastic=self.stochastic,
+            hard_permutation=self.hard_permutation)
+        seed = self.seed_generator.next() if self.stochastic else None
+        details = drpm.sample_with_details(seed=seed, return_permutation=self.return_details)
+        if not self.return_details:
+            return details["partition"]
+        hard_counts = tf.round(details["counts"])
+        outputs = {
+            "partition": details["partition"],
+            "counts": details["counts"],
+            "permutation": details["permutation"],
+            "log_prob_counts": drpm.counts_log_prob(tf.stop_gradient(hard_counts)),
+            "log_prob_permutation": _sorted_order_log_prob(
+                log_scores, tf.stop_gradient(details["perturbed_log_scores"])),
+        }
+        if self.exact_log_prob:
+            outputs["log_prob"] = drpm.log_prob(tf.stop_gradient(tf.round(details["partition"])))
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        weights_shape, scores_shape = (tuple(s) for s in input_shape)
+        batch = scores_shape[:-1]
+        num_subsets, num_elements = weights_shape[-1], scores_shape[-1]
+        partition_shape = batch + (num_subsets, num_elements)
+        if not self.return_details:
+            return partition_shape
+        shapes = {
+            "partition": partition_shape,
+            "counts": batch + (num_subsets,),
+            "permutation": batch + (num_elements, num_elements),
+            "log_prob_counts": batch,
+            "log_prob_permutation": batch,
+        }
+        if self.exact_log_prob:
+            shapes["log_prob"] = batch
+        return shapes
+
+    def get_config(self):
+        base_config = super().get_config()
+        config = {
+            "temperature": self.initial_temperature,
+            "hard": self.hard,
+            "stochastic": self.stochastic,
+            "hard_permutation": self.hard_permutation,
+            "return_details": self.return_details,
+            "exact_log_prob": self.exact_log_prob,
+            "seed": self.seed,
+        }
+        return {**base_config, **config}
+
+
+def _sorted_order_log_prob(log_scores, perturbed_log_scores):
+    """Plackett-Luce log-pmf of the descending order of the perturbed scores."""
+    order = tf.argsort(perturbed_log_scores, axis=-1, direction="DESCENDING", stable=True)
+    log_scores = tf.broadcast_to(log_scores, tf.shape(perturbed_log_scores))
+    ordered = tf.gather(log_scores, order, batch_dims=len(order.shape) - 1)
+    normalisers = tf.math.cumulative_logsumexp(ordered, axis=-1, reverse=True)
+    return tf.reduce_sum(ordered - normalisers, axis=-1)

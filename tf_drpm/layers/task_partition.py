@@ -1,0 +1,223 @@
+"""Keras layer that splits a feature vector among tasks with the DRPM."""
+
+import keras
+import tensorflow as tf
+
+from tf_drpm.distributions.differentiable_random_partition import (
+    DifferentiableRandomPartition,
+)
+
+__all__ = ["TaskPartition"]
+
+
+@keras.saving.register_keras_serializable(package="tf_drpm")
+class TaskPartition(keras.layers.Layer):
+    """Partitions `num_features` feature dimensions among `num_tasks` tasks.
+
+    The DRPM block of DRPM-MTL (Sutter et al., 2023, section 5.3 and appendix
+    C.3.2). From a partition encoding `e` (`[batch, encoding_dim]`) two linear
+    maps give the DRPM parameters
+
+    ```
+    log_weights = e @ W_w + b_w          # [batch, num_tasks]     (log omega)
+    log_scores  = e @ W_s + b_s          # [batch, num_features]  (log s)
+    ```
+
+    and the layer returns, per example, masks `y_t` over the features and the
+    subset sizes `n_t`:
+
+    1. `sizes ~ RelaxedMVHG(total_count=d, group_sizes=[d] * T, log_weights)`
+       with hard (straight-through) counts that sum to `d = num_features`;
+    2. `masks = subset_masks(sizes) @ neural_sort(log_scores)`: task `t` gets
+       the features ranked `n_1 + ... + n_(t-1)` to `n_1 + ... + n_t - 1`,
+
+    i.e. a sample of `tf_drpm.distributions.DifferentiableRandomPartition`
+    with `hard=True` (counts) and `hard_permutation` for the ordering stage.
+
+    As in the authors' code the block is deterministic by default
+    (`stochastic=False`: no Gumbel noise in either stage) and the permutation
+    is soft (`hard_permutation=False`), so masks are soft: before clipping to
+    [0, 1] (as in the reference code; NeuralSort is only row-stochastic, so
+    an entry can exceed 1) row `t` of the masks sums to exactly `n_t`, and
+    each feature's column sums to one only in the limit `temperature -> 0`. With `hard_permutation=True` the forward
+    masks are an exact partition (every feature in exactly one task) with
+    straight-through gradients. Gradients reach `log_weights` through the
+    straight-through sizes and `log_scores` through the relaxed sort, hence
+    the layer's kernels and the encoder that produced `e`.
+
+    The temperature of both relaxations is the non-trainable variable
+    `temperature` (anneal it with
+    `tf_drpm.callbacks.ExponentialTemperatureSchedule`). If
+    `evaluation_temperature` is set, it is used instead when `training` is
+    false (the reference code validates at the final temperature).
+
+    Args:
+        num_tasks: Python int >= 1, the number of subsets `T`.
+        num_features: Optional Python int, the number of feature dimensions
+            `d` to partition. Defaults to the last dimension of the encoding.
+        temperature: Positive float, the initial temperature.
+        evaluation_temperature: Optional positive float used when
+            `training=False`.
+        hard_permutation: Python bool, straight-through hard permutation.
+        stochastic: Python bool, add Gumbel noise (samples instead of the
+            deterministic relaxed mode).
+        seed: Optional int, seed of the layer's `keras.random.SeedGenerator`
+            (draws the Gumbel noise when `stochastic=True`).
+        kernel_initializer: Initializer of both kernels.
+        bias_initializer: Initializer of both biases.
+        **kwargs: Base `Layer` arguments.
+
+    Call arguments:
+        partition_encoding: Float tensor `[batch, encoding_dim]`.
+        training: Python bool or None.
+
+    Returns:
+        A dict with `masks` `[batch, num_tasks, num_features]`, `sizes`
+        `[batch, num_tasks]` (integer-valued floats summing to `num_features`),
+        `log_weights` `[batch, num_tasks]` and `log_scores`
+        `[batch, num_features]`.
+
+    Example:
+
+    >>> layer = TaskPartition(num_tasks=2, temperature=0.5)
+    >>> out = layer(keras.random.normal((8, 50)))
+    >>> out["masks"].shape, out["sizes"].shape
+    (TensorShape([8, 2, 50]), TensorShape([8, 2]))
+    """
+
+    def __init__(
+        self,
+        num_tasks,
+        num_features=None,
+        temperature=1.0,
+        evaluation_temperature=None,
+        hard_permutation=False,
+        stochastic=False,
+        seed=None,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(num_tasks, int) or num_tasks < 1:
+            raise ValueError(
+                f"`num_tasks` must be a positive int. Received: num_tasks={num_tasks}"
+            )
+        if num_features is not None and (
+            not isinstance(num_features, int) or num_features < 1
+        ):
+            raise ValueError(
+                "`num_features` must be a positive int or None. "
+                f"Received: num_features={num_features}"
+            )
+        if not temperature > 0:
+            raise ValueError(
+                f"`temperature` must be positive. Received: temperature={temperature}"
+            )
+        if evaluation_temperature is not None and not evaluation_temperature > 0:
+            raise ValueError(
+                "`evaluation_temperature` must be positive or None. "
+                f"Received: evaluation_temperature={evaluation_temperature}"
+            )
+        self.num_tasks = num_tasks
+        self.num_features = num_features
+        self.initial_temperature = float(temperature)
+        self.evaluation_temperature = (
+            None if evaluation_temperature is None else float(evaluation_temperature)
+        )
+        self.hard_permutation = bool(hard_permutation)
+        self.stochastic = bool(stochastic)
+        self.seed = seed
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape):
+        encoding_dim = input_shape[-1]
+        if encoding_dim is None:
+            raise ValueError(
+                "The last dimension of `partition_encoding` must be known. "
+                f"Received: input_shape={input_shape}"
+            )
+        if self.num_features is None:
+            self.num_features = int(encoding_dim)
+        self.temperature = self.add_weight(
+            name="temperature",
+            shape=(),
+            initializer=keras.initializers.Constant(self.initial_temperature),
+            trainable=False,
+        )
+        self.weights_kernel = self.add_weight(
+            name="weights_kernel",
+            shape=(encoding_dim, self.num_tasks),
+            initializer=self.kernel_initializer,
+        )
+        self.weights_bias = self.add_weight(
+            name="weights_bias", shape=(self.num_tasks,), initializer=self.bias_initializer
+        )
+        self.scores_kernel = self.add_weight(
+            name="scores_kernel",
+            shape=(encoding_dim, self.num_features),
+            initializer=self.kernel_initializer,
+        )
+        self.scores_bias = self.add_weight(
+            name="scores_bias",
+            shape=(self.num_features,),
+            initializer=self.bias_initializer,
+        )
+
+    def call(self, partition_encoding, training=None):
+        encoding = tf.convert_to_tensor(partition_encoding, dtype=self.compute_dtype)
+        log_weights = tf.matmul(encoding, self.weights_kernel) + self.weights_bias
+        log_scores = tf.matmul(encoding, self.scores_kernel) + self.scores_bias
+        temperature = tf.cast(self.temperature, log_weights.dtype)
+        if not training and self.evaluation_temperature is not None:
+            temperature = tf.constant(self.evaluation_temperature, log_weights.dtype)
+
+        drpm = DifferentiableRandomPartition(
+            log_weights=log_weights,
+            log_scores=log_scores,
+            temperature=temperature,
+            hard=True,
+            stochastic=self.stochastic,
+            hard_permutation=self.hard_permutation,
+        )
+        details = drpm.sample_with_details(
+            seed=self.seed_generator.next(), return_permutation=False
+        )
+        # NeuralSort is row- but not column-stochastic, so soft entries can
+        # exceed 1; clip to [0, 1] as the reference implementation does.
+        masks = tf.clip_by_value(details["partition"], 0.0, 1.0)  # [batch, T, d]
+        sizes = details["counts"]  # [batch, T]
+        return {
+            "masks": masks,
+            "sizes": sizes,
+            "log_weights": log_weights,
+            "log_scores": log_scores,
+        }
+
+    def compute_output_shape(self, input_shape):
+        batch = input_shape[0]
+        d = self.num_features if self.num_features is not None else input_shape[-1]
+        return {
+            "masks": (batch, self.num_tasks, d),
+            "sizes": (batch, self.num_tasks),
+            "log_weights": (batch, self.num_tasks),
+            "log_scores": (batch, d),
+        }
+
+    def get_config(self):
+        base = super().get_config()
+        config = {
+            "num_tasks": self.num_tasks,
+            "num_features": self.num_features,
+            "temperature": self.initial_temperature,
+            "evaluation_temperature": self.evaluation_temperature,
+            "hard_permutation": self.hard_permutation,
+            "stochastic": self.stochastic,
+            "seed": self.seed,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+        }
+        return {**base, **config}
+

@@ -1,0 +1,160 @@
+"""Subset masks applied to a NeuralSort matrix without materialising it."""
+
+import tensorflow as tf
+
+from tf_drpm.ops.neural_sort import pairwise_abs_rowsum
+
+__all__ = ["soft_sort_partition"]
+
+
+def soft_sort_partition(masks, log_scores, temperature, chunk_size=256, masks_gradient=True,
+                        name=None):
+    """Computes `masks @ neural_sort(log_scores, temperature)` in O(chunk * n) memory.
+
+    The relaxed partition of the DRPM sums the rows of a relaxed permutation
+    matrix block by block. This op never builds the `[n, n]` matrix: rank
+    positions are processed `chunk_size` rows at a time and the custom gradient
+    recomputes each chunk instead of storing it, so memory stays
+    O(batch * chunk_size * n) for the forward and backward pass.
+
+    #### Mathematical Details
+
+    ```none
+    A_i     = sum_j |s_i - s_j|
+    P[r, i] = softmax_i(((n - 1 - 2 r) s_i - A_i) / temperature)   (NeuralSort)
+    Y[k, i] = sum_r masks[k, r] P[r, i]
+    ```
+
+    Gradients w.r.t. `masks`, `log_scores` and `temperature` are exact
+    gradients of this expression.
+
+    Args:
+        masks: Float `Tensor` `[..., K, n]` (e.g. from `subset_masks`).
+        log_scores: Float `Tensor` `[..., n]`.
+        temperature: Positive float `Tensor` broadcastable to the batch shape.
+        chunk_size: Python `int`, rank rows processed at once.
+        masks_gradient: Python `bool`; if `False` the gradient w.r.t. `masks`
+            is not computed (it is returned as zeros), which saves a matmul per
+            chunk when `masks` is a constant.
+        name: Optional name scope.
+
+    Returns:
+        partition: `Tensor` `[..., K, n]`: the relaxed partition.
+
+    #### Examples
+
+    ```python
+    masks = subset_masks(tf.constant([2., 1.]), num_elements=3)   # [2, 3]
+    y = soft_sort_partition(masks, tf.constant([0.3, 2., -1.]), 0.1)
+    # ~ [[1, 1, 0], [0, 0, 1]]                                      # Shape [2, 3]
+    ```
+
+    #### References
+
+    [1]: Aditya Grover, Eric Wang, Aaron Zweig, Stefano Ermon. Stochastic
+         Optimization of Sorting Networks via Continuous Relaxations. ICLR 2019.
+    """
+    with tf.name_scope(name or "soft_sort_partition"):
+        log_scores = tf.convert_to_tensor(log_scores)
+        dtype = log_scores.dtype
+        masks = tf.convert_to_tensor(masks, dtype=dtype)
+        temperature = tf.convert_to_tensor(temperature, dtype=dtype)
+        num_subsets = tf.compat.dimension_value(masks.shape[-2])
+        num_elements = tf.compat.dimension_value(log_scores.shape[-1])
+        batch_shape = tf.broadcast_dynamic_shape(
+            tf.broadcast_dynamic_shape(tf.shape(log_scores)[:-1], tf.shape(masks)[:-2]),
+            tf.shape(temperature))
+        flat_masks = tf.reshape(
+            tf.broadcast_to(masks, tf.concat([batch_shape, [num_subsets, num_elements]], 0)),
+            [-1, num_subsets, num_elements])
+        flat_scores = tf.reshape(
+            tf.broadcast_to(log_scores, tf.concat([batch_shape, [num_elements]], 0)),
+            [-1, num_elements])
+        flat_temperature = tf.reshape(tf.broadcast_to(temperature, batch_shape), [-1])
+        rowsum = pairwise_abs_rowsum(flat_scores)
+        result = _masked_neural_sort(
+            flat_masks, flat_scores, rowsum, flat_temperature, int(chunk_size),
+            bool(masks_gradient))
+        return tf.reshape(result, tf.concat([batch_shape, [num_subsets, num_elements]], 0))
+
+
+def _chunk_logits(scores, rowsum, temperature, start, chunk_size, num_elements):
+    rank = tf.cast(start + tf.range(chunk_size), scores.dtype)
+    coefficient = (num_elements - 1.0) - 2.0 * rank  # [C]
+    logits = coefficient[:, tf.newaxis] * scores[:, tf.newaxis, :] - rowsum[:, tf.newaxis, :]
+    return logits / temperature[:, tf.newaxis, tf.newaxis], coefficient  # [B, C, n]
+
+
+def _masked_neural_sort(masks, scores, rowsum, temperature, chunk_size, masks_gradient):
+    """masks [B, K, n], scores/rowsum [B, n], temperature [B] -> [B, K, n]."""
+    num_elements = scores.shape[-1]
+    chunk_size = max(1, min(chunk_size, num_elements))
+    num_chunks = -(-num_elements // chunk_size)
+    padding = num_chunks * chunk_size - num_elements
+    if num_chunks == 1:
+        # One chunk: plain autodiff (keeps the softmax for the backward pass,
+        # which is cheaper than recomputing it and fits in memory).
+        logits, _ = _chunk_logits(scores, rowsum, temperature, 0, num_elements, num_elements)
+        if not masks_gradient:
+            masks = tf.stop_gradient(masks)
+        return tf.linalg.matmul(masks, tf.nn.softmax(logits, axis=-1))
+
+    def mask_chunks(masks):
+        # [B, K, n] -> [num_chunks, B, K, C]; padded rank rows are all-zero.
+        padded = tf.pad(masks, [[0, 0], [0, 0], [0, padding]])
+        shape = tf.shape(padded)
+        chunked = tf.reshape(padded, [shape[0], shape[1], num_chunks, chunk_size])
+        return tf.transpose(chunked, [2, 0, 1, 3])
+
+    # A while loop (not an unrolled Python loop) keeps one chunk alive at a
+    # time, also under XLA.
+    @tf.custom_gradient
+    def forward(masks, scores, rowsum, temperature):
+        chunked_masks = mask_chunks(masks)
+
+        def body(index, result):
+            logits, _ = _chunk_logits(
+                scores, rowsum, temperature, index * chunk_size, chunk_size, num_elements)
+            probs = tf.nn.softmax(logits, axis=-1)
+            return index + 1, result + tf.linalg.matmul(chunked_masks[index], probs)
+
+        _, result = tf.while_loop(
+            lambda index, _: index < num_chunks, body, (0, tf.zeros_like(masks)))
+
+        def grad(upstream):
+            def grad_body(index, d_masks, d_scores, d_rowsum, d_temperature):
+                logits, coefficient = _chunk_logits(
+                    scores, rowsum, temperature, index * chunk_size, chunk_size, num_elements)
+                probs = tf.nn.softmax(logits, axis=-1)  # [B, C, n]
+                mask_chunk = chunked_masks[index]  # [B, K, C]
+                d_probs = tf.linalg.matmul(mask_chunk, upstream, transpose_a=True)  # [B, C, n]
+                if masks_gradient:
+                    d_masks = d_masks.write(
+                        index, tf.linalg.matmul(upstream, probs, transpose_b=True))
+                d_logits = probs * (d_probs - tf.reduce_sum(probs * d_probs, -1, keepdims=True))
+                scaled = d_logits / temperature[:, tf.newaxis, tf.newaxis]
+                d_scores += tf.einsum("bci,c->bi", scaled, coefficient)
+                d_rowsum -= tf.reduce_sum(scaled, axis=1)
+                d_temperature -= tf.reduce_sum(scaled * logits, axis=[1, 2])
+                return index + 1, d_masks, d_scores, d_rowsum, d_temperature
+
+            initial = (
+                0,
+                tf.TensorArray(masks.dtype, size=num_chunks),
+                tf.zeros_like(scores),
+                tf.zeros_like(rowsum),
+                tf.zeros_like(temperature),
+            )
+            _, d_masks, d_scores, d_rowsum, d_temperature = tf.while_loop(
+                lambda index, *_: index < num_chunks, grad_body, initial)
+            if masks_gradient:
+                d_masks = tf.transpose(d_masks.stack(), [1, 2, 0, 3])  # [B, K, nc, C]
+                shape = tf.shape(masks)
+                d_masks = tf.reshape(d_masks, [shape[0], shape[1], -1])[:, :, :num_elements]
+            else:
+                d_masks = tf.zeros_like(masks)
+            return d_masks, d_scores, d_rowsum, d_temperature
+
+        return result, grad
+
+    return forward(masks, scores, rowsum, temperature)

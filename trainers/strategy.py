@@ -1,0 +1,125 @@
+"""`tf.distribute` strategy chosen by one gin-bound string.
+
+The trainer calls `get_strategy(name)` with `train.strategy` (a string), so a
+run switches strategy with one binding, e.g. `--gin_param "train.strategy =
+'mirrored'"`. Device lists and the TPU address are bound on `get_strategy`
+itself (`get_strategy.devices = ['/cpu:0', '/cpu:1']`).
+
+`create_logical_cpu_devices(n)` splits the host CPU into `n` logical devices,
+so that `MirroredStrategy` can be exercised on a CPU-only machine (tests). It
+must run before TensorFlow initialises its runtime, i.e. before any op.
+"""
+
+import os
+
+import gin
+import tensorflow as tf
+
+__all__ = [
+        "STRATEGY_NAMES",
+        "create_logical_cpu_devices",
+        "get_strategy",
+]
+
+STRATEGY_NAMES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
+
+# One strategy per (name, devices, tpu_address) and process: several
+# MirroredStrategy instances in one process can mix up their collective ops
+# (e.g. a baseline and the main model trained by one command).
+_STRATEGIES = {}
+
+
+def create_logical_cpu_devices(num_devices):
+    """Splits the first physical CPU into `num_devices` logical CPU devices.
+
+    Args:
+        num_devices: Python `int` >= 1, the number of logical CPU devices.
+
+    Returns:
+        The list of logical CPU device names, e.g. `['/device:CPU:0',
+        '/device:CPU:1']`.
+
+    Raises:
+        ValueError: if `num_devices < 1`.
+        RuntimeError: if the TensorFlow runtime is already initialised with a
+            different number of logical CPUs (logical devices can only be configured
+            before the first op runs, e.g. at the top of a fresh process).
+    """
+    if not isinstance(num_devices, int) or num_devices < 1:
+        raise ValueError(
+            f"`num_devices` must be an integer >= 1. Received: num_devices={num_devices!r}")
+    cpus = tf.config.list_physical_devices("CPU")
+    try:
+        tf.config.set_logical_device_configuration(
+            cpus[0], [tf.config.LogicalDeviceConfiguration()] * num_devices)
+    except RuntimeError as e:
+        existing = tf.config.list_logical_devices("CPU")
+        if len(existing) != num_devices:
+            raise RuntimeError(
+                "Logical CPU devices must be configured before TensorFlow runs any "
+                f"op; the runtime already has {len(existing)} logical CPU device(s). "
+                f"Received: num_devices={num_devices}. Call "
+                "`create_logical_cpu_devices` at the start of a fresh process.") from e
+    return [d.name for d in tf.config.list_logical_devices("CPU")]
+
+
+@gin.configurable("get_strategy", denylist=["name"])
+def get_strategy(name="default", devices=None, tpu_address=None):
+    """Returns the `tf.distribute.Strategy` named by `name`.
+
+    Args:
+        name: one of `'default'` (TensorFlow's default strategy: no replication,
+            the current device), `'one_device'` (`OneDeviceStrategy` on `devices[0]`,
+            or the first GPU, else the CPU), `'mirrored'` (`MirroredStrategy` over
+            `devices`, or all local GPUs, else the CPU), `'multi_worker'`
+            (`MultiWorkerMirroredStrategy`; the cluster comes from the `TF_CONFIG`
+            environment variable), `'tpu'` (`TPUStrategy`; the cluster is resolved
+            from `tpu_address`, or the environment when `None`).
+        devices: optional list of device names for `'one_device'` and
+            `'mirrored'`.
+        tpu_address: optional TPU name or `grpc://` address for `'tpu'`.
+
+    Returns:
+        strategy: a `tf.distribute.Strategy`; the same instance for the same
+        arguments within a process.
+
+    Raises:
+        ValueError: if `name` is not one of `STRATEGY_NAMES`, or `devices` does not
+            fit the strategy.
+    """
+    if name not in STRATEGY_NAMES:
+        raise ValueError(
+            f"`name` must be one of {STRATEGY_NAMES}. Received: name={name!r}")
+    if devices is not None:
+        devices = list(devices)
+        if not devices:
+            raise ValueError(f"`devices` must be non-empty. Received: devices={devices}")
+    if name == "default":
+        return tf.distribute.get_strategy()
+    key = (name, tuple(devices) if devices else None, tpu_address)
+    if key not in _STRATEGIES:
+        _STRATEGIES[key] = _make_strategy(name, devices, tpu_address)
+    return _STRATEGIES[key]
+
+
+def _make_strategy(name, devices, tpu_address):
+    if name == "one_device":
+        if devices is not None and len(devices) != 1:
+            raise ValueError(
+                "The 'one_device' strategy takes exactly one device. "
+                f"Received: devices={devices}")
+        device = devices[0] if devices else (
+            "/gpu:0" if tf.config.list_physical_devices("GPU") else "/cpu:0")
+        return tf.distribute.OneDeviceStrategy(device)
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy(devices=devices)
+    if name == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            tf.get_logger().warning(
+                "multi_worker strategy without TF_CONFIG: running as a single worker.")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    # name == "tpu"
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu_address)
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
