@@ -15,6 +15,8 @@ $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	# disentanglement_lib pins TF 1.x; only its data modules are used (by tests).
+	$(PY) -m pip install -q --no-deps disentanglement-lib==1.5
 	touch $(STAMP)
 
 # Debian's Fashion-MNIST IDX files, installed when missing and apt-get is usable.

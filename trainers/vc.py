@@ -240,6 +240,12 @@ def _fresh_autoencoder(latent_dim, weights_path, log_scale):
   return autoencoder
 
 
+def _vade_optimizer(name, learning_rate, weight_decay):
+  if name == "adamw":
+    return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay)
+  return keras.optimizers.Adam(learning_rate)
+
+
 def _predict(predict_fn, images, batch_size=2000):
   return np.concatenate([predict_fn(images[i:i + batch_size]).numpy()
                          for i in range(0, len(images), batch_size)])
@@ -292,6 +298,7 @@ def run(model_dir,
         vade_learning_rate=2e-3,
         vade_decay_epochs=10,
         vade_freeze_trunk=False,
+        vade_optimizer="adam",
         epochs=1024,
         batch_size=256,
         learning_rate=1e-4,
@@ -305,6 +312,8 @@ def run(model_dir,
         final_temperature=0.5,
         anneal_steps=100000,
         initial_score_scale=1.0,
+        noisy_counts=True,
+        freeze_trunk=True,
         plots=True,
         verbose=2):
   """Runs pretraining, the baselines and DRPM-VC; returns the results dict.
@@ -328,11 +337,13 @@ def run(model_dir,
     pixel_gmm_max_points: subset size of the pixel GMM.
     refit_every_epochs: GMM refit period of the priors (0: never).
     refit_max_points: subset size of the refits.
-    vade_*: VaDE epochs, batch size, Adam learning rate (decayed by 0.95 every
-      `vade_decay_epochs` epochs) and whether the encoder trunk is frozen.
+    vade_*: VaDE epochs, batch size, learning rate (decayed by 0.95 every
+      `vade_decay_epochs` epochs), whether the encoder trunk is frozen and the
+      optimizer: "adam" (VaDE, the paper's main text) or "adamw" (weight
+      decay `weight_decay`, the paper's appendix C.1.5 ablation).
     epochs, batch_size, learning_rate, weight_decay: DRPM-VC training (AdamW).
-    beta, gamma, delta, num_partition_samples, kl, initial_score_scale:
-      `DRPMVC` arguments.
+    beta, gamma, delta, num_partition_samples, kl, initial_score_scale,
+      noisy_counts, freeze_trunk: `DRPMVC` arguments.
     initial_temperature, final_temperature, anneal_steps: the exponential
       temperature schedule (`anneal_steps=None`: anneal over the whole run).
     plots: write the PNG pictures.
@@ -347,6 +358,9 @@ def run(model_dir,
   if unknown:
     raise ValueError(f"`methods` must be a subset of {METHODS}. "
                      f"Received: methods={tuple(methods)!r}")
+  if vade_optimizer not in ("adam", "adamw"):
+    raise ValueError("`vade_optimizer` must be 'adam' or 'adamw'. "
+                     f"Received: vade_optimizer={vade_optimizer!r}")
   training.set_seeds(seed)
   train_images, train_labels, test_images, test_labels = load_vc_data(
       dataset=dataset, data_dir=data_dir, train_size=train_size,
@@ -427,10 +441,10 @@ def run(model_dir,
     vade_result = training.train(
         model_dir=os.path.join(model_dir, "vade"), model_fn=vade_fn,
         data_fn=_data_fn(train_images, vade_batch_size),
-        optimizer=lambda: keras.optimizers.Adam(
-            keras.optimizers.schedules.ExponentialDecay(
+        optimizer=lambda: _vade_optimizer(
+            vade_optimizer, keras.optimizers.schedules.ExponentialDecay(
                 vade_learning_rate, decay_steps=vade_decay_epochs * vade_steps,
-                decay_rate=0.95, staircase=True)),
+                decay_rate=0.95, staircase=True), weight_decay),
         epochs=vade_epochs, strategy=strategy, seed=seed,
         callbacks_fn=lambda model: [PriorRefit(
             train_images, refit_every_epochs, seed=seed,
@@ -453,7 +467,8 @@ def run(model_dir,
           num_clusters=num_clusters, beta=beta, gamma=gamma, delta=delta,
           num_partition_samples=num_partition_samples, kl=kl,
           initial_temperature=initial_temperature,
-          initial_score_scale=initial_score_scale, seed=seed)
+          initial_score_scale=initial_score_scale, noisy_counts=noisy_counts,
+          freeze_trunk=freeze_trunk, seed=seed)
       model.build()
       model.prior.assign_parameters(*init_parameters)
       return model
@@ -491,7 +506,7 @@ def run(model_dir,
   timings["total_s"] = time.time() - start
   summary = {"results": results, "timings": timings, "pictures": pictures,
              "dataset": dataset, "seed": seed, "num_train": len(train_images),
-             "num_test": len(test_images), "kl": kl,
+             "num_test": len(test_images), "kl": kl, "noisy_counts": noisy_counts,
              "pretrain_cache": weights_path}
   training.write_json(os.path.join(model_dir, "results.json"), summary)
   with open(os.path.join(model_dir, "results.md"), "w") as f:

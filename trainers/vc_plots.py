@@ -10,8 +10,28 @@ import tensorflow as tf  # noqa: E402
 __all__ = ["plot_partition_sample", "plot_prior_samples"]
 
 
-def _image(row, side=28):
-  return np.asarray(row).reshape(side, side)
+def _mosaic(rows, side=28, pad=2):
+  """Tiles a list of rows of flat images into one array (blank cells = NaN)."""
+  num_rows, num_cols = len(rows), max(1, max(len(r) for r in rows))
+  out = np.full((num_rows * (side + pad) + pad, num_cols * (side + pad) + pad),
+                np.nan)
+  for i, row in enumerate(rows):
+    for j, image in enumerate(row):
+      top, left = pad + i * (side + pad), pad + j * (side + pad)
+      out[top:top + side, left:left + side] = np.asarray(image).reshape(side, side)
+  return out
+
+
+def _show_mosaic(ax, rows, labels, side=28, pad=2):
+  cmap = matplotlib.colormaps["gray"].copy()
+  cmap.set_bad("white")
+  ax.imshow(_mosaic(rows, side, pad), cmap=cmap, vmin=0, vmax=1,
+            interpolation="nearest")
+  ax.set_xticks([])
+  ax.set_yticks([pad + i * (side + pad) + side / 2 for i in range(len(rows))])
+  ax.set_yticklabels(labels, fontsize=8)
+  for spine in ax.spines.values():
+    spine.set_visible(False)
 
 
 def plot_partition_sample(model, path, seed=0, num_elements=100,
@@ -38,26 +58,23 @@ def plot_partition_sample(model, path, seed=0, num_elements=100,
   clusters = out["clusters"].numpy()
   images = out["images"].numpy()
   num_clusters = partition.shape[0]
-  fig = plt.figure(figsize=(max_per_cluster * 0.6, 2.0 + num_clusters * 0.65))
-  grid = fig.add_gridspec(num_clusters + 2, max_per_cluster + 1)
-  ax = fig.add_subplot(grid[:2, :])
-  ax.imshow(partition, aspect="auto", cmap="Greys", interpolation="nearest")
-  ax.set_xlabel("element")
-  ax.set_ylabel("cluster")
-  ax.set_title(f"Sampled partition Y ~ p(Y), n = {num_elements}")
+  rows, labels = [], []
   for k in range(num_clusters):
     members = np.flatnonzero(clusters == k)
-    label_ax = fig.add_subplot(grid[k + 2, 0])
-    label_ax.axis("off")
-    label_ax.text(0.5, 0.5, f"k={k}\nn={len(members)}", ha="center",
-                  va="center", fontsize=7)
-    for j in range(max_per_cluster):
-      cell = fig.add_subplot(grid[k + 2, j + 1])
-      cell.axis("off")
-      if j < len(members):
-        cell.imshow(_image(images[members[j]]), cmap="gray", vmin=0, vmax=1)
+    rows.append([images[i] for i in members[:max_per_cluster]])
+    labels.append(f"k={k} (n={len(members)})")
+  fig, (top, bottom) = plt.subplots(
+      2, 1, figsize=(max(6.0, 0.42 * max_per_cluster + 1.5),
+                     1.6 + 0.45 * num_clusters),
+      gridspec_kw={"height_ratios": [1.2, 0.45 * num_clusters]})
+  top.imshow(partition, aspect="auto", cmap="Greys", interpolation="nearest")
+  top.set_xlabel("element", fontsize=8)
+  top.set_ylabel("cluster", fontsize=8)
+  top.set_title(f"Sampled partition Y ~ p(Y), n = {num_elements}", fontsize=9)
+  _show_mosaic(bottom, rows, labels)
+  bottom.set_title("Generated images per cluster", fontsize=9)
   fig.tight_layout()
-  fig.savefig(path, dpi=80)
+  fig.savefig(path, dpi=100)
   plt.close(fig)
   return path
 
@@ -82,14 +99,13 @@ def plot_prior_samples(model, path, seed=0, per_cluster=10):
   noise = tf.random.stateless_normal([len(clusters), latent_dim],
                                      seed=tf.constant([seed, 11], tf.int32))
   images = tf.sigmoid(model.autoencoder.decode_logits(means + scales * noise))
-  images = images.numpy()
-  fig, axes = plt.subplots(num_clusters, per_cluster,
-                           figsize=(per_cluster * 0.6, num_clusters * 0.6))
-  axes = np.asarray(axes).reshape(num_clusters, per_cluster)
-  for index, ax in enumerate(axes.flat):
-    ax.axis("off")
-    ax.imshow(_image(images[index]), cmap="gray", vmin=0, vmax=1)
-  fig.suptitle("Samples from each prior p(z | k)")
-  fig.savefig(path, dpi=80)
+  images = images.numpy().reshape(num_clusters, per_cluster, -1)
+  fig, ax = plt.subplots(figsize=(0.42 * per_cluster + 1.2,
+                                  0.45 * num_clusters + 0.5))
+  _show_mosaic(ax, [list(r) for r in images],
+               [f"k={k}" for k in range(num_clusters)])
+  ax.set_title("Samples from each prior p(z | k)", fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
   plt.close(fig)
   return path

@@ -150,6 +150,22 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
             self.assertTrue(np.all(np.isfinite(grad)))
             self.assertGreater(np.max(np.abs(grad)), 0.)
 
+    def test_chunked_and_cumulative_paths_agree(self):
+        log_weights = tf.constant([[0.2, -0.1, 0.4]])
+        log_scores = tf.constant([[0.5, -1.0, 2.0, 0.0, 0.3, 1.1, -0.4]])
+        target = tf.random.stateless_normal([1, 3, 7], seed=[1, 1])
+
+        def value_and_grads(chunk_size):
+            with tf.GradientTape() as tape:
+                tape.watch([log_weights, log_scores])
+                y = DRPM(log_weights, log_scores, 0.6, chunk_size=chunk_size).sample(
+                    2, seed=[3, 4])
+                loss = tf.reduce_sum(y * target)
+            return [y] + tape.gradient(loss, [log_weights, log_scores])
+
+        for whole, chunked in zip(value_and_grads(256), value_and_grads(3)):
+            self.assertAllClose(whole, chunked, atol=1e-5)
+
     def test_log_prob_gradient_matches_finite_differences(self):
         rng = np.random.RandomState(5)
         y = _partition_matrix((0, 2, 1, 0, 2), 3)

@@ -222,6 +222,18 @@ class MVHGTest(tf.test.TestCase, parameterized.TestCase):
             self.assertAllClose(a, c, rtol=1e-5)
         chi_square_check(self, jit[0], enumerate_mvhg(**EXAMPLE))
 
+    def test_composite_tensor_and_slicing(self):
+        log_w = tf.Variable(tf.zeros([2, 3]))
+        dist = MVHG(tf.constant([4., 5.]), [3., 3., 3.], log_w)
+        samples = tf.function(lambda d: d.sample(6, seed=[1, 2]))(dist)
+        self.assertEqual(samples.shape, [6, 2, 3])
+        self.assertAllEqual(self.evaluate(tf.reduce_sum(samples, -1)),
+                            np.tile([4., 5.], [6, 1]))
+        self.assertEqual(dist[1].batch_shape, [])
+        self.assertAllClose(self.evaluate(dist[1].log_prob([2., 2., 1.])),
+                            stats.multivariate_hypergeom.logpmf(
+                                [2, 2, 1], m=[3, 3, 3], n=5), rtol=1e-5)
+
     def test_single_group(self):
         dist = MVHG(3., [5.], [0.7])
         self.assertAllEqual(self.evaluate(dist.sample(3, seed=[1, 2])),

@@ -186,6 +186,32 @@ class RelaxedMVHGTest(tf.test.TestCase, parameterized.TestCase):
         self.assertTrue(np.all(np.isfinite(self.evaluate(
             dist.log_prob(counts)))))
 
+    def test_drpm_sized_extreme_float32(self):
+        # K = 10 groups of n = 128, total n, log-weights in [-30, 30]: samples
+        # and straight-through gradients are finite and valid in float32.
+        n, num_groups = 128, 10
+        log_w = tf.Variable(tf.constant(
+            np.stack([[-30.] * (num_groups - 1) + [30.],
+                      np.zeros(num_groups),
+                      np.random.RandomState(0).normal(size=num_groups)]),
+            tf.float32))
+        dist = RelaxedMVHG(float(n), tf.fill([num_groups], float(n)), log_w,
+                           temperature=0.5)
+        with tf.GradientTape() as tape:
+            counts, encodings = dist.sample_with_encodings(seed=[5, 5])
+            loss = (tf.reduce_sum(counts * tf.range(num_groups, dtype=tf.float32))
+                    + tf.reduce_sum(encodings))
+        grad = self.evaluate(tape.gradient(loss, log_w))
+        counts = self.evaluate(counts)
+        self.assertTrue(np.all(np.isfinite(grad)))
+        self.assertTrue(np.any(grad != 0.))
+        self.assertAllEqual(counts.sum(-1), np.full(3, float(n)))
+        # w_10 / w_k = e^60 in the first batch member: all n from group 10
+        # (any other outcome has probability below 1e-20).
+        self.assertAllEqual(counts[0], np.eye(num_groups)[-1] * n)
+        self.assertTrue(np.all(np.isfinite(self.evaluate(
+            dist.log_prob(counts)))))
+
     def test_eager_function_jit_agree(self):
         dist = _example(dtype=tf.float32)
 

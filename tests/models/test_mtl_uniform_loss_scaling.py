@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from tf_drpm.models.multi_lenet import MultiLeNet
 from tf_drpm.models.multi_lenet_head import MultiLeNetHead
+from tf_drpm.models.resnet18_encoder import ResNet18Encoder
 from tf_drpm.models.uniform_loss_scaling import UniformLossScaling
 
 
@@ -66,6 +67,23 @@ class UniformLossScalingTest(tf.test.TestCase):
             not np.allclose(b, w.numpy()) for b, w in zip(before, model.trainable_weights)
         ]
         self.assertTrue(all(changed), msg=[w.path for w, c in zip(model.trainable_weights, changed) if not c])
+
+    def test_resnet_encoder_celeba_shapes(self):
+        keras.utils.set_random_seed(5)
+        model = UniformLossScaling(
+            ResNet18Encoder(latent_dim=64, width=4), [keras.layers.Dense(2) for _ in range(3)]
+        )
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), run_eagerly=True)
+        images = np.random.RandomState(0).uniform(size=(2, 64, 64, 3)).astype(np.float32)
+        labels = np.random.RandomState(1).randint(0, 2, size=(2, 3)).astype(np.int32)
+        model(images[:1])
+        before = [w.numpy().copy() for w in model.encoder.trainable_weights]
+        history = model.fit(images, labels, batch_size=2, epochs=1, verbose=0)
+        self.assertTrue(np.isfinite(history.history["loss"][0]))
+        self.assertIn("task2_accuracy", history.history)
+        changed = [not np.allclose(b, w.numpy())
+                   for b, w in zip(before, model.encoder.trainable_weights)]
+        self.assertTrue(all(changed))
 
     def test_errors(self):
         with self.assertRaisesRegex(ValueError, "l1_weight=-1"):

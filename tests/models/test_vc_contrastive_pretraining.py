@@ -125,8 +125,22 @@ class ContrastivePretrainingTest(tf.test.TestCase):
         self.assertEqual(changed, key != "log_scale", (heads_input, key))
       self.assertEqual(int(model.step_counter.numpy()), 1)
 
+  def test_identity_instance_head(self):
+    ae = MLPAutoencoder(latent_dim=4, trunk_units=(16,))
+    ae.build()
+    model = ContrastivePretraining(ae, num_clusters=3, head_units=0,
+                                   heads_input="latent")
+    model.build()
+    x = tf.random.stateless_normal([5, 4], seed=[1, 1])
+    self.assertAllEqual(model.instance_head(x), x)
+    self.assertEqual(model(_images(5)).shape, (5, 3))
+    losses = model.compute_losses(_images(6), tf.constant([1, 2], tf.int32))
+    self.assertTrue(np.isfinite(float(losses["loss"])))
+
   def test_bad_arguments(self):
     ae = MLPAutoencoder(latent_dim=2, trunk_units=(4,))
+    with self.assertRaisesRegex(ValueError, "head_units=-1"):
+      ContrastivePretraining(ae, head_units=-1)
     with self.assertRaisesRegex(ValueError, "heads_input='x'"):
       ContrastivePretraining(ae, heads_input="x")
     with self.assertRaisesRegex(ValueError, "instance_temperature=0"):

@@ -126,6 +126,29 @@ class DRPMVCTest(tf.test.TestCase):
     self.assertEqual(float(model.temperature.numpy()), temperature)
     self.assertEqual(int(model.step_counter.numpy()), 2)
 
+  def test_noiseless_counts_share_sizes_and_vary_orderings(self):
+    model = _model(num_samples=6)
+    model.noisy_counts = False
+    x = _images(30)
+    mean, log_scale = model.autoencoder.encode(x)
+    log_weights, log_scores, kl = model.partition_parameters(mean, log_scale)
+    losses = model.compute_losses(x, tf.constant([4, 4], tf.int32), False)
+    self.assertTrue(np.isfinite(float(losses["loss"])))
+    # Re-draw as compute_losses does: one count vector for all samples.
+    import tensorflow_probability as tfp  # pylint: disable=g-import-not-at-top
+    from tf_drpm.ops.gumbel import sample_gumbel  # pylint: disable=g-import-not-at-top
+    _, seed_y = tfp.random.split_seed(tf.constant([4, 4], tf.int32), n=2,
+                                      salt="drpm_vc")
+    perturbed = log_scores + sample_gumbel([6, 30], seed=seed_y)
+    samples = model.posterior_partition(
+        log_weights, perturbed, stochastic=False).sample_with_details(
+            seed=seed_y, return_permutation=False)
+    counts = samples["counts"].numpy()
+    self.assertAllEqual(counts, np.repeat(counts[:1], 6, axis=0))
+    self.assertAllEqual(samples["partition"].numpy().sum(-1), counts)
+    self.assertAllClose(losses["kl_z"], tf.reduce_mean(
+        tf.einsum("lki,ik->l", samples["partition"], kl)), rtol=1e-5)
+
   def test_score_scale_gradient(self):
     model = _model(gamma=0.0, delta=0.0)
     x = _images()

@@ -16,6 +16,7 @@ from tf_drpm.ops.mvhg_log_coefficients import mvhg_log_coefficients
 from tf_drpm.ops.mvhg_log_coefficients import mvhg_log_normalizer
 from tf_drpm.ops.mvhg_log_coefficients import mvhg_mean
 from tf_drpm.ops.mvhg_log_coefficients import mvhg_tilted_log_pmfs
+from tf_drpm.ops.mvhg_sequential_sample import mvhg_sequential_sample
 
 
 def exact_log_suffix(group_sizes, weights, max_count):
@@ -116,6 +117,25 @@ class MVHGLogCoefficientsTest(tf.test.TestCase, parameterized.TestCase):
             self.assertAllClose(out, ref, rtol=rtol, atol=rtol,
                                 msg=f"{total}, {group_sizes}, {log_w}")
 
+    def test_fft_normalizer_n1024_and_huge_weights(self):
+        log_w = np.linspace(-30., 30., 10)
+        sizes = np.full(10, 1024.)
+        ref = self.evaluate(mvhg_log_coefficients(
+            sizes, tf.constant(log_w), max_count=1024))[0, 1024]
+        out = self.evaluate(mvhg_log_normalizer(1024., sizes,
+                                                tf.constant(log_w)))
+        self.assertAllClose(out, ref, rtol=1e-12)
+        # Log-weights of +-300 stay finite and match the reference.
+        log_w = np.array([300., -300., 0., 5.])
+        sizes = np.array([3., 5., 4., 2.])
+        for total in (0., 2., 3., 7., 14.):
+            ref = self.evaluate(mvhg_log_coefficients(
+                sizes, tf.constant(log_w), max_count=14))[0, int(total)]
+            out = self.evaluate(mvhg_log_normalizer(
+                tf.constant(total, tf.float64), sizes, tf.constant(log_w),
+                max_count=14))
+            self.assertAllClose(out, ref, rtol=1e-12)
+
     def test_fft_normalizer_large_extreme_batch(self):
         # n = 200, K = 10, weights +-30: against the exact log-space programme.
         rng = np.random.RandomState(2)
@@ -197,6 +217,36 @@ class MVHGLogCoefficientsTest(tf.test.TestCase, parameterized.TestCase):
                     self.assertAllClose(probs_got, probs_exact, atol=1e-12)
                 self.assertAllEqual(np.isfinite(got), np.isfinite(exact))
 
+    def test_conditionals_exact_along_sampled_paths_large_n(self):
+        # n = 300, K = 6, log-weights up to +-30: at every remaining count r
+        # visited by exact samples, the FFT conditionals equal the log-space
+        # reference to 1e-12 (absolute, in probability).
+        total, num_groups = 300, 6
+        sizes = np.array([300., 120., 80., 300., 50., 200.])
+        log_w = np.array([0.5, 30., -30., -2., 12., 1.])
+        counts = self.evaluate(mvhg_sequential_sample(
+            tf.constant(float(total), tf.float64), sizes, log_w,
+            num_samples=40, seed=[3, 4], max_count=total)[0])
+        _, log_b, log_s = mvhg_tilted_log_pmfs(
+            tf.constant(float(total), tf.float64), sizes, log_w, total)
+        ref = self.evaluate(mvhg_log_coefficients(sizes, log_w, total))
+        log_c = self.evaluate(log_binomial_coefficients(
+            tf.constant(sizes), total + 1))
+        j = np.arange(total + 1)
+        remaining = np.full(40, total)
+        for k in range(num_groups - 1):
+            logits = self.evaluate(mvhg_conditional_logits(
+                log_b[k][tf.newaxis], log_s[k + 1][tf.newaxis],
+                remaining[np.newaxis]))[0]
+            for row, r in zip(logits, remaining):
+                exact = np.full(total + 1, -np.inf)
+                ok = j <= r
+                exact[ok] = (log_c[k, j[ok]] + j[ok] * log_w[k] +
+                             ref[k + 1, r - j[ok]] - ref[k, r])
+                got = row - np.logaddexp.reduce(row)
+                self.assertAllClose(np.exp(got), np.exp(exact), atol=1e-12)
+            remaining = remaining - counts[:, k].astype(int)
+
     def test_fft_length_margin(self):
         for n in (0, 1, 10, 256, 4096):
             length = mvhg_fft_length(n)
@@ -206,11 +256,18 @@ class MVHGLogCoefficientsTest(tf.test.TestCase, parameterized.TestCase):
     def test_jit_matches_eager(self):
         log_w = tf.constant([[0.3, -1.2, 2.0], [30., -30., 0.]], tf.float32)
         sizes = tf.constant([5., 3., 4.], tf.float32)
-        fn = lambda w: mvhg_log_normalizer(tf.constant([6., 12.]), sizes, w,
-                                           max_count=12)
+        def fn(w):
+            with tf.GradientTape() as tape:
+                tape.watch(w)
+                out = mvhg_log_normalizer(tf.constant([6., 12.]), sizes, w,
+                                          max_count=12)
+            return out, tape.gradient(out, w)
+
         eager = fn(log_w)
         jit = tf.function(fn, jit_compile=True)(log_w)
         self.assertAllClose(eager, jit, rtol=1e-6)
+        self.assertAllClose(eager[1], self.evaluate(mvhg_mean(
+            tf.constant([6., 12.]), sizes, log_w)), rtol=1e-5)
 
 
 if __name__ == "__main__":

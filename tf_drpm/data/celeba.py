@@ -12,10 +12,10 @@ import tensorflow as tf
 __all__ = [
     "CELEBA_ATTRIBUTES",
     "REFERENCE_BGR_MEAN",
-    "celeba_task_names",
-    "preprocess_celeba",
     "celeba_pipeline",
+    "celeba_task_names",
     "load_celeba",
+    "preprocess_celeba",
 ]
 
 # Alphabetical order (Python's `sorted`, digits before letters).

@@ -307,14 +307,16 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
         return details
 
     def _partition_from_masks(self, masks, perturbed, temperature):
-        """Y = masks @ P for P = neural_sort(perturbed), without building P."""
+        """Y = masks @ P for P = neural_sort(perturbed), without storing P for large n."""
         if not self._hard_permutation:
             return soft_sort_partition(masks, perturbed, temperature, self._chunk_size)
-        # Straight-through: forward Y = masks @ P_hard (a gather by rank);
-        # gradient w.r.t. masks through P_hard, w.r.t. the scores through P_soft.
+        # Straight-through: the forward value is masks @ P_hard, a gather by
+        # rank; the gradient w.r.t. masks goes through P_hard, the gradient
+        # w.r.t. the scores through P_soft.
+        batch_dims = len(perturbed.shape) - 1
         order = tf.argsort(perturbed, axis=-1, direction="DESCENDING", stable=True)
         rank = tf.argsort(order, axis=-1, stable=True)  # rank of each element
-        hard_part = tf.gather(masks, rank, axis=-1, batch_dims=len(masks.shape) - 2)
+        hard_part = tf.gather(masks, rank, axis=-1, batch_dims=batch_dims)
         soft_part = soft_sort_partition(
             tf.stop_gradient(masks), perturbed, temperature, self._chunk_size,
             masks_gradient=False)

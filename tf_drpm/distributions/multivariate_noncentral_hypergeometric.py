@@ -1,6 +1,5 @@
 """Fisher's multivariate noncentral hypergeometric distribution (exact)."""
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -121,8 +120,12 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
     @classmethod
     def _parameter_properties(cls, dtype, num_classes=None):
         return dict(
-            total_count=tfp.util.ParameterProperties(event_ndims=0),
-            group_sizes=tfp.util.ParameterProperties(event_ndims=1),
+            # `specifies_shape`: the support size max(total_count) + 1 is
+            # static, so composite-tensor flattening keeps static values.
+            total_count=tfp.util.ParameterProperties(
+                event_ndims=0, specifies_shape=True),
+            group_sizes=tfp.util.ParameterProperties(
+                event_ndims=1, specifies_shape=True),
             log_weights=tfp.util.ParameterProperties(event_ndims=1))
 
     @property

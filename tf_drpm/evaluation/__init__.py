@@ -5,6 +5,10 @@ from tf_drpm.evaluation.clustering_metrics import cluster_accuracy
 from tf_drpm.evaluation.clustering_metrics import clustering_scores
 from tf_drpm.evaluation.clustering_metrics import contingency_matrix
 from tf_drpm.evaluation.clustering_metrics import normalized_mutual_info
+from tf_drpm.evaluation.weak_supervision_metrics import linear_probe_score
+from tf_drpm.evaluation.weak_supervision_metrics import num_shared_mse
+from tf_drpm.evaluation.weak_supervision_metrics import partition_probe_scores
+from tf_drpm.evaluation.weak_supervision_metrics import weak_supervision_scores
 
 __all__ = [
     "adjusted_rand_index",
@@ -12,4 +16,8 @@ __all__ = [
     "clustering_scores",
     "contingency_matrix",
     "normalized_mutual_info",
+    "linear_probe_score",
+    "num_shared_mse",
+    "partition_probe_scores",
+    "weak_supervision_scores",
 ]

@@ -9,6 +9,8 @@ from tf_drpm.layers.hypergeometric_aggregation import HypergeometricAggregation
 from tf_drpm.layers.label_aggregation import LabelAggregation
 from tf_drpm.layers.partition_aggregation import PartitionAggregation
 from tf_drpm.layers.view_aggregation import ViewAggregation
+from tf_drpm.layers.task_partition import TaskPartition
+
 
 __all__ = [
     "RandomPartition",
@@ -20,4 +22,5 @@ __all__ = [
     "LabelAggregation",
     "PartitionAggregation",
     "ViewAggregation",
+    "TaskPartition",
 ]

@@ -36,12 +36,12 @@ class TaskPartition(keras.layers.Layer):
 
     As in the authors' code the block is deterministic by default
     (`stochastic=False`: no Gumbel noise in either stage) and the permutation
-    is soft (`hard_permutation=False`), so masks are soft: before clipping to
-    [0, 1] (as in the reference code; NeuralSort is only row-stochastic, so
-    an entry can exceed 1) row `t` of the masks sums to exactly `n_t`, and
-    each feature's column sums to one only in the limit `temperature -> 0`. With `hard_permutation=True` the forward
-    masks are an exact partition (every feature in exactly one task) with
-    straight-through gradients. Gradients reach `log_weights` through the
+    is soft (`hard_permutation=False`), so masks are soft. Before they are
+    clipped to [0, 1] (as in the reference code: NeuralSort is only
+    row-stochastic, so an entry can exceed 1) row `t` sums to exactly `n_t`;
+    each feature's column sums to one only in the limit `temperature -> 0`.
+    With `hard_permutation=True` the forward masks are an exact partition
+    (every feature in exactly one task) with straight-through gradients. Gradients reach `log_weights` through the
     straight-through sizes and `log_scores` through the relaxed sort, hence
     the layer's kernels and the encoder that produced `e`.
 

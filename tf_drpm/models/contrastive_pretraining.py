@@ -106,7 +106,9 @@ class ContrastivePretraining(keras.Model):
   Args:
     autoencoder: the `MLPAutoencoder` to pretrain (its weights are updated).
     num_clusters: int, K of the cluster head.
-    head_units: int, hidden width of both heads (2000 in the paper).
+    head_units: int, hidden width of both heads (2000 in the paper); 0 makes
+      the instance head the identity (the instance loss then acts on the
+      heads' input directly) and the cluster head linear.
     projection_dim: int, output size of the instance head (defaults to the
       auto-encoder's latent size, as in the reference code).
     instance_temperature: float, 0.5 in the paper.
@@ -137,6 +139,9 @@ class ContrastivePretraining(keras.Model):
                         ("cluster_temperature", cluster_temperature)):
       if not value > 0:
         raise ValueError(f"`{name}` must be positive. Received: {name}={value}")
+    if isinstance(head_units, bool) or not isinstance(head_units, int) or head_units < 0:
+      raise ValueError("`head_units` must be a non-negative integer. "
+                       f"Received: head_units={head_units!r}")
     if heads_input not in ("features", "latent"):
       raise ValueError("`heads_input` must be 'features' or 'latent'. "
                        f"Received: heads_input={heads_input!r}")
@@ -154,13 +159,20 @@ class ContrastivePretraining(keras.Model):
     self.heads_input = heads_input
     self.image_shape = tuple(image_shape)
     self.seed = int(seed)
-    self.instance_head = keras.Sequential(
-        [keras.layers.Dense(self.head_units, activation="gelu"),
-         keras.layers.Dense(self.projection_dim)], name="instance_head")
-    self.cluster_head = keras.Sequential(
-        [keras.layers.Dense(self.head_units, activation="gelu"),
-         keras.layers.Dense(self.num_clusters, activation="softmax")],
-        name="cluster_head")
+    if self.head_units > 0:
+      self.instance_head = keras.Sequential(
+          [keras.layers.Dense(self.head_units, activation="gelu"),
+           keras.layers.Dense(self.projection_dim)], name="instance_head")
+      self.cluster_head = keras.Sequential(
+          [keras.layers.Dense(self.head_units, activation="gelu"),
+           keras.layers.Dense(self.num_clusters, activation="softmax")],
+          name="cluster_head")
+    else:  # Instance loss on the heads' input itself, linear cluster head.
+      self.instance_head = keras.Sequential(
+          [keras.layers.Identity()], name="instance_head")
+      self.cluster_head = keras.Sequential(
+          [keras.layers.Dense(self.num_clusters, activation="softmax")],
+          name="cluster_head")
     self.trackers = {
         name: keras.metrics.Mean(name=name)
         for name in ("loss", "instance", "cluster", "reconstruction")}

@@ -8,6 +8,7 @@ from tf_drpm import distributions as drpm_distributions
 from tf_drpm.internal.distribution_util import num_replicas
 from tf_drpm.internal.distribution_util import scale_loss_for_distribution
 from tf_drpm.models.gaussian_mixture_prior import GaussianMixturePrior
+from tf_drpm.ops.gumbel import sample_gumbel
 from tf_drpm.ops.neural_sort import hard_sort_permutation
 
 __all__ = ["DRPMVC"]
@@ -62,6 +63,10 @@ class DRPMVC(keras.Model):
     initial_score_scale: float, initial `score_scale` (log10 of u).
     freeze_trunk: bool, freeze the three encoder trunk layers (the paper).
     hard: bool, straight-through hard partitions.
+    noisy_counts: bool. True (the paper): each Monte Carlo partition is a full
+      DRPM sample (Gumbel noise in both stages). False (the authors' code):
+      the subset sizes are the noiseless relaxed MVHG mode and only the
+      permutations are perturbed (Gumbel noise added to the log-scores).
     seed: int, base seed of the stateless randomness.
     **kwargs: base `keras.Model` arguments.
 
@@ -83,7 +88,8 @@ class DRPMVC(keras.Model):
   def __init__(self, autoencoder, num_clusters=10, beta=1.0, gamma=1.0,
                delta=0.01, num_partition_samples=100, kl="bound",
                initial_temperature=1.0, initial_score_scale=1.0,
-               freeze_trunk=True, hard=True, seed=0, **kwargs):
+               freeze_trunk=True, hard=True, noisy_counts=True, seed=0,
+               **kwargs):
     super().__init__(**kwargs)
     if kl not in _KL_MODES:
       raise ValueError(f"`kl` must be one of {_KL_MODES}. Received: kl={kl!r}")
@@ -110,6 +116,7 @@ class DRPMVC(keras.Model):
     self.initial_score_scale = float(initial_score_scale)
     self.freeze_trunk = bool(freeze_trunk)
     self.hard = bool(hard)
+    self.noisy_counts = bool(noisy_counts)
     self.seed = int(seed)
     self.prior = GaussianMixturePrior(num_clusters, autoencoder.latent_dim,
                                       name="prior")
@@ -194,8 +201,18 @@ class DRPMVC(keras.Model):
 
     log_weights, log_scores, kl = self.partition_parameters(mean, log_scale)
     posterior = self.posterior_partition(log_weights, log_scores)
-    samples = posterior.sample_with_details(
-        self.num_partition_samples, seed=seed_y, return_permutation=False)
+    if self.noisy_counts:
+      samples = posterior.sample_with_details(
+          self.num_partition_samples, seed=seed_y, return_permutation=False)
+    else:
+      # Noiseless subset sizes, Gumbel-perturbed orderings: a deterministic
+      # DRPM per perturbed copy of the log-scores.
+      perturbed = log_scores + sample_gumbel(
+          [self.num_partition_samples, num_elements], seed=seed_y,
+          dtype=log_scores.dtype)  # [L, n]
+      samples = self.posterior_partition(
+          log_weights, perturbed, stochastic=False).sample_with_details(
+              seed=seed_y, return_permutation=False)
     partition = samples["partition"]  # [L, K, n]
     counts = samples["counts"]  # [L, K]
     kl_z = tf.reduce_mean(tf.einsum("lki,ik->l", partition, kl))
@@ -288,6 +305,7 @@ class DRPMVC(keras.Model):
         "initial_temperature": self.initial_temperature,
         "initial_score_scale": self.initial_score_scale,
         "freeze_trunk": self.freeze_trunk, "hard": self.hard,
+        "noisy_counts": self.noisy_counts,
         "seed": self.seed})
     return config
 

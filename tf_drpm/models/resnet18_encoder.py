@@ -15,7 +15,7 @@ class _BasicBlock(keras.layers.Layer):
         self.filters = filters
         self.strides = strides
         self.dropout_rate = dropout_rate
-        conv = dict(padding="same", use_bias=False)
+        conv = {"padding": "same", "use_bias": False}
         # Symmetric zero padding of 1 (as PyTorch's padding=1): with stride 2,
         # "same" padding would pad only bottom/right and shift the taps.
         self.pad1 = keras.layers.ZeroPadding2D(1)

@@ -109,7 +109,7 @@ def mvhg_fft_length(max_count):
     """
     n = int(max_count)
     c = 92. / 3.
-    margin = int(math.ceil((c + math.sqrt(c * c + 4. * 92. * n)) / 2.))
+    margin = math.ceil((c + math.sqrt(c * c + 4. * 92. * n)) / 2.)
     return _fast_size(n + 1 + margin)
 
 
@@ -119,10 +119,12 @@ def log_binomial_coefficients(group_sizes, length, name=None):
     #### Mathematical Details
 
     ```none
-    log C(m, j) = sum_{i=1..j} log((m - i + 1) / i)   for j <= m,   -inf else
+    log C(m, j) = lgamma(m + 1) - lgamma(j + 1) - lgamma(m - j + 1)   j <= m
+                = -inf                                                j > m
     ```
 
-    computed as a cumulative sum (one log per entry, no `lgamma`).
+    (`lgamma(j + 1)` is a constant table when `length` is static; no
+    cumulative sum, which XLA on CPU lowers to a quadratic reduce-window.)
 
     Args:
       group_sizes: A floating `Tensor` `[...]` of non-negative integer values.
@@ -143,15 +145,20 @@ def log_binomial_coefficients(group_sizes, length, name=None):
     with tf.name_scope(name or "log_binomial_coefficients"):
         m = tf.stop_gradient(tf.convert_to_tensor(group_sizes))
         dtype = m.dtype
-        i = tf.range(1, length, dtype=dtype)                       # [L-1]
-        m_ = m[..., tf.newaxis]
-        valid = i <= m_                                            # [..., L-1]
-        ratio = tf.where(valid, (m_ - i + 1.) / i, tf.ones_like(m_ * i))
-        zeros = tf.zeros_like(m_)
-        log_c = tf.concat(
-            [zeros, tf.cumsum(tf.math.log(ratio), axis=-1)], axis=-1)
         j = tf.range(length, dtype=dtype)
-        return tf.where(j <= m_, log_c, tf.constant(_NEG_INF, dtype))
+        static_length = tf.get_static_value(length)
+        if static_length is not None:
+            log_j_factorial = tf.constant(
+                [math.lgamma(i + 1.) for i in range(int(static_length))],
+                dtype=dtype)
+        else:
+            log_j_factorial = tf.math.lgamma(j + 1.)
+        m_ = m[..., tf.newaxis]
+        valid = j <= m_
+        rest = tf.where(valid, m_ - j, tf.zeros_like(m_ - j))
+        log_c = (tf.math.lgamma(m_ + 1.) - log_j_factorial -
+                 tf.math.lgamma(rest + 1.))
+        return tf.where(valid, log_c, tf.constant(_NEG_INF, dtype))
 
 
 def mvhg_log_coefficients(group_sizes, log_weights, max_count, name=None):
@@ -280,15 +287,21 @@ def mvhg_log_tilt(total_count, group_sizes, log_weights, name=None):
         return tf.stop_gradient(u)
 
 
-def _tilted_binomial_log_pmfs(group_sizes, log_weights, log_tilt, length):
-    """`log Binomial(j; m_k, sigmoid(u + log w_k))`, `[..., K, length]`."""
+def _tilted_binomial_log_pmfs(group_sizes, log_weights, log_tilt, length,
+                              log_c=None):
+    """`log Binomial(j; m_k, sigmoid(u + log w_k))`, `[..., K, length]`.
+
+    `log_c` (broadcastable `log C(m_k, j)`) may be passed precomputed on the
+    unbroadcast `group_sizes`.
+    """
     dtype = log_weights.dtype
     j = tf.range(length, dtype=dtype)
     logit = log_tilt[..., tf.newaxis] + log_weights                # [..., K]
     log_p = -tf.nn.softplus(-logit)[..., tf.newaxis]
     log_q = -tf.nn.softplus(logit)[..., tf.newaxis]
     m = tf.stop_gradient(group_sizes)[..., tf.newaxis]
-    log_c = log_binomial_coefficients(group_sizes, length)
+    if log_c is None:
+        log_c = log_binomial_coefficients(group_sizes, length)
     valid = j <= m
     tail = tf.where(valid, m - j, tf.zeros_like(m - j))
     values = log_c + j * log_p + tail * log_q
@@ -296,7 +309,7 @@ def _tilted_binomial_log_pmfs(group_sizes, log_weights, log_tilt, length):
 
 
 def mvhg_tilted_log_pmfs(total_count, group_sizes, log_weights, max_count,
-                         name=None):
+                         first_row=0, name=None):
     """Tilted binomial log-pmfs and the log-pmfs of their suffix sums (FFT).
 
     #### Mathematical Details
@@ -329,12 +342,16 @@ def mvhg_tilted_log_pmfs(total_count, group_sizes, log_weights, max_count,
       log_weights: A floating `Tensor` `[..., K]`.
       max_count: Python `int` (or a static scalar tensor) `>= max(N)`; sets
         `L = max_count + 1` and the FFT length.
+      first_row: Python `int` in `[0, K]`; only the suffix rows
+        `first_row..K` are computed and returned (the sequential sampler
+        needs rows `1..K`).
       name: Optional name scope.
 
     Returns:
       log_tilt: float64 `Tensor` `[...]`, `u = log theta`.
       log_binomial_pmfs: float64 `Tensor` `[..., K, L]`.
-      log_suffix_pmfs: float64 `Tensor` `[..., K + 1, L]`.
+      log_suffix_pmfs: float64 `Tensor` `[..., K + 1 - first_row, L]`, rows
+        `first_row..K`.
 
     #### Examples
 
@@ -345,56 +362,77 @@ def mvhg_tilted_log_pmfs(total_count, group_sizes, log_weights, max_count,
     ```
     """
     with tf.name_scope(name or "mvhg_tilted_log_pmfs"):
-        log_weights = tf.cast(tf.convert_to_tensor(log_weights), tf.float64)
-        group_sizes = tf.cast(tf.convert_to_tensor(group_sizes), tf.float64)
-        total_count = tf.cast(tf.convert_to_tensor(total_count), tf.float64)
-        batch_shape = tf.broadcast_dynamic_shape(
-            tf.shape(total_count),
-            tf.broadcast_dynamic_shape(tf.shape(group_sizes)[:-1],
-                                       tf.shape(log_weights)[:-1]))
-        num_groups = tf.compat.dimension_value(log_weights.shape[-1])
-        if num_groups is None:
-            num_groups = tf.compat.dimension_value(group_sizes.shape[-1])
-        if num_groups is None:
-            raise ValueError("The number of groups K must be static.")
-        full = tf.concat([batch_shape, [num_groups]], axis=0)
-        log_weights = tf.broadcast_to(log_weights, full)
-        group_sizes = tf.broadcast_to(group_sizes, full)
-        total_count = tf.broadcast_to(total_count, batch_shape)
-        static_max = tf.get_static_value(max_count)
-        if static_max is None:
-            raise ValueError(
-                "`max_count` must be static (a Python int or a constant). "
-                f"Received: max_count={max_count}")
-        length = int(static_max) + 1
-        fft_length = mvhg_fft_length(int(static_max))
-
-        log_tilt = mvhg_log_tilt(total_count, group_sizes, log_weights)
-        log_pmfs = _tilted_binomial_log_pmfs(
-            group_sizes, log_weights, log_tilt, fft_length)    # [..., K, D]
-        spectra = tf.signal.rfft(tf.exp(log_pmfs),
-                                 fft_length=[fft_length])      # [..., K, F]
+        (batch_shape, group_sizes, num_groups, length, fft_length, log_tilt,
+         log_pmfs) = _tilted_setup(total_count, group_sizes, log_weights,
+                                   max_count)
+        t = tf.range(length, dtype=tf.float64)
+        empty = tf.where(tf.equal(t, 0.), tf.zeros_like(t),
+                         tf.constant(_NEG_INF, tf.float64))
+        if first_row == num_groups:
+            empty = tf.broadcast_to(empty, tf.concat([batch_shape, [1, length]],
+                                                     axis=0))
+            return log_tilt, log_pmfs[..., :length], empty
+        spectra = tf.signal.rfft(
+            tf.exp(log_pmfs[..., first_row:, :]),
+            fft_length=[fft_length])                   # [..., K - first_row, F]
         suffix = [None] * num_groups
-        running = spectra[..., num_groups - 1, :]
+        running = spectra[..., num_groups - 1 - first_row, :]
         suffix[num_groups - 1] = running
-        for k in reversed(range(num_groups - 1)):
-            running = running * spectra[..., k, :]
+        for k in reversed(range(first_row, num_groups - 1)):
+            running = running * spectra[..., k - first_row, :]
             suffix[k] = running
-        suffix = tf.stack(suffix, axis=-2)                      # [..., K, F]
+        suffix = tf.stack(suffix[first_row:], axis=-2)          # [..., R, F]
         pmfs = tf.signal.irfft(suffix, fft_length=[fft_length])[..., :length]
         # Support of S_k: t <= sum_{l >= k} m_l.
         sizes = tf.stop_gradient(group_sizes)
         suffix_sizes = tf.cumsum(sizes, axis=-1, reverse=True)  # [..., K]
-        t = tf.range(length, dtype=tf.float64)
+        suffix_sizes = suffix_sizes[..., first_row:]
         in_support = t <= suffix_sizes[..., tf.newaxis]
         log_suffix = tf.where(
             in_support, tf.math.log(tf.maximum(pmfs, _TINY64)),
             tf.constant(_NEG_INF, tf.float64))
-        empty = tf.where(tf.equal(t, 0.), tf.zeros_like(t),
-                         tf.constant(_NEG_INF, tf.float64))
         empty = tf.broadcast_to(empty, tf.shape(log_suffix[..., :1, :]))
         log_suffix = tf.concat([log_suffix, empty], axis=-2)
         return log_tilt, log_pmfs[..., :length], log_suffix
+
+
+def _tilted_setup(total_count, group_sizes, log_weights, max_count):
+    """Shared set-up: float64 parameters, the tilt and the binomial log-pmfs.
+
+    Returns `(batch_shape, group_sizes [..., K], K, L, D, log_tilt [...],
+    log_pmfs [..., K, D])`.
+    """
+    log_weights = tf.cast(tf.convert_to_tensor(log_weights), tf.float64)
+    group_sizes = tf.cast(tf.convert_to_tensor(group_sizes), tf.float64)
+    total_count = tf.cast(tf.convert_to_tensor(total_count), tf.float64)
+    batch_shape = tf.broadcast_dynamic_shape(
+        tf.shape(total_count),
+        tf.broadcast_dynamic_shape(tf.shape(group_sizes)[:-1],
+                                   tf.shape(log_weights)[:-1]))
+    num_groups = tf.compat.dimension_value(log_weights.shape[-1])
+    if num_groups is None:
+        num_groups = tf.compat.dimension_value(group_sizes.shape[-1])
+    if num_groups is None:
+        raise ValueError("The number of groups K must be static.")
+    full = tf.concat([batch_shape, [num_groups]], axis=0)
+    static_max = tf.get_static_value(max_count)
+    if static_max is None:
+        raise ValueError(
+            "`max_count` must be static (a Python int or a constant). "
+            f"Received: max_count={max_count}")
+    length = int(static_max) + 1
+    fft_length = mvhg_fft_length(int(static_max))
+    # log C(m_k, j) on the unbroadcast sizes (often shared by the batch).
+    log_c = log_binomial_coefficients(group_sizes, fft_length)
+    log_weights = tf.broadcast_to(log_weights, full)
+    group_sizes = tf.broadcast_to(group_sizes, full)
+    total_count = tf.broadcast_to(total_count, batch_shape)
+    log_tilt = mvhg_log_tilt(total_count, group_sizes, log_weights)
+    log_pmfs = _tilted_binomial_log_pmfs(
+        group_sizes, log_weights, log_tilt, fft_length,
+        log_c=log_c)                                           # [..., K, D]
+    return (batch_shape, group_sizes, num_groups, length, fft_length,
+            log_tilt, log_pmfs)
 
 
 def mvhg_log_normalizer(total_count, group_sizes, log_weights, max_count=None,
@@ -438,14 +476,21 @@ def mvhg_log_normalizer(total_count, group_sizes, log_weights, max_count=None,
         group_sizes = tf.convert_to_tensor(group_sizes, dtype=dtype)
         if max_count is None:
             max_count = _static_max_count(total_count)
-        log_tilt, _, log_suffix = mvhg_tilted_log_pmfs(
+        (_, m, _, _, fft_length, log_tilt, log_pmfs) = _tilted_setup(
             total_count, group_sizes, log_weights, max_count)
+        # P_theta(S_1 = t): one inverse FFT of the product of all spectra.
+        spectra = tf.signal.rfft(tf.exp(log_pmfs), fft_length=[fft_length])
+        # A static loop, not reduce_prod: the gradient of a complex
+        # reduce_prod uses Cumprod, which XLA does not support.
+        total_spectrum = spectra[..., 0, :]
+        for k in range(1, spectra.shape[-2]):
+            total_spectrum = total_spectrum * spectra[..., k, :]
+        pmf = tf.signal.irfft(total_spectrum, fft_length=[fft_length])
         n = tf.broadcast_to(tf.cast(total_count, tf.float64),
                             tf.shape(log_tilt))
         a = tf.cast(log_weights, tf.float64)
-        m = tf.cast(group_sizes, tf.float64)
-        log_mass = _gather_last(log_suffix[..., 0, :],
-                                tf.cast(tf.round(n), tf.int32))
+        mass = _gather_last(pmf, tf.cast(tf.round(n), tf.int32))
+        log_mass = tf.math.log(tf.maximum(mass, _TINY64))
         result = (-n * log_tilt +
                   tf.reduce_sum(m * tf.nn.softplus(log_tilt[..., tf.newaxis] +
                                                    a), axis=-1) +

@@ -122,7 +122,11 @@ def mvhg_sequential_sample(total_count,
         tau = flat(tf.cast(temperature, tf.float64), batch_shape)      # [B]
         tau = tau[:, tf.newaxis, tf.newaxis]                           # [B,1,1]
 
-        _, log_pmfs, log_suffix = mvhg_tilted_log_pmfs(n, m, a, length - 1)
+        # Unbatched sizes [K] stay unbroadcast (log C(m, j) computed once).
+        sizes_arg = (tf.cast(group_sizes, tf.float64)
+                     if group_sizes.shape.rank == 1 else m)
+        _, log_pmfs, log_suffix = mvhg_tilted_log_pmfs(
+            n, sizes_arg, a, length - 1, first_row=1)  # log_suffix[:, k]: S_{k+1}
         batch_size = tf.shape(n)[0]
         shape = tf.stack([batch_size, num_samples])                    # [B, S]
         remaining_int = tf.broadcast_to(
@@ -140,7 +144,7 @@ def mvhg_sequential_sample(total_count,
         counts, encodings = [], []
         for k in range(num_groups - 1):
             logits = mvhg_conditional_logits(
-                log_pmfs[:, k, :], log_suffix[:, k + 1, :], remaining_int)
+                log_pmfs[:, k, :], log_suffix[:, k, :], remaining_int)
             support = logits > neg_inf                            # [B, S, L]
             if not hard:
                 # Keep soft counts feasible: r - M_{>k} <= n_k <= r for the

@@ -1,0 +1,155 @@
+"""Smoke tests of the multitask family (trainers/mtl.py) on generated data."""
+
+import json
+import os
+
+from absl.testing import parameterized
+import gin
+import numpy as np
+import tensorflow as tf
+
+from trainers import cli
+from trainers import mtl
+from trainers import mtl_sweep
+from trainers import training
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MTL_GIN = os.path.join(REPO_ROOT, "gin", "tests", "mtl_smoke.gin")
+
+
+class MtlSmokeTest(tf.test.TestCase, parameterized.TestCase):
+
+    @parameterized.named_parameters(("drpm", "drpm"), ("uls", "uls"))
+    def test_smoke_run(self, method):
+        model_dir = os.path.join(self.get_temp_dir(), method)
+        params = [f"mtl_model.method = '{method}'", "train.deterministic = False",
+                  f"mtl_data.cache_dir = '{os.path.join(self.get_temp_dir(), 'cache')}'"]
+        if method == "drpm":
+            # One epoch, then resume to the configured two epochs.
+            first = cli.run_with_gin(training.train, model_dir, [MTL_GIN],
+                                     params + ["train.epochs = 1"])
+            self.assertLen(first.history, 1)
+        result = cli.run_with_gin(training.train, model_dir, [MTL_GIN], params)
+        with self.assertRaises(ValueError):
+            gin.query_parameter("train.epochs")  # gin cleared after the run
+        self.assertEqual(result.initial_epoch, 1 if method == "drpm" else 0)
+        self.assertLen(result.history, 2)
+        self.assertEqual([r["step"] for r in result.history], [2, 4])
+        results = result.results
+        self.assertIn(results["best_epoch"], (1, 2))  # 1-based epoch numbers
+        for key in ("left_accuracy", "right_accuracy", "mean_accuracy"):
+            self.assertBetween(results[key], 0.0, 1.0)
+        self.assertAllClose(
+            results["mean_accuracy"],
+            0.5 * (results["left_accuracy"] + results["right_accuracy"]))
+        best = result.history[results["best_epoch"] - 1]["logs"]["val_mean_accuracy"]
+        self.assertEqual(
+            best, max(r["logs"]["val_mean_accuracy"] for r in result.history))
+        if method == "drpm":
+            self.assertAllClose(results["left_size"] + results["right_size"], 50.0)
+            # The schedule reached the final temperature after 2 decay steps.
+            self.assertAllClose(result.model.temperature, 0.5)
+        else:
+            self.assertNotIn("left_size", results)
+        with open(os.path.join(model_dir, "results.json")) as f:
+            self.assertEqual(json.load(f)["results"]["best_epoch"], results["best_epoch"])
+
+    def test_best_epoch_results(self):
+        history = [
+            {"epoch": 1, "logs": {"val_mean_accuracy": 0.3, "val_left_size": 20.0}},
+            {"epoch": 2, "logs": {"val_mean_accuracy": 0.6, "val_left_size": 30.0,
+                                  "loss": 1.0}},
+            {"epoch": 3, "logs": {"val_mean_accuracy": 0.6, "val_left_size": 40.0}},
+        ]
+        # The first epoch with the best mean accuracy wins.
+        self.assertEqual(
+            mtl.best_epoch_results(history),
+            {"best_epoch": 2, "mean_accuracy": 0.6, "left_size": 30.0})
+        self.assertEqual(mtl.best_epoch_results([{"epoch": 1, "logs": {}}]), {})
+
+    @parameterized.named_parameters(
+        ("multi_fashion", "multi_fashion.gin", "drpm", 2),
+        ("multi_mnist", "multi_mnist.gin", "drpm", 2),
+        ("celeba", "celeba.gin", "drpm", 10),
+    )
+    def test_paper_configs_parse_and_build(self, config, method, num_tasks):
+        try:
+            cli.parse_gin([os.path.join(REPO_ROOT, "gin", "mtl", config)], [],
+                          finalize=False)
+            self.assertEqual(gin.query_parameter("mtl_model.method"), method)
+            self.assertEqual(gin.query_parameter("mtl_data.batch_size"),
+                             256 if "multi" in config else 128)
+            model = mtl.mtl_model()
+        finally:
+            gin.clear_config()
+        self.assertEqual(model.num_tasks, num_tasks)
+        if config == "celeba.gin":
+            self.assertEqual(model.task_names[0], "5_o_Clock_Shadow")
+            self.assertEqual(model.regularization_weight, 0.015)
+            self.assertIsNone(model.partition_encoder)
+        else:
+            self.assertEqual(model.task_names, ["left", "right"])
+            self.assertIsNotNone(model.partition_encoder)
+
+    def test_sweep_writes_json_and_plot(self):
+        output_dir = os.path.join(self.get_temp_dir(), "sweep")
+        params = ["train.epochs = 1", "train.deterministic = False",
+                  "mtl_data.num_train = 16", "mtl_data.num_test = 16"]
+        summary = mtl_sweep.run_sweep(output_dir, [MTL_GIN], params, noise_ratios=(1.0,),
+                                      seeds=(3,), methods=("uls",))
+        self.assertLen(summary["runs"], 1)
+        run = summary["runs"][0]
+        self.assertEqual(run["model_dir"], os.path.join(output_dir, "uls", "noise1.00_seed3"))
+        self.assertTrue(os.path.exists(os.path.join(output_dir, "sweep.png")))
+        with open(os.path.join(output_dir, "sweep.json")) as f:
+            written = json.load(f)
+        row = written["aggregate"]["uls"][0]
+        self.assertEqual((row["noise_ratio"], row["num_seeds"]), (1.0, 1))
+        self.assertEqual(row["right_accuracy_mean"], run["results"]["right_accuracy"])
+        # A second call reuses the finished run instead of training again.
+        results_path = os.path.join(run["model_dir"], "results.json")
+        mtime = os.path.getmtime(results_path)
+        again = mtl_sweep.run_sweep(output_dir, [MTL_GIN], params, noise_ratios=(1.0,),
+                                    seeds=(3,), methods=("uls",))
+        self.assertEqual(os.path.getmtime(results_path), mtime)
+        self.assertEqual(again["aggregate"], written["aggregate"])
+
+    def test_aggregate_and_plot(self):
+        runs = [
+            {"method": "uls", "noise_ratio": a, "seed": s,
+             "results": {"left_accuracy": 0.9 - a / 10 + s / 100,
+                         "right_accuracy": 0.8 - a + s / 10, "mean_accuracy": 0.5}}
+            for a in (0.5, 0.0) for s in (0, 1, 2)
+        ] + [
+            {"method": "drpm", "noise_ratio": 0.0, "seed": 0,
+             "results": {"left_accuracy": 0.9, "right_accuracy": 0.8,
+                         "mean_accuracy": 0.85, "left_size": 20.0, "right_size": 30.0}},
+        ]
+        table = mtl_sweep.aggregate(runs)
+        self.assertEqual([r["noise_ratio"] for r in table["uls"]], [0.0, 0.5])
+        right = [0.8 - 0.5 + s / 10 for s in (0, 1, 2)]
+        self.assertAllClose(table["uls"][1]["right_accuracy_mean"], np.mean(right))
+        self.assertAllClose(table["uls"][1]["right_accuracy_std"], np.std(right))
+        self.assertEqual(table["uls"][1]["num_seeds"], 3)
+        self.assertNotIn("left_size_mean", table["uls"][0])
+        self.assertEqual(table["drpm"][0]["right_size_mean"], 30.0)
+        path = os.path.join(self.get_temp_dir(), "sweep.png")
+        mtl_sweep.plot_sweep(table, path)
+        self.assertGreater(os.path.getsize(path), 1000)
+
+    def test_quick_config_parses(self):
+        try:
+            cli.parse_gin([os.path.join(REPO_ROOT, "gin", "mtl", "multi_fashion_quick.gin")],
+                          [], finalize=False)
+            self.assertEqual(gin.query_parameter("train.epochs"), 5)
+            self.assertEqual(gin.query_parameter("mtl_data.source"), "fashion_mnist")
+        finally:
+            gin.clear_config()
+
+    def test_bad_method(self):
+        with self.assertRaisesRegex(ValueError, "method='x'"):
+            mtl.mtl_model(method="x")
+
+
+if __name__ == "__main__":
+    tf.test.main()

@@ -1,0 +1,138 @@
+"""End-to-end smoke test of trainers/weak.py (all four methods, seconds)."""
+
+import json
+import os
+import tempfile
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from trainers import cli
+from trainers import weak
+
+_SMOKE = "gin/tests/weak_smoke.gin"
+_METHODS = ("label", "adaptive", "hg", "drpm")
+
+
+class WeakTrainerTest(tf.test.TestCase):
+
+    def tearDown(self):
+        gin.clear_config()
+        super().tearDown()
+
+    def test_smoke_all_methods(self):
+        model_dir = tempfile.mkdtemp(dir=self.get_temp_dir())
+        summary = cli.run_with_gin(weak.weak_experiment, model_dir, [_SMOKE])
+        self.assertLen(summary["runs"], 4)
+        self.assertEqual([r["method"] for r in summary["runs"]], list(_METHODS))
+        for method in _METHODS:
+            run_dir = os.path.join(model_dir, method, "ns3_seed0")
+            with open(os.path.join(run_dir, "results.json")) as f:
+                run = json.load(f)
+            self.assertEqual(run["step"], 2)  # 1 epoch of 2 steps
+            results = run["results"]
+            self.assertTrue(np.isfinite(results["num_shared_mse"]))
+            self.assertBetween(results["mean_num_shared"], 0.0, 10.0)
+            # disentanglement_lib's results layout.
+            evaluation = os.path.join(run_dir, "metrics", "weak_supervision",
+                                      "results")
+            with open(os.path.join(evaluation, "json",
+                                   "evaluation_results.json")) as f:
+                scores = json.load(f)
+            self.assertLen(scores["shared_accuracy_per_factor"], 7)
+            self.assertEqual(scores["true_num_shared"], 3.0)
+            self.assertIn("uuid", scores)
+            with open(os.path.join(evaluation, "aggregate", "evaluation.json")) as f:
+                aggregate = json.load(f)
+            self.assertEqual(aggregate["evaluation_config.weak_model.method"],
+                             repr(method))
+            self.assertTrue(os.path.exists(os.path.join(
+                run_dir, "model", "results", "json", "train_results.json")))
+            self.assertTrue(os.path.exists(os.path.join(
+                evaluation, "gin", "evaluation.gin")))
+        # Label-VAE with one known independent factor shares 9 of 10 dims:
+        # its MSE against n_s = 3 is exactly (9 - 3)^2.
+        label = summary["runs"][0]["results"]
+        self.assertEqual(label["num_shared_mse"], 36.0)
+        with open(os.path.join(model_dir, "results.md")) as f:
+            table = f.read()
+        for name in ("Label-VAE", "Ada-VAE", "HG-VAE", "DRPM-VAE", "MSE(n_s) n_s=3"):
+            self.assertIn(name, table)
+        self.assertEqual(table, summary["table"])
+        with open(os.path.join(model_dir, "results.json")) as f:
+            self.assertLen(json.load(f)["aggregate"], 4)
+
+        # Rerunning the command reuses the finished runs (no training).
+        path = os.path.join(model_dir, "drpm", "ns3_seed0", "results.json")
+        modified = os.path.getmtime(path)
+        again = cli.run_with_gin(weak.weak_experiment, model_dir, [_SMOKE])
+        self.assertEqual(os.path.getmtime(path), modified)
+        self.assertEqual(again["table"], summary["table"])
+
+    def test_disentanglement_lib_dummy_data(self):
+        # A disentanglement_lib GroundTruthData object trains through our
+        # trainer as is (10 factors of 5 values, 64x64x1 noise images).
+        try:
+            # pylint: disable-next=g-import-not-at-top,unused-import
+            import disentanglement_lib.data.ground_truth.dummy_data  # noqa: F401
+        except ImportError:
+            self.skipTest("disentanglement-lib is not installed")
+        model_dir = tempfile.mkdtemp(dir=self.get_temp_dir())
+        summary = cli.run_with_gin(
+            weak.weak_experiment, model_dir, [_SMOKE],
+            ["weak_dataset.name = 'dummy_data'", "weak_experiment.methods = ('drpm',)",
+             "weak_experiment.num_shared_factors = (4,)"])
+        (run,) = summary["runs"]
+        self.assertEqual(run["num_shared_factors"], 4)
+        self.assertTrue(np.isfinite(run["results"]["num_shared_mse"]))
+        with open(os.path.join(run["model_dir"], "metrics", "weak_supervision",
+                               "results", "json", "evaluation_results.json")) as f:
+            self.assertLen(json.load(f)["independent_accuracy_per_factor"], 10)
+
+    def test_temperature_is_annealed_for_drpm_only(self):
+        gin.parse_config_files_and_bindings(
+            [], ["weak_dataset.name = 'mpi3d_stand_in'", "train.epochs = 4",
+                 "weak_data.steps_per_epoch = 25"])
+        drpm = weak.weak_model(method="drpm")
+        (schedule,) = weak.weak_callbacks(drpm)
+        self.assertAllClose(schedule.temperature_at(100), 0.5)
+        self.assertAllClose(schedule.temperature_at(50), 2.0 ** -0.5)
+        self.assertEqual(weak.weak_callbacks(weak.weak_model(method="adaptive")), [])
+
+    def test_paper_protocol_configs(self):
+        # Appendix C.2 / disentanglement_lib: batch 64, 300k Adam steps at
+        # lr 1e-4, d = 10, beta = 1, gamma = 0.25, n_s in {0, 1, 3, 5}, 5 seeds.
+        for method in _METHODS:
+            cli.parse_gin([f"gin/weak/{method}.gin"], finalize=False)
+            query = gin.query_parameter
+            self.assertEqual(query("weak_experiment.methods"), (method,))
+            self.assertEqual(query("weak_data.batch_size"), 64)
+            self.assertEqual(
+                query("train.epochs") * query("weak_data.steps_per_epoch"), 300000)
+            self.assertEqual(query("keras.optimizers.Adam.learning_rate"), 1e-4)
+            self.assertEqual(query("weak_model.num_latent"), 10)
+            self.assertEqual(query("weak_model.beta"), 1.0)
+            self.assertEqual(query("weak_model.gamma"), 0.25)
+            self.assertEqual(query("weak_callbacks.final_temperature"), 0.5)
+            self.assertEqual(query("weak_experiment.num_shared_factors"),
+                             (0, 1, 3, 5))
+            self.assertLen(query("weak_experiment.seeds"), 5)
+            gin.clear_config()
+        cli.parse_gin(["gin/weak/quick.gin"], finalize=False)
+        self.assertEqual(gin.query_parameter("weak_dataset.name"), "mpi3d_stand_in")
+        self.assertLen(gin.query_parameter("weak_experiment.methods"), 4)
+
+    def test_bad_method(self):
+        with self.assertRaisesRegex(ValueError, "Received: method='vae'"):
+            weak.weak_model(method="vae")
+
+    def test_bad_dataset(self):
+        with self.assertRaisesRegex(ValueError, "Received: name='shapes3d'"):
+            weak.ground_truth_dataset("shapes3d")
+        with self.assertRaisesRegex(ValueError, "Received: path=None"):
+            weak.ground_truth_dataset("mpi3d_toy")
+
+
+if __name__ == "__main__":
+    tf.test.main()

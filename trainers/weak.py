@@ -1,0 +1,409 @@
+"""The weakly supervised family: Label-, Ada-, HG- and DRPM-VAE on image pairs.
+
+Section 5.2 and appendix C.2 of Sutter et al. (2023): pairs of images share
+exactly `n_s` of their generative factors; a `tf_drpm.models.WeakVAE` with
+one of four view aggregations learns which latent dimensions are shared. Each
+(method, n_s, seed) is one run of the shared `trainers.training.train`
+routine, evaluated by `tf_drpm.evaluation.weak_supervision_scores`:
+
+    python -m trainers.weak --gin_file gin/weak/quick.gin --model_dir runs/weak_quick
+
+Layout of `--model_dir` (disentanglement_lib's results conventions per run):
+
+    <model_dir>/<method>/ns<n_s>_seed<seed>/
+        config.gin, operative_config.gin, checkpoints/, epochs.jsonl,
+        results.json, results.md                (the shared trainer)
+        model/results/{gin/train.gin, json/train_config.json,
+                       json/train_results.json, aggregate/train.json}
+        metrics/weak_supervision/results/{gin/evaluation.gin,
+                       json/evaluation_config.json,
+                       json/evaluation_results.json,
+                       aggregate/evaluation.json}
+    <model_dir>/results.json   every run plus mean / std over seeds
+    <model_dir>/results.md     the markdown table across methods and n_s
+
+A finished run (its `results.json` exists) is reused, an interrupted one
+resumes from its last epoch, so rerunning the command completes a sweep.
+The table is printed at the end.
+"""
+
+import functools
+import json
+import os
+import re
+import time
+import uuid
+
+import gin
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_drpm.callbacks.exponential_temperature_schedule import (
+    ExponentialTemperatureSchedule,
+)
+from tf_drpm.data.mpi3d_stand_in import MPI3DStandIn
+from tf_drpm.data.npz_ground_truth import NpzGroundTruthData
+from tf_drpm.data.weak_pairs import WeakPairSampler
+from tf_drpm.evaluation.weak_supervision_metrics import weak_supervision_scores
+from tf_drpm.layers.adaptive_aggregation import AdaptiveAggregation
+from tf_drpm.layers.hypergeometric_aggregation import HypergeometricAggregation
+from tf_drpm.layers.label_aggregation import LabelAggregation
+from tf_drpm.layers.partition_aggregation import PartitionAggregation
+from tf_drpm.models.weak_vae import WeakVAE
+from trainers import cli
+from trainers import training
+
+__all__ = [
+    "METHOD_NAMES",
+    "format_weak_table",
+    "ground_truth_dataset",
+    "summarize_runs",
+    "update_result_directory",
+    "weak_callbacks",
+    "weak_data",
+    "weak_evaluate",
+    "weak_experiment",
+    "weak_model",
+]
+
+METHOD_NAMES = {
+    "label": "Label-VAE",
+    "adaptive": "Ada-VAE",
+    "hg": "HG-VAE",
+    "drpm": "DRPM-VAE",
+}
+_SCALAR_METRICS = ("num_shared_mse", "mean_num_shared", "shared_accuracy",
+                   "independent_accuracy")
+
+
+@gin.configurable("weak_dataset")
+def ground_truth_dataset(name="mpi3d_stand_in", path=None):
+    """The ground-truth data set of the weak family.
+
+    Args:
+        name: `"mpi3d_stand_in"` (procedural, offline; NOT the benchmark),
+            `"mpi3d_toy"` or `"dsprites"` (`.npz` files at `path`), or
+            `"dummy_data"` (disentanglement_lib's `DummyData`, needs the
+            `disentanglement-lib` package).
+        path: the `.npz` file for `"mpi3d_toy"` / `"dsprites"`.
+
+    Returns:
+        An object with disentanglement_lib's `GroundTruthData` interface.
+    """
+    if name == "mpi3d_stand_in":
+        return MPI3DStandIn()
+    if name in ("mpi3d_toy", "dsprites"):
+        if not path:
+            raise ValueError(
+                f"`weak_dataset.path` must name the .npz file of {name}. Received: "
+                f"path={path!r}")
+        return _load_npz(name, path)
+    if name == "dummy_data":
+        # pylint: disable-next=g-import-not-at-top
+        from disentanglement_lib.data.ground_truth import dummy_data
+        return dummy_data.DummyData()
+    raise ValueError(
+        "`weak_dataset.name` must be one of 'mpi3d_stand_in', 'mpi3d_toy', 'dsprites', "
+        f"'dummy_data'. Received: name={name!r}")
+
+
+@functools.lru_cache(maxsize=1)
+def _load_npz(name, path):
+    """Loads an `.npz` data set once per process (model, data and evaluation)."""
+    return getattr(NpzGroundTruthData, name)(path)
+
+
+def _observation_shape(data):
+    shape = [int(s) for s in data.observation_shape]
+    return tuple(shape + [1]) if len(shape) == 2 else tuple(shape)
+
+
+@gin.configurable("weak_model")
+def weak_model(method="drpm", num_latent=10, beta=1.0, averaging="group",
+               temperature=1.0, gamma=0.25, delta=0.01, hg_gamma=0.0,
+               num_independent=1, seed=0):
+    """A built `WeakVAE` with the view aggregation of `method`.
+
+    Args:
+        method: "label", "adaptive", "hg" or "drpm".
+        num_latent: latent dimension `d`.
+        beta: weight of the latent KL.
+        averaging: "group" (GVAE) or "product" (ML-VAE).
+        temperature: initial temperature of the HG and DRPM relaxations.
+        gamma: weight of the DRPM's subset-size term, equation (64).
+        delta: weight of the DRPM's permutation term, equation (65).
+        hg_gamma: weight of HG-VAE's count prior term (0: none).
+        num_independent: Label-VAE's known number of independent factors.
+        seed: seed of the latent and partition sampling.
+    """
+    if method == "label":
+        aggregation = LabelAggregation(num_independent, name="aggregation")
+    elif method == "adaptive":
+        aggregation = AdaptiveAggregation(name="aggregation")
+    elif method == "hg":
+        aggregation = HypergeometricAggregation(
+            temperature=temperature, gamma=hg_gamma, seed=seed, name="aggregation")
+    elif method == "drpm":
+        aggregation = PartitionAggregation(
+            temperature=temperature, gamma=gamma, delta=delta, seed=seed,
+            name="aggregation")
+    else:
+        raise ValueError(
+            f"`weak_model.method` must be one of {tuple(METHOD_NAMES)}. "
+            f"Received: method={method!r}")
+    model = WeakVAE(aggregation, num_latent=num_latent,
+                    observation_shape=_observation_shape(ground_truth_dataset()),
+                    beta=beta, averaging=averaging, seed=seed)
+    model.build()
+    return model
+
+
+@gin.configurable("weak_data")
+def weak_data(initial_epoch, epochs, seed, num_shared_factors=None,
+              num_changed_factors=None, batch_size=64, steps_per_epoch=1000):
+    """A finite pair stream covering exactly epochs `initial_epoch .. epochs - 1`.
+
+    Epoch `e` draws its pairs from `np.random.RandomState([seed, e])`, so a
+    resumed run sees the same batches as an uninterrupted one. Exactly one of
+    `num_shared_factors` (pairs share exactly n_s factors) and
+    `num_changed_factors` (disentanglement_lib's k changed factors) is set.
+    """
+    data = ground_truth_dataset()
+    sampler = WeakPairSampler(data, num_shared_factors=num_shared_factors,
+                              num_changed_factors=num_changed_factors)
+    shape = [batch_size] + list(_observation_shape(data))
+
+    def generator():
+        for epoch in range(initial_epoch, epochs):
+            random_state = np.random.RandomState([int(seed), epoch])
+            for _ in range(steps_per_epoch):
+                pairs = sampler.sample(batch_size, random_state)
+                yield {
+                    "x1": pairs["x1"].reshape(shape),
+                    "x2": pairs["x2"].reshape(shape),
+                    "label": pairs["label"].astype(np.int32),
+                }
+
+    signature = {
+        "x1": tf.TensorSpec(shape, tf.float32),
+        "x2": tf.TensorSpec(shape, tf.float32),
+        "label": tf.TensorSpec([batch_size], tf.int32),
+    }
+    train = tf.data.Dataset.from_generator(generator, output_signature=signature)
+    return training.TrainData(train=train.prefetch(2),
+                              steps_per_epoch=steps_per_epoch)
+
+
+def _bound(name, default):
+    try:
+        return gin.query_parameter(name)
+    except ValueError:
+        return default
+
+
+@gin.configurable("weak_callbacks")
+def weak_callbacks(model, initial_temperature=1.0, final_temperature=0.5,
+                   decay_steps=None):
+    """Anneals HG's and DRPM's temperature (appendix C.2: 1.0 to 0.5).
+
+    `decay_steps=None` reaches the final temperature at the last step
+    (`train.epochs * weak_data.steps_per_epoch`).
+    """
+    temperature = getattr(model.aggregation, "temperature", None)
+    if temperature is None:
+        return []
+    if decay_steps is None:
+        decay_steps = int(_bound("train.epochs", 1)) * int(
+            _bound("weak_data.steps_per_epoch", 1000))
+    return [ExponentialTemperatureSchedule(
+        initial_temperature, final_temperature, decay_steps=max(1, decay_steps),
+        variables=[temperature])]
+
+
+@gin.configurable("weak_evaluate")
+def weak_evaluate(model, model_dir, num_train=5000, num_test=2000, seed=12345,
+                  batch_size=256, max_iter=500):
+    """Scores a trained model on fresh pairs and writes disentanglement_lib results.
+
+    The pairs share `weak_data.num_shared_factors` factors (with the
+    `num_changed_factors` mode, the MSE is taken against each pair's true
+    count and the probes against its true shared factors, as always).
+
+    Returns:
+        The scalar metrics (`num_shared_mse`, `mean_num_shared`,
+        `shared_accuracy`, `independent_accuracy`); the per-factor scores go
+        to `metrics/weak_supervision/results/json/evaluation_results.json`.
+    """
+    start = time.time()
+    num_shared = _bound("weak_data.num_shared_factors", None)
+    if num_shared is None:
+        raise ValueError(
+            "`weak_evaluate` needs `weak_data.num_shared_factors`. Received: "
+            "num_shared_factors=None")
+    scores = weak_supervision_scores(
+        model, ground_truth_dataset(), num_shared, np.random.RandomState(seed),
+        num_train=num_train, num_test=num_test, batch_size=batch_size,
+        max_iter=max_iter)
+    scores["elapsed_time"] = time.time() - start
+    update_result_directory(
+        os.path.join(model_dir, "metrics", "weak_supervision", "results"),
+        "evaluation", scores)
+    return {key: scores[key] for key in _SCALAR_METRICS}
+
+
+def _gin_dict():
+    """The operative gin bindings as `{"scope/name.param": "value"}` strings."""
+    result = {}
+    for line in gin.operative_config_str().splitlines():
+        match = re.match(r"^([\w./]+)\s*=\s*(.*)$", line.strip())
+        if match:
+            result[match.group(1)] = match.group(2)
+    return result
+
+
+def update_result_directory(result_directory, step_name, results_dict):
+    """Writes a step's results the way disentanglement_lib's `results.py` does.
+
+    Files: `gin/<step>.gin` (operative config), `json/<step>_config.json`
+    (its bindings), `json/<step>_results.json` (the results plus a `uuid`)
+    and `aggregate/<step>.json` (every `json/*.json` merged, keys prefixed by
+    the file name: `train_results.loss`, `evaluation_config.weak_dataset.name`).
+    """
+    results = dict(results_dict, uuid=str(uuid.uuid4()))
+    for sub in ("gin", "json", "aggregate"):
+        os.makedirs(os.path.join(result_directory, sub), exist_ok=True)
+    with open(os.path.join(result_directory, "gin", f"{step_name}.gin"), "w") as f:
+        f.write(gin.operative_config_str())
+    json_dir = os.path.join(result_directory, "json")
+    training.write_json(os.path.join(json_dir, f"{step_name}_config.json"),
+                        _gin_dict())
+    training.write_json(os.path.join(json_dir, f"{step_name}_results.json"), results)
+    aggregate = {}
+    for name in sorted(os.listdir(json_dir)):
+        if name.endswith(".json"):
+            with open(os.path.join(json_dir, name)) as f:
+                for key, value in json.load(f).items():
+                    aggregate[f"{name[:-len('.json')]}.{key}"] = value
+    training.write_json(
+        os.path.join(result_directory, "aggregate", f"{step_name}.json"), aggregate)
+
+
+def _stats(values):
+    values = np.asarray([v for v in values if v is not None], dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return None, None
+    return float(values.mean()), float(values.std())
+
+
+def summarize_runs(runs):
+    """Mean and standard deviation over seeds per (method, n_s)."""
+    groups = {}
+    for run in runs:
+        groups.setdefault((run["method"], run["num_shared_factors"]), []).append(run)
+    summary = []
+    for (method, num_shared), group in groups.items():
+        row = {"method": method, "num_shared_factors": num_shared,
+               "seeds": [r["seed"] for r in group]}
+        for key in _SCALAR_METRICS:
+            row[key], row[key + "_std"] = _stats(
+                [_number(r["results"].get(key)) for r in group])
+        summary.append(row)
+    return summary
+
+
+def _number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def format_weak_table(summary):
+    """Markdown table: one row per method, per n_s the MSE of n_s, n_s_hat, S, I."""
+    num_shared_values = sorted({row["num_shared_factors"] for row in summary})
+    methods = [m for m in METHOD_NAMES if any(r["method"] == m for r in summary)]
+    header = ["method"]
+    for n in num_shared_values:
+        header += [f"MSE(n_s) n_s={n}", f"mean n_s_hat n_s={n}",
+                   f"S acc n_s={n}", f"I acc n_s={n}"]
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join(["---"] * len(header)) + "|"]
+
+    def cell(row, key):
+        mean, std = row.get(key), row.get(key + "_std")
+        if mean is None:
+            return "n/a"
+        if len(row["seeds"]) > 1:
+            return f"{mean:.3f} ± {std:.3f}"
+        return f"{mean:.3f}"
+
+    for method in methods:
+        cells = [METHOD_NAMES[method]]
+        for n in num_shared_values:
+            row = next((r for r in summary if r["method"] == method
+                        and r["num_shared_factors"] == n), None)
+            if row is None:
+                cells += [""] * 4
+            else:
+                cells += [cell(row, k) for k in _SCALAR_METRICS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+@gin.configurable("weak_experiment", denylist=["model_dir"])
+def weak_experiment(model_dir, methods=("label", "adaptive", "hg", "drpm"),
+                    num_shared_factors=(3,), seeds=(0,)):
+    """Trains and evaluates every (n_s, method, seed), writes and prints the table.
+
+    Each run binds `weak_model.method`, `weak_data.num_shared_factors`,
+    `weak_model.seed` and `train.seed`, then calls `trainers.training.train`
+    in `<model_dir>/<method>/ns<n_s>_seed<seed>`.
+
+    Returns:
+        The summary written to `<model_dir>/results.json`.
+    """
+    os.makedirs(model_dir, exist_ok=True)
+    start = time.time()
+    runs = []
+    for num_shared in num_shared_factors:
+        for method in methods:
+            for seed in seeds:
+                run_dir = os.path.join(model_dir, method, f"ns{num_shared}_seed{seed}")
+                results_path = os.path.join(run_dir, "results.json")
+                with gin.unlock_config():
+                    gin.bind_parameter("weak_model.method", method)
+                    gin.bind_parameter("weak_model.seed", int(seed))
+                    gin.bind_parameter("weak_data.num_shared_factors", int(num_shared))
+                    gin.bind_parameter("train.seed", int(seed))
+                if os.path.exists(results_path):
+                    with open(results_path) as f:
+                        summary = json.load(f)
+                else:
+                    run_start = time.time()
+                    result = training.train(run_dir)
+                    keras.backend.clear_session()
+                    with open(results_path) as f:
+                        summary = json.load(f)
+                    update_result_directory(
+                        os.path.join(run_dir, "model", "results"), "train",
+                        dict(summary["final_logs"], steps=summary["step"],
+                             elapsed_time=time.time() - run_start))
+                    del result
+                runs.append({"method": method, "num_shared_factors": int(num_shared),
+                             "seed": int(seed), "model_dir": run_dir,
+                             "wall_time_s": summary.get("wall_time_s"),
+                             "results": summary["results"]})
+    aggregate = summarize_runs(runs)
+    table = format_weak_table(aggregate)
+    training.write_json(os.path.join(model_dir, "results.json"), {
+        "runs": runs, "aggregate": aggregate, "wall_time_s": time.time() - start})
+    with open(os.path.join(model_dir, "results.md"), "w") as f:
+        f.write(table)
+    print(table, flush=True)
+    return {"runs": runs, "aggregate": aggregate, "table": table}
+
+
+if __name__ == "__main__":
+    cli.run(weak_experiment)
