@@ -64,3 +64,15 @@ class SampleGumbelTest(tf.test.TestCase, parameterized.TestCase):
 
 if __name__ == "__main__":
     tf.test.main()
+
+
+class OpenUnitIntervalTest(tf.test.TestCase):
+
+    def test_extreme_bits_stay_inside_the_open_interval(self):
+        from tf_drpm.ops.gumbel import _open_unit_interval
+        for bits_dtype, dtype in ((tf.uint32, tf.float32), (tf.uint64, tf.float64)):
+            extremes = tf.constant([0, 1, bits_dtype.max - 1, bits_dtype.max], bits_dtype)
+            uniform = self.evaluate(_open_unit_interval(extremes, dtype))
+            self.assertTrue(np.all(uniform > 0.) and np.all(uniform < 1.), msg=str(uniform))
+            gumbel = -np.log(-np.log(uniform))
+            self.assertTrue(np.all(np.isfinite(gumbel)), msg=str(gumbel))

@@ -8,99 +8,116 @@ import tensorflow as tf
 
 from tf_drpm.models.drpm_variational_clustering import DRPMVC
 from tf_drpm.models.mlp_autoencoder import MLPAutoencoder
-from trainers import cli
-from trainers import vc
+from trainers import cli, vc
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class VCTrainerTest(tf.test.TestCase):
+    def test_end_to_end_smoke_run(self):
+        tmp = self.get_temp_dir()
+        model_dir = os.path.join(tmp, "run")
+        cache = os.path.join(tmp, "cache")
+        results = cli.run_with_gin(
+            vc.run,
+            model_dir,
+            gin_files=[os.path.join(_REPO, "gin", "tests", "vc_smoke.gin")],
+            gin_params=[f"vc.cache_dir = '{cache}'"],
+        )
+        self.assertEqual(set(results), set(vc.METHODS))
+        for scores in results.values():
+            for key in ("acc", "nmi", "ari"):
+                self.assertTrue(np.isfinite(scores[key]))
+            self.assertBetween(scores["acc"], 0.0, 1.0)
+        with open(os.path.join(model_dir, "results.md")) as f:
+            table = f.read()
+        for name in ("GMM (pixels)", "Latent GMM", "VaDE", "DRPM-VC"):
+            self.assertIn(name, table)
+        for picture in ("partition_sample.png", "prior_samples.png"):
+            path = os.path.join(model_dir, picture)
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        with open(os.path.join(model_dir, "drpm_vc", "checkpoints", "state.json")) as f:
+            state = json.load(f)
+        self.assertEqual(state["epoch"], 2)  # vc_smoke.gin: vc.epochs = 2
+        self.assertEqual(state["step"], 2 * (128 // 32))
+        self.assertTrue(os.path.exists(os.path.join(model_dir, "vade", "results.json")))
+        cached = [
+            d
+            for d in os.listdir(cache)
+            if os.path.exists(os.path.join(cache, d, "autoencoder.weights.h5"))
+        ]
+        self.assertLen(cached, 1)
 
-  def test_end_to_end_smoke_run(self):
-    tmp = self.get_temp_dir()
-    model_dir = os.path.join(tmp, "run")
-    cache = os.path.join(tmp, "cache")
-    results = cli.run_with_gin(
-        vc.run, model_dir,
-        gin_files=[os.path.join(_REPO, "gin", "tests", "vc_smoke.gin")],
-        gin_params=[f"vc.cache_dir = '{cache}'"])
-    self.assertEqual(set(results), set(vc.METHODS))
-    for scores in results.values():
-      for key in ("acc", "nmi", "ari"):
-        self.assertTrue(np.isfinite(scores[key]))
-      self.assertBetween(scores["acc"], 0.0, 1.0)
-    with open(os.path.join(model_dir, "results.md")) as f:
-      table = f.read()
-    for name in ("GMM (pixels)", "Latent GMM", "VaDE", "DRPM-VC"):
-      self.assertIn(name, table)
-    for picture in ("partition_sample.png", "prior_samples.png"):
-      path = os.path.join(model_dir, picture)
-      with open(path, "rb") as f:
-        self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
-    with open(os.path.join(model_dir, "drpm_vc", "checkpoints", "state.json")) as f:
-      state = json.load(f)
-    self.assertEqual(state["epoch"], 2)  # vc_smoke.gin: vc.epochs = 2
-    self.assertEqual(state["step"], 2 * (128 // 32))
-    self.assertTrue(os.path.exists(os.path.join(model_dir, "vade", "results.json")))
-    cached = [d for d in os.listdir(cache)
-              if os.path.exists(os.path.join(cache, d, "autoencoder.weights.h5"))]
-    self.assertLen(cached, 1)
+    def test_pretraining_cache_key(self):
+        tmp = self.get_temp_dir()
+        images, _, _, _ = vc.generated_data(64, 8, num_classes=3)
+        config = {
+            "dataset": "generated",
+            "latent_dim": 2,
+            "num_clusters": 3,
+            "kind": "reconstruction",
+            "epochs": 1,
+            "batch_size": 32,
+            "learning_rate": 1e-3,
+            "seed": 0,
+            "head_units": 4,
+            "heads_input": "latent",
+            "reconstruction_weight": 1.0,
+        }
+        ae1, path1, cached1 = vc.pretrain_autoencoder(images, tmp, config, verbose=0)
+        ae2, path2, cached2 = vc.pretrain_autoencoder(images, tmp, config, verbose=0)
+        self.assertFalse(cached1)
+        self.assertTrue(cached2)
+        self.assertEqual(path1, path2)
+        for w1, w2 in zip(ae1.weights, ae2.weights):
+            self.assertAllEqual(w1.numpy(), w2.numpy())
+        _, path3, cached3 = vc.pretrain_autoencoder(
+            images, tmp, dict(config, learning_rate=2e-3), verbose=0
+        )
+        self.assertNotEqual(path3, path1)
+        self.assertFalse(cached3)
 
-  def test_pretraining_cache_key(self):
-    tmp = self.get_temp_dir()
-    images, _, _, _ = vc.generated_data(64, 8, num_classes=3)
-    config = {"dataset": "generated", "latent_dim": 2, "num_clusters": 3,
-              "kind": "reconstruction", "epochs": 1, "batch_size": 32,
-              "learning_rate": 1e-3, "seed": 0, "head_units": 4,
-              "heads_input": "latent", "reconstruction_weight": 1.0}
-    ae1, path1, cached1 = vc.pretrain_autoencoder(images, tmp, config, verbose=0)
-    ae2, path2, cached2 = vc.pretrain_autoencoder(images, tmp, config, verbose=0)
-    self.assertFalse(cached1)
-    self.assertTrue(cached2)
-    self.assertEqual(path1, path2)
-    for w1, w2 in zip(ae1.weights, ae2.weights):
-      self.assertAllEqual(w1.numpy(), w2.numpy())
-    _, path3, cached3 = vc.pretrain_autoencoder(
-        images, tmp, dict(config, learning_rate=2e-3), verbose=0)
-    self.assertNotEqual(path3, path1)
-    self.assertFalse(cached3)
+    def test_prior_refit_callback_assigns_variables(self):
+        ae = MLPAutoencoder(latent_dim=2, trunk_units=(8,))
+        ae.build()
+        model = DRPMVC(ae, num_clusters=3)
+        model.build()
+        means_variable = model.prior.means
+        before = means_variable.numpy().copy()
+        images, _, _, _ = vc.generated_data(60, 4, num_classes=3)
+        callback = vc.PriorRefit(images, every_epochs=2, seed=0)
+        callback.set_model(model)
+        callback.on_epoch_end(0)  # epoch 1: no refit
+        self.assertAllEqual(model.prior.means.numpy(), before)
+        logs = {}
+        callback.on_epoch_end(1, logs)  # epoch 2: refit
+        self.assertIs(model.prior.means, means_variable)
+        self.assertNotAllClose(model.prior.means.numpy(), before)
+        self.assertEqual(logs["prior_refit"], 1.0)
+        # The refitted means are GMM means of the posterior means.
+        latent = vc.encode_means(ae, images)
+        self.assertAllInRange(
+            model.prior.means.numpy()[:, 0],
+            latent[:, 0].min() - 1e-3,
+            latent[:, 0].max() + 1e-3,
+        )
 
-  def test_prior_refit_callback_assigns_variables(self):
-    ae = MLPAutoencoder(latent_dim=2, trunk_units=(8,))
-    ae.build()
-    model = DRPMVC(ae, num_clusters=3)
-    model.build()
-    means_variable = model.prior.means
-    before = means_variable.numpy().copy()
-    images, _, _, _ = vc.generated_data(60, 4, num_classes=3)
-    callback = vc.PriorRefit(images, every_epochs=2, seed=0)
-    callback.set_model(model)
-    callback.on_epoch_end(0)  # epoch 1: no refit
-    self.assertAllEqual(model.prior.means.numpy(), before)
-    logs = {}
-    callback.on_epoch_end(1, logs)  # epoch 2: refit
-    self.assertIs(model.prior.means, means_variable)
-    self.assertNotAllClose(model.prior.means.numpy(), before)
-    self.assertEqual(logs["prior_refit"], 1.0)
-    # The refitted means are GMM means of the posterior means.
-    latent = vc.encode_means(ae, images)
-    self.assertAllInRange(model.prior.means.numpy()[:, 0],
-                          latent[:, 0].min() - 1e-3, latent[:, 0].max() + 1e-3)
+    def test_protocol_configs_parse(self):
+        import gin  # pylint: disable=g-import-not-at-top
 
-  def test_protocol_configs_parse(self):
-    import gin  # pylint: disable=g-import-not-at-top
-    for name in ("fmnist.gin", "mnist.gin", "fmnist_quick.gin"):
-      try:
-        cli.parse_gin([os.path.join(_REPO, "gin", "vc", name)], finalize=False)
-        self.assertGreater(gin.query_parameter("vc.epochs"), 0)
-        self.assertIn(gin.query_parameter("vc.kl"), ("bound", "exact"))
-      finally:
-        gin.clear_config()
+        for name in ("fmnist.gin", "mnist.gin", "fmnist_quick.gin"):
+            try:
+                cli.parse_gin([os.path.join(_REPO, "gin", "vc", name)], finalize=False)
+                self.assertGreater(gin.query_parameter("vc.epochs"), 0)
+                self.assertIn(gin.query_parameter("vc.kl"), ("bound", "exact"))
+            finally:
+                gin.clear_config()
 
-  def test_bad_method(self):
-    with self.assertRaisesRegex(ValueError, "methods"):
-      vc.run(self.get_temp_dir(), dataset="generated", methods=("kmeans",))
+    def test_bad_method(self):
+        with self.assertRaisesRegex(ValueError, "methods"):
+            vc.run(self.get_temp_dir(), dataset="generated", methods=("kmeans",))
 
 
 if __name__ == "__main__":
-  tf.test.main()
+    tf.test.main()

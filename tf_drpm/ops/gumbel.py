@@ -1,5 +1,6 @@
 """Stateless standard Gumbel noise."""
 
+import numpy as np
 import tensorflow as tf
 
 from tf_drpm.internal import seed_util
@@ -13,8 +14,8 @@ def sample_gumbel(shape, seed, dtype=tf.float32, name=None):
     #### Mathematical Details
 
     ```none
-    b ~ uniform random integer of p bits      (p = 24 for float32, 53 for float64)
-    u = (b + 1/2) / 2^p                       # u in (0, 1), never 0 or 1
+    b ~ uniform random integer of p bits      (p = 23 for float32, 52 for float64)
+    u = (b + 1/2) / 2^p                       # u in (0, 1), exactly representable
     g = -log(-log(u))                         # g ~ Gumbel(loc=0, scale=1)
     ```
 
@@ -22,8 +23,8 @@ def sample_gumbel(shape, seed, dtype=tf.float32, name=None):
     floating-point stateless samplers give different streams under XLA than in
     eager and graph mode; integer bits agree everywhere, so eager, `tf.function`
     and `jit_compile=True` draw the same noise. `g` is finite: the lower tail
-    is cut where `P(g < -log(-log(2^-(p+1))))`, about 3e-8 in float32 and
-    1e-16 in float64.
+    is cut where `P(g < -log(-log(2^-(p+1))))`, about 6e-8 in float32 and
+    2e-16 in float64, and the upper end is `-log(-log(1 - 2^-(p+1)))`.
 
     Args:
       shape: A 1-D integer tensor or Python list, the shape of the output.
@@ -53,15 +54,20 @@ def sample_gumbel(shape, seed, dtype=tf.float32, name=None):
         return tf.cast(sample_gumbel(shape, seed, tf.float32, name), dtype)
     with tf.name_scope(name or "sample_gumbel"):
         seed = seed_util.sanitize_seed(seed)
-        if dtype == tf.float64:
-            bits = tf.random.stateless_uniform(
-                shape, seed=seed, minval=None, maxval=None, dtype=tf.uint64, alg="philox")
-            integer = tf.cast(tf.bitwise.right_shift(bits, tf.constant(11, tf.uint64)), dtype)
-            scale = 2.0 ** -53
-        else:
-            bits = tf.random.stateless_uniform(
-                shape, seed=seed, minval=None, maxval=None, dtype=tf.uint32, alg="philox")
-            integer = tf.cast(tf.bitwise.right_shift(bits, tf.constant(8, tf.uint32)), dtype)
-            scale = 2.0 ** -24
-        uniform = (integer + 0.5) * scale
+        bits_dtype = tf.uint64 if dtype == tf.float64 else tf.uint32
+        bits = tf.random.stateless_uniform(
+            shape, seed=seed, minval=None, maxval=None, dtype=bits_dtype, alg="philox")
+        uniform = _open_unit_interval(bits, dtype)
         return -tf.math.log(-tf.math.log(uniform))
+
+
+def _open_unit_interval(bits, dtype):
+    """Maps uniform random integer bits to `(b + 1/2) / 2^p` in the open interval (0, 1).
+
+    `p` is the number of mantissa bits of `dtype` (23 or 52), so every value,
+    `1 - 2^-(p+1)` included, is exactly representable and never rounds to 1.
+    """
+    total_bits = bits.dtype.size * 8
+    mantissa_bits = np.finfo(dtype.as_numpy_dtype).nmant
+    shifted = tf.bitwise.right_shift(bits, tf.constant(total_bits - mantissa_bits, bits.dtype))
+    return (tf.cast(shifted, dtype) + 0.5) * (2.0 ** -mantissa_bits)
