@@ -109,7 +109,7 @@ def _write_readme(results, command, path="README.md"):
         text = f.read()
     if README_START not in text or README_END not in text:
         raise ValueError(f"{path} has no benchmark markers {README_START} / {README_END}")
-    machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}"
+    machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
     import tensorflow as tf
     body = (f"{README_START}\nMeasured with `{command}` on {machine}, TensorFlow {tf.__version__}, "
             f"K = {results[0]['K'] or 10}, batch {results[0]['batch']}, {results[0]['dtype']}, "
