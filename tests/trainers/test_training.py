@@ -8,7 +8,6 @@ import sys
 import textwrap
 import time
 
-from absl.testing import parameterized
 import gin
 import numpy as np
 import tensorflow as tf
