@@ -5,6 +5,8 @@ import math
 import keras
 import tensorflow as tf
 
+from tf_drpm.models._seeded_train_step import seeded_train_step
+
 __all__ = ["ContrastivePretraining"]
 
 
@@ -303,24 +305,8 @@ class ContrastivePretraining(keras.Model):
         }
 
     def train_step(self, data):
-        images = data[0] if isinstance(data, (tuple, list)) else data
-        seed = tf.stack(
-            [tf.constant(self.seed, tf.int32), tf.cast(self.step_counter, tf.int32)]
-        )
-        self.step_counter.assign_add(1)
-        with tf.GradientTape() as tape:
-            losses = self.compute_losses(images, seed, training=True)
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            scaled = losses["loss"] / tf.cast(replicas, losses["loss"].dtype)
-        variables = self.trainable_variables
-        gradients = tape.gradient(scaled, variables)
         # The log-scale head gets no gradient in pretraining.
-        self.optimizer.apply_gradients(
-            [(g, v) for g, v in zip(gradients, variables) if g is not None]
-        )
-        for name, value in losses.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return seeded_train_step(self, data)
 
     def get_config(self):
         config = super().get_config()
