@@ -1,8 +1,34 @@
-"""The train step shared by models whose `compute_losses` returns batch means."""
+"""Per-step seeds and the train step shared by the clustering models."""
 
+import keras
 import tensorflow as tf
 
-__all__ = ["seeded_train_step"]
+__all__ = [
+    "add_step_counter",
+    "from_config_with_autoencoder",
+    "next_step_seed",
+    "seeded_train_step",
+]
+
+
+def add_step_counter(model):
+    """Adds the non-trainable int64 `step_counter` weight that seeds each step."""
+    return model.add_weight(
+        name="step_counter", shape=(), dtype="int64", initializer="zeros", trainable=False)
+
+
+def next_step_seed(model):
+    """Returns the stateless seed `[model.seed, step]` and advances the step counter."""
+    seed = tf.stack([tf.constant(model.seed, tf.int32), tf.cast(model.step_counter, tf.int32)])
+    model.step_counter.assign_add(1)
+    return seed
+
+
+def from_config_with_autoencoder(cls, config):
+    """`from_config` for models whose config nests a serialized `autoencoder`."""
+    config = dict(config)
+    config["autoencoder"] = keras.saving.deserialize_keras_object(config["autoencoder"])
+    return cls(**config)
 
 
 def seeded_train_step(model, data):
@@ -16,8 +42,7 @@ def seeded_train_step(model, data):
     without a gradient (e.g. heads unused by this objective) are skipped.
     """
     images = data[0] if isinstance(data, (tuple, list)) else data
-    seed = tf.stack([tf.constant(model.seed, tf.int32), tf.cast(model.step_counter, tf.int32)])
-    model.step_counter.assign_add(1)
+    seed = next_step_seed(model)
     with tf.GradientTape() as tape:
         losses = model.compute_losses(images, seed, training=True)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync

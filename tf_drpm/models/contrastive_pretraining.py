@@ -5,6 +5,8 @@ import math
 import keras
 import tensorflow as tf
 
+from tf_drpm.models._seeded_train_step import add_step_counter
+from tf_drpm.models._seeded_train_step import from_config_with_autoencoder
 from tf_drpm.models._seeded_train_step import seeded_train_step
 
 __all__ = ["ContrastivePretraining"]
@@ -223,13 +225,7 @@ class ContrastivePretraining(keras.Model):
             for name in ("loss", "instance", "cluster", "reconstruction")
         }
         # Counts optimisation steps; with `seed` it gives the augmentation seeds.
-        self.step_counter = self.add_weight(
-            name="step_counter",
-            shape=(),
-            dtype="int64",
-            initializer="zeros",
-            trainable=False,
-        )
+        self.step_counter = add_step_counter(self)
 
     def build(self, input_shape=None):
         if not self.autoencoder.built:
@@ -329,8 +325,4 @@ class ContrastivePretraining(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["autoencoder"] = keras.saving.deserialize_keras_object(
-            config["autoencoder"]
-        )
-        return cls(**config)
+        return from_config_with_autoencoder(cls, config)

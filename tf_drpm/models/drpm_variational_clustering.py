@@ -6,6 +6,9 @@ import tensorflow_probability as tfp
 
 from tf_drpm import distributions as drpm_distributions
 from tf_drpm.internal.distribution_util import num_replicas, scale_loss_for_distribution
+from tf_drpm.models._seeded_train_step import add_step_counter
+from tf_drpm.models._seeded_train_step import from_config_with_autoencoder
+from tf_drpm.models._seeded_train_step import next_step_seed
 from tf_drpm.models.gaussian_mixture_prior import GaussianMixturePrior
 from tf_drpm.ops.gumbel import sample_gumbel
 from tf_drpm.ops.neural_sort import hard_sort_permutation
@@ -160,13 +163,7 @@ class DRPMVC(keras.Model):
             initializer=keras.initializers.Constant(self.initial_score_scale),
             trainable=True,
         )
-        self.step_counter = self.add_weight(
-            name="step_counter",
-            shape=(),
-            dtype="int64",
-            initializer="zeros",
-            trainable=False,
-        )
+        self.step_counter = add_step_counter(self)
         self.trackers = {
             name: keras.metrics.Mean(name=name)
             for name in (
@@ -306,11 +303,6 @@ class DRPMVC(keras.Model):
             "kl_partition": kl_partition,
         }
 
-    def _seed(self):
-        return tf.stack(
-            [tf.constant(self.seed, tf.int32), tf.cast(self.step_counter, tf.int32)]
-        )
-
     def _update_trackers(self, losses, batch_size):
         size = tf.cast(batch_size, losses["loss"].dtype)
         for name, value in losses.items():
@@ -321,8 +313,7 @@ class DRPMVC(keras.Model):
 
     def train_step(self, data):
         images = data[0] if isinstance(data, (tuple, list)) else data
-        seed = self._seed()
-        self.step_counter.assign_add(1)
+        seed = next_step_seed(self)
         local_batch = tf.shape(images)[0]
         with tf.GradientTape() as tape:
             losses = self.compute_losses(images, seed, training=True)
@@ -386,8 +377,4 @@ class DRPMVC(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["autoencoder"] = keras.saving.deserialize_keras_object(
-            config["autoencoder"]
-        )
-        return cls(**config)
+        return from_config_with_autoencoder(cls, config)

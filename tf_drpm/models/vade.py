@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from tf_drpm.models._seeded_train_step import add_step_counter
+from tf_drpm.models._seeded_train_step import from_config_with_autoencoder
 from tf_drpm.models._seeded_train_step import seeded_train_step
 from tf_drpm.models.gaussian_mixture_prior import GaussianMixturePrior
 
@@ -58,13 +60,7 @@ class VaDE(keras.Model):
             name: keras.metrics.Mean(name=name)
             for name in ("loss", "reconstruction", "kl_z", "kl_c")
         }
-        self.step_counter = self.add_weight(
-            name="step_counter",
-            shape=(),
-            dtype="int64",
-            initializer="zeros",
-            trainable=False,
-        )
+        self.step_counter = add_step_counter(self)
 
     def build(self, input_shape=None):
         if not self.autoencoder.built:
@@ -137,8 +133,4 @@ class VaDE(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["autoencoder"] = keras.saving.deserialize_keras_object(
-            config["autoencoder"]
-        )
-        return cls(**config)
+        return from_config_with_autoencoder(cls, config)
