@@ -1,8 +1,8 @@
 """Tests for tf_drpm.data.weak_pairs."""
 
+from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
-from absl.testing import parameterized
 
 from tf_drpm.data.ground_truth_data import GroundTruthData
 from tf_drpm.data.mpi3d_stand_in import MPI3DStandIn

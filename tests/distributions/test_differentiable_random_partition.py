@@ -3,9 +3,9 @@
 import itertools
 import math
 
+from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
-from absl.testing import parameterized
 
 from tf_drpm.distributions import DRPM
 from tf_drpm.distributions import DifferentiableRandomPartition

@@ -7,12 +7,12 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tf_drpm.distributions import MVHG
-from tf_drpm.distributions import RelaxedMultivariateNoncentralHypergeometric
-from tf_drpm.distributions import RelaxedMVHG
 from tests.distributions.test_mvhg import EXAMPLE
 from tests.distributions.test_mvhg import chi_square_check
 from tests.distributions.test_mvhg import enumerate_mvhg
+from tf_drpm.distributions import MVHG
+from tf_drpm.distributions import RelaxedMultivariateNoncentralHypergeometric
+from tf_drpm.distributions import RelaxedMVHG
 
 
 def _example(dtype=tf.float64, temperature=0.5, **kwargs):

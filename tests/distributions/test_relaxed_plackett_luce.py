@@ -2,10 +2,10 @@
 
 import itertools
 
+from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
-from absl.testing import parameterized
 
 from tf_drpm.distributions import RelaxedPlackettLuce
 from tf_drpm.ops import hard_sort_permutation

@@ -2,10 +2,10 @@
 
 import os
 
+from absl.testing import parameterized
 import keras
 import numpy as np
 import tensorflow as tf
-from absl.testing import parameterized
 
 from tf_drpm.layers import RelaxedSort
 from tf_drpm.ops import neural_sort

@@ -96,6 +96,47 @@ class TaskPartitionTest(tf.test.TestCase, parameterized.TestCase):
             self.assertTrue(np.all(np.isfinite(gradient)), msg=variable.path)
             self.assertGreater(np.abs(gradient).max(), 0.0, msg=variable.path)
 
+    def test_training_gives_more_features_to_the_task_that_needs_them(self):
+        # Two linear binary tasks on fixed features z [N, 50]: the left label
+        # depends on 2 features, the right one on all 50. Trained end to end
+        # (partition and heads), the DRPM must move features to the right task.
+        keras.utils.set_random_seed(0)
+        rs = np.random.RandomState(0)
+        num, dim = 4096, 50
+        features = rs.randn(num, dim).astype(np.float32)
+        left_rule = np.zeros(dim)
+        left_rule[:2] = 1.0
+        labels = np.stack(
+            [features @ left_rule > 0, features @ rs.randn(dim) > 0], -1
+        ).astype(np.int32)
+        encoding = rs.randn(num, 8).astype(np.float32)
+        layer = TaskPartition(2, num_features=dim, temperature=1.0)
+        heads = [keras.layers.Dense(2), keras.layers.Dense(2)]
+        layer(encoding[:2])
+        for head in heads:
+            head(features[:2])
+        variables = layer.trainable_variables + [
+            v for head in heads for v in head.trainable_variables]
+        optimizer = keras.optimizers.Adam(1e-2)
+        cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+        @tf.function
+        def step(index):
+            with tf.GradientTape() as tape:
+                out = layer(tf.gather(encoding, index), training=True)
+                z = tf.gather(features, index)
+                label = tf.gather(labels, index)
+                loss = sum(
+                    cross_entropy(label[:, t], head(z * out["masks"][:, t]))
+                    for t, head in enumerate(heads)) / 2.0
+            optimizer.apply(tape.gradient(loss, variables), variables)
+            return tf.reduce_mean(out["sizes"], 0)
+
+        for _ in range(300):
+            sizes = step(rs.choice(num, 256)).numpy()
+        self.assertGreater(sizes[1], 35.0)
+        self.assertAllClose(sizes.sum(), float(dim))
+
     def test_temperature_variable(self):
         layer = TaskPartition(2, temperature=2.0)
         x = _encoding()

@@ -8,11 +8,12 @@ NumPy) and the exact ELBO terms.
 
 import math
 
+from absl.testing import parameterized
 import keras
 import numpy as np
+from scipy.special import gammaln
+from scipy.special import logsumexp
 import tensorflow as tf
-from absl.testing import parameterized
-from scipy.special import gammaln, logsumexp
 
 from tf_drpm.layers.adaptive_aggregation import AdaptiveAggregation
 from tf_drpm.layers.hypergeometric_aggregation import HypergeometricAggregation

@@ -42,6 +42,30 @@ class DRPMMultitaskTest(tf.test.TestCase):
         head_input = out["features"] * out["masks"][:, 1]
         self.assertAllClose(model.heads[1](head_input, training=False), out["logits"][1])
 
+    def test_regularizer_alone_equalizes_subset_sizes(self):
+        # log Gamma is convex: descending lambda * sum_t lgamma(n_t + 1) alone
+        # must move an unequal split (here about 44 / 6) towards 25 / 25.
+        keras.utils.set_random_seed(2)
+        images, _ = _data(num=8)
+        model = _model(temperature=1.0, regularization_weight=0.015)
+        model(images[:1])
+        model.partition.weights_bias.assign([3.0, -3.0])
+        variables = [model.partition.weights_bias]
+        optimizer = keras.optimizers.SGD(5.0)
+
+        def gap():
+            sizes = model(images, training=False)["sizes"].numpy()
+            return float(np.mean(np.abs(sizes[:, 0] - sizes[:, 1])))
+
+        initial_gap = gap()
+        self.assertGreater(initial_gap, 20.0)
+        for _ in range(20):
+            with tf.GradientTape() as tape:
+                outputs = model(images, training=True)
+                loss = model._extra_losses(outputs)["regularization"]
+            optimizer.apply(tape.gradient(loss, variables), variables)
+        self.assertLess(gap(), initial_gap / 2)
+
     def test_gradients_reach_both_encoders_heads_and_partition(self):
         keras.utils.set_random_seed(1)
         images, labels = _data(num=8)

@@ -2,8 +2,9 @@
 
 import keras
 import numpy as np
+from scipy import special
+from scipy import stats
 import tensorflow as tf
-from scipy import special, stats
 
 from tf_drpm import distributions
 from tf_drpm.models.drpm_variational_clustering import DRPMVC

@@ -2,9 +2,9 @@
 
 import keras
 import numpy as np
+from scipy import stats
 import tensorflow as tf
 import tensorflow_probability as tfp
-from scipy import stats
 
 from tf_drpm.models.gaussian_mixture_prior import GaussianMixturePrior
 

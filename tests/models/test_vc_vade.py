@@ -2,8 +2,9 @@
 
 import keras
 import numpy as np
+from scipy import special
+from scipy import stats
 import tensorflow as tf
-from scipy import special, stats
 
 from tf_drpm.models.mlp_autoencoder import MLPAutoencoder
 from tf_drpm.models.vade import VaDE

@@ -2,12 +2,12 @@
 
 import os
 
+from absl.testing import parameterized
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
-from absl.testing import parameterized
 
 from tf_drpm.data.mpi3d_stand_in import MPI3DStandIn
 from tf_drpm.data.weak_pairs import WeakPairSampler

@@ -1,10 +1,10 @@
 """Tests for tf_drpm.ops.gumbel."""
 
+from absl.testing import parameterized
 import keras
 import numpy as np
-import tensorflow as tf
-from absl.testing import parameterized
 from scipy import stats
+import tensorflow as tf
 
 from tf_drpm.ops import sample_gumbel
 

@@ -2,9 +2,9 @@
 
 import itertools
 
+from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
-from absl.testing import parameterized
 
 from tf_drpm.ops import hard_sort_permutation
 from tf_drpm.ops import neural_sort

@@ -2,10 +2,10 @@
 
 import itertools
 
+from absl.testing import parameterized
 import mpmath
 import numpy as np
 import tensorflow as tf
-from absl.testing import parameterized
 
 from tf_drpm.ops import ordered_blocks_log_prob
 

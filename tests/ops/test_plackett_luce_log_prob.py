@@ -3,10 +3,10 @@
 import itertools
 import math
 
+from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
-from absl.testing import parameterized
 
 from tf_drpm.ops import plackett_luce_log_prob
 

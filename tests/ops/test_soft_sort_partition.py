@@ -1,8 +1,8 @@
 """Tests of soft_sort_partition against an explicit NeuralSort matrix."""
 
+from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
-from absl.testing import parameterized
 
 from tf_drpm.ops import neural_sort
 from tf_drpm.ops import soft_sort_partition

@@ -141,8 +141,9 @@ class MtlSmokeTest(tf.test.TestCase, parameterized.TestCase):
         try:
             cli.parse_gin([os.path.join(REPO_ROOT, "gin", "mtl", "multi_fashion_quick.gin")],
                           [], finalize=False)
-            self.assertEqual(gin.query_parameter("train.epochs"), 5)
+            self.assertEqual(gin.query_parameter("train.epochs"), 3)
             self.assertEqual(gin.query_parameter("mtl_data.source"), "fashion_mnist")
+            self.assertEqual(gin.query_parameter("mtl_model.regularization_weight"), 0.015)
         finally:
             gin.clear_config()
 

@@ -8,7 +8,8 @@ import tensorflow as tf
 
 from tf_drpm.models.drpm_variational_clustering import DRPMVC
 from tf_drpm.models.mlp_autoencoder import MLPAutoencoder
-from trainers import cli, vc
+from trainers import cli
+from trainers import vc
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

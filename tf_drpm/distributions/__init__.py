@@ -1,11 +1,14 @@
 """tf_drpm.distributions."""
 
 from tf_drpm.distributions.differentiable_random_partition import (
-    DifferentiableRandomPartition)
+    DifferentiableRandomPartition,
+)
 from tf_drpm.distributions.multivariate_noncentral_hypergeometric import (
-    MultivariateNoncentralHypergeometric)
+    MultivariateNoncentralHypergeometric,
+)
 from tf_drpm.distributions.relaxed_multivariate_noncentral_hypergeometric import (
-    RelaxedMultivariateNoncentralHypergeometric)
+    RelaxedMultivariateNoncentralHypergeometric,
+)
 from tf_drpm.distributions.relaxed_plackett_luce import RelaxedPlackettLuce
 
 DRPM = DifferentiableRandomPartition

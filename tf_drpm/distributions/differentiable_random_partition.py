@@ -5,9 +5,11 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tf_drpm.distributions.multivariate_noncentral_hypergeometric import (
-    MultivariateNoncentralHypergeometric)
+    MultivariateNoncentralHypergeometric,
+)
 from tf_drpm.distributions.relaxed_multivariate_noncentral_hypergeometric import (
-    RelaxedMultivariateNoncentralHypergeometric)
+    RelaxedMultivariateNoncentralHypergeometric,
+)
 from tf_drpm.internal import dtype_util
 from tf_drpm.internal import seed_util
 from tf_drpm.ops.gumbel import sample_gumbel

@@ -5,7 +5,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tf_drpm.distributions.multivariate_noncentral_hypergeometric import (
-    MultivariateNoncentralHypergeometric)
+    MultivariateNoncentralHypergeometric,
+)
 from tf_drpm.internal import dtype_util
 from tf_drpm.internal import mvhg_util
 from tf_drpm.ops.mvhg_sequential_sample import mvhg_sequential_sample

@@ -6,7 +6,8 @@ import keras
 import tensorflow as tf
 
 from tf_drpm.distributions.differentiable_random_partition import (
-    DifferentiableRandomPartition)
+    DifferentiableRandomPartition,
+)
 
 __all__ = ["RandomPartition"]
 

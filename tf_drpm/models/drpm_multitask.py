@@ -27,7 +27,8 @@ class DRPMMultitask(_MultitaskModel):
     hard sizes and a soft permutation, as in the authors' code. The optional
     regulariser (`regularization_weight` = lambda, 0.015 for CelebA in the
     paper) penalises log |Pi_Y| = sum_t log n_t!, the number of orderings of
-    the partition (Lemma 4.2), which favours unequal subset sizes.
+    the partition (Lemma 4.2). `log Gamma` is convex, so for a fixed total the
+    penalty is smallest for equal sizes: it keeps a task from being starved.
 
     Args:
         encoder: Keras model/layer mapping images to `z` `[batch, d]`.

@@ -5,7 +5,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tf_drpm import distributions as drpm_distributions
-from tf_drpm.internal.distribution_util import num_replicas, scale_loss_for_distribution
+from tf_drpm.internal.distribution_util import num_replicas
+from tf_drpm.internal.distribution_util import scale_loss_for_distribution
 from tf_drpm.models._seeded_train_step import add_step_counter
 from tf_drpm.models._seeded_train_step import from_config_with_autoencoder
 from tf_drpm.models._seeded_train_step import next_step_seed
