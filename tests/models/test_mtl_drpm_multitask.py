@@ -44,7 +44,7 @@ class DRPMMultitaskTest(tf.test.TestCase):
 
     def test_regularizer_alone_equalizes_subset_sizes(self):
         # log Gamma is convex: descending lambda * sum_t lgamma(n_t + 1) alone
-        # must move an unequal split (here about 44 / 6) towards 25 / 25.
+        # must move an unequal split (here 48 / 2) towards 25 / 25.
         keras.utils.set_random_seed(2)
         images, _ = _data(num=8)
         model = _model(temperature=1.0, regularization_weight=0.015)
