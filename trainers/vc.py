@@ -193,6 +193,29 @@ class PriorRefit(keras.callbacks.Callback):
             logs["prior_refit"] = 1.0
 
 
+class TestClustering(keras.callbacks.Callback):
+    """Adds test-set `test_acc`, `test_nmi`, `test_ari` to the epoch logs.
+
+    Evaluated every `every_epochs` epochs (0 disables it) with the model's
+    deterministic `predict_clusters`, so it does not change the training; the
+    values land in `epochs.jsonl` and the TensorBoard scalars.
+    """
+
+    def __init__(self, images, labels, every_epochs=1):
+        super().__init__()
+        self.images = images
+        self.labels = labels
+        self.every_epochs = int(every_epochs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or self.every_epochs <= 0 or (epoch + 1) % self.every_epochs:
+            return
+        scores = clustering_scores(
+            self.labels, _predict(self.model.predict_clusters, self.images)
+        )
+        logs.update({f"test_{name}": float(value) for name, value in scores.items()})
+
+
 def _config_key(config):
     text = json.dumps(config, sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
@@ -375,7 +398,9 @@ def run(
     anneal_steps=100000,
     initial_score_scale=1.0,
     noisy_counts=True,
+    partition_weights="mean_responsibilities",
     freeze_trunk=True,
+    evaluate_every_epochs=0,
     plots=True,
     verbose=2,
 ):
@@ -406,7 +431,9 @@ def run(
         decay `weight_decay`, the paper's appendix C.1.5 ablation).
       epochs, batch_size, learning_rate, weight_decay: DRPM-VC training (AdamW).
       beta, gamma, delta, num_partition_samples, kl, initial_score_scale,
-        noisy_counts, freeze_trunk: `DRPMVC` arguments.
+        noisy_counts, partition_weights, freeze_trunk: `DRPMVC` arguments.
+      evaluate_every_epochs: test-set ACC / NMI / ARI of VaDE and DRPM-VC in
+        the epoch logs every this many epochs (0: only at the end).
       initial_temperature, final_temperature, anneal_steps: the exponential
         temperature schedule (`anneal_steps=None`: anneal over the whole run).
       plots: write the PNG pictures.
@@ -561,7 +588,8 @@ def run(
                     refit_every_epochs,
                     seed=seed,
                     max_points=refit_max_points,
-                )
+                ),
+                TestClustering(test_images, test_labels, evaluate_every_epochs),
             ],
             evaluate_fn=lambda model, _: clustering_scores(
                 test_labels, _predict(model.predict_clusters, test_images)
@@ -589,6 +617,7 @@ def run(
                 initial_temperature=initial_temperature,
                 initial_score_scale=initial_score_scale,
                 noisy_counts=noisy_counts,
+                partition_weights=partition_weights,
                 freeze_trunk=freeze_trunk,
                 seed=seed,
             )
@@ -610,6 +639,7 @@ def run(
                     seed=seed,
                     max_points=refit_max_points,
                 ),
+                TestClustering(test_images, test_labels, evaluate_every_epochs),
             ]
 
         drpm_result = training.train(
@@ -654,6 +684,7 @@ def run(
         "num_test": len(test_images),
         "kl": kl,
         "noisy_counts": noisy_counts,
+        "partition_weights": partition_weights,
         "pretrain_cache": weights_path,
     }
     training.write_json(os.path.join(model_dir, "results.json"), summary)

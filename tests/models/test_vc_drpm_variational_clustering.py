@@ -180,6 +180,56 @@ class DRPMVCTest(tf.test.TestCase):
             rtol=1e-5,
         )
 
+    def _nearest_and_mode(self, partition_weights, num_elements, seed):
+        num_clusters, latent_dim = 10, 4
+        ae = MLPAutoencoder(latent_dim=latent_dim, trunk_units=(4,))
+        ae.build()
+        model = DRPMVC(
+            ae, num_clusters=num_clusters, partition_weights=partition_weights
+        )
+        model.build()
+        rng = np.random.RandomState(seed)
+        model.prior.assign_parameters(
+            rng.randn(num_clusters),
+            3.0 * rng.randn(num_clusters, latent_dim),
+            0.3 * rng.randn(num_clusters, latent_dim),
+        )
+        # Skewed cluster sizes: latents drawn around a few of the prior means.
+        popularity = rng.dirichlet(0.7 * np.ones(num_clusters))
+        centres = rng.choice(num_clusters, size=num_elements, p=popularity)
+        mean = model.prior.means.numpy()[centres] + rng.randn(num_elements, latent_dim)
+        log_scale = np.full_like(mean, -1.0)
+        log_weights, log_scores, kl = model.partition_parameters(
+            tf.constant(mean, tf.float32), tf.constant(log_scale, tf.float32)
+        )
+        nearest = np.argmin(kl.numpy(), axis=-1)
+        sample = model.posterior_partition(
+            log_weights, log_scores, stochastic=False
+        ).sample_with_details(seed=[0, 0], return_permutation=False)
+        assigned = np.argmax(sample["partition"].numpy(), axis=0)
+        histogram = np.bincount(nearest, minlength=num_clusters)
+        return nearest, assigned, histogram, sample["counts"].numpy()
+
+    def test_nearest_prior_counts_make_the_mode_the_nearest_assignment(self):
+        for num_elements in (64, 256):
+            for seed in range(6):
+                nearest, assigned, histogram, counts = self._nearest_and_mode(
+                    "nearest_prior_counts", num_elements, seed
+                )
+                self.assertAllEqual(counts, histogram)
+                self.assertAllEqual(assigned, nearest)
+
+    def test_mean_responsibilities_can_miss_the_nearest_counts(self):
+        # The paper's weights: the MVHG mode is pulled towards equal sizes, so
+        # some elements go to a prior other than their nearest one.
+        mismatched = 0
+        for seed in range(6):
+            nearest, assigned, histogram, counts = self._nearest_and_mode(
+                "mean_responsibilities", 256, seed
+            )
+            mismatched += int(np.sum(assigned != nearest))
+        self.assertGreater(mismatched, 0)
+
     def test_score_scale_gradient(self):
         model = _model(gamma=0.0, delta=0.0)
         x = _images()
@@ -209,6 +259,8 @@ class DRPMVCTest(tf.test.TestCase):
             DRPMVC(ae, beta=-1)
         with self.assertRaisesRegex(ValueError, "num_clusters=1"):
             DRPMVC(ae, num_clusters=1)
+        with self.assertRaisesRegex(ValueError, "partition_weights='counts'"):
+            DRPMVC(ae, partition_weights="counts")
 
     def test_uses_core_drpm(self):
         model = _model()

@@ -43,6 +43,16 @@ class VCTrainerTest(tf.test.TestCase):
         self.assertEqual(state["epoch"], 2)  # vc_smoke.gin: vc.epochs = 2
         self.assertEqual(state["step"], 2 * (128 // 32))
         self.assertTrue(os.path.exists(os.path.join(model_dir, "vade", "results.json")))
+        # vc.evaluate_every_epochs = 1: test scores of every epoch in the epoch log,
+        # the last one equal to the final evaluation.
+        for method, epochs in (("drpm_vc", 2), ("vade", 1)):
+            with open(os.path.join(model_dir, method, "epochs.jsonl")) as f:
+                records = [json.loads(line) for line in f]
+            self.assertEqual([r["epoch"] for r in records], list(range(1, epochs + 1)))
+            for key in ("acc", "nmi", "ari"):
+                self.assertAllClose(
+                    records[-1]["logs"][f"test_{key}"], results[method][key]
+                )
         cached = [
             d
             for d in os.listdir(cache)
