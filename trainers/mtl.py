@@ -51,6 +51,7 @@ def mtl_model(
     temperature=1.0,
     evaluation_temperature=None,
     regularization_weight=0.0,
+    hard_permutation=False,
     l1_weight=0.0,
     resnet_width=64,
     num_classes=10,
@@ -72,6 +73,8 @@ def mtl_model(
         temperature: Initial DRPM temperature (annealed by `mtl_callbacks`).
         evaluation_temperature: Optional DRPM temperature for validation.
         regularization_weight: lambda of the log-Gamma regulariser (DRPM).
+        hard_permutation: Python bool; exact (straight-through) partition
+            masks instead of the soft ones of the authors' code (DRPM).
         l1_weight: L1 penalty on the representation (ULS).
         resnet_width: Filters of the first ResNet stage.
         num_classes: Classes per MultiLeNet task.
@@ -109,6 +112,7 @@ def mtl_model(
         temperature=temperature,
         evaluation_temperature=evaluation_temperature,
         regularization_weight=regularization_weight,
+        hard_permutation=hard_permutation,
     )
 
 

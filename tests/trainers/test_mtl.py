@@ -90,6 +90,14 @@ class MtlSmokeTest(tf.test.TestCase, parameterized.TestCase):
         else:
             self.assertEqual(model.task_names, ["left", "right"])
             self.assertIsNotNone(model.partition_encoder)
+        self.assertFalse(model.partition.hard_permutation)
+
+    def test_hard_permutation_reaches_the_partition_layer(self):
+        model = mtl.mtl_model(hard_permutation=True)
+        self.assertTrue(model.partition.hard_permutation)
+        masks = model(np.zeros((3, 28, 28, 1), np.float32))["masks"].numpy()
+        # Exact partition masks: every neuron in exactly one task.
+        self.assertAllEqual(masks.sum(axis=1), np.ones((3, 50)))
 
     def test_sweep_writes_json_and_plot(self):
         output_dir = os.path.join(self.get_temp_dir(), "sweep")
