@@ -1,7 +1,8 @@
 """How often DRPM-VC's most likely partition misses the nearest prior.
 
-For the pretrained quick-protocol model of one seed (its cached weights and the
-Latent GMM priors fitted as `trainers.vc` fits them) this draws random training
+For the pretrained model of a finished `trainers.vc` run (the cached weights its
+`results.json` names, the Latent GMM priors fitted as the run fits them, and the
+run's operative gin config) this draws random training
 batches and, for each choice of `DRPMVC(partition_weights=...)`, compares the
 noiseless subset sizes with the nearest-prior counts and the Monte Carlo
 partitions of the training loss (noiseless sizes, Gumbel-perturbed orderings,
@@ -11,12 +12,11 @@ line per choice:
   {"partition_weights", "seed", "batch_size", "batches", "size_error_per_batch",
    "misassigned_fraction"}
 
-Needs the pretraining cache of the quick protocol, so run `make demo` (seed 0)
-or `python -m trainers.vc --gin_file gin/vc/fmnist_quick.gin --gin_param
-vc.seed=N` first.
+Run `make demo` (seed 0, into runs/demo) or `python -m trainers.vc --gin_file
+gin/vc/fmnist_quick.gin --gin_param vc.seed=N --model_dir DIR` first.
 
 Usage:
-  python benchmarks/vc_partition_weights.py [--seed 0] [--batches 20]
+  python benchmarks/vc_partition_weights.py [--run_dir runs/demo] [--batches 20]
 """
 
 import argparse
@@ -30,63 +30,46 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--run_dir", default=os.path.join(_REPO, "runs", "demo"))
     parser.add_argument("--batches", type=int, default=20)
-    parser.add_argument("--batch_size", type=int, default=256)
-    parser.add_argument("--partition_samples", type=int, default=20)
-    parser.add_argument(
-        "--cache_dir", default=os.path.join(_REPO, "runs", "vc_pretrain_cache")
-    )
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import gin
     import tensorflow as tf
 
     from tf_drpm.models.drpm_variational_clustering import DRPMVC
-    from tf_drpm.models.gaussian_mixture_prior import GaussianMixturePrior
     from tf_drpm.ops.gumbel import sample_gumbel
     from trainers import vc
 
-    gin.parse_config_file(os.path.join(_REPO, "gin", "vc", "fmnist_quick.gin"))
-    num_clusters = gin.query_parameter("vc.num_clusters")
-    latent_dim = gin.query_parameter("vc.latent_dim")
-    wanted = {
-        "seed": args.seed,
-        "kind": gin.query_parameter("vc.pretraining"),
-        "epochs": gin.query_parameter("vc.pretrain_epochs"),
-        "latent_dim": latent_dim,
-        "reconstruction_weight": gin.query_parameter(
-            "vc.contrastive_reconstruction_weight"
-        ),
-    }
-    weights_path = None
-    for key in (
-        sorted(os.listdir(args.cache_dir)) if os.path.isdir(args.cache_dir) else []
-    ):
-        config_path = os.path.join(args.cache_dir, key, "pretrain_config.json")
-        path = os.path.join(args.cache_dir, key, "autoencoder.weights.h5")
-        if os.path.exists(config_path) and os.path.exists(path):
-            with open(config_path) as f:
-                config = json.load(f)
-            if all(config.get(name) == value for name, value in wanted.items()):
-                weights_path = path
-    if weights_path is None:
+    results_path = os.path.join(args.run_dir, "results.json")
+    if not os.path.exists(results_path):
         raise SystemExit(
-            f"No pretrained quick-protocol model for seed {args.seed} under "
-            f"{args.cache_dir}; run the quick protocol for that seed first."
+            f"No finished trainers.vc run in {args.run_dir} (no results.json); "
+            "run `make demo` first or pass --run_dir."
         )
+    with open(results_path) as f:
+        run = json.load(f)
+    gin.parse_config_file(os.path.join(args.run_dir, "operative_config.gin"))
+    seed = run["seed"]
+    num_clusters = gin.query_parameter("vc.num_clusters")
+    batch_size = gin.query_parameter("vc.batch_size")
+    partition_samples = gin.query_parameter("vc.num_partition_samples")
     train_images, _, _, _ = vc.load_vc_data(
-        dataset="fashion_mnist", seed=args.seed, num_classes=num_clusters
+        dataset=run["dataset"], seed=seed, num_classes=num_clusters
     )
-    autoencoder = vc._fresh_autoencoder(latent_dim, weights_path, -2.0)
-    prior = GaussianMixturePrior(num_clusters, latent_dim)
-    prior.build()
-    prior.refit(
-        vc.encode_means(autoencoder, train_images),
-        seed=args.seed,
+    autoencoder = vc._fresh_autoencoder(
+        gin.query_parameter("vc.latent_dim"),
+        run["pretrain_cache"],
+        gin.query_parameter("vc.initial_log_scale"),
+    )
+    _, parameters = vc.latent_gmm_priors(
+        autoencoder,
+        train_images,
+        num_clusters,
+        seed=seed,
         n_init=gin.query_parameter("vc.gmm_n_init"),
+        max_points=gin.query_parameter("vc.gmm_max_points"),
     )
-    parameters = [v.numpy() for v in (prior.log_weights, prior.means, prior.log_scales)]
 
     for partition_weights in ("mean_responsibilities", "nearest_prior_counts"):
         model = DRPMVC(
@@ -96,16 +79,16 @@ def main():
         )
         model.build()
         model.prior.assign_parameters(*parameters)
-        rng = np.random.RandomState(args.seed)
+        rng = np.random.RandomState(seed)
         size_errors, misassigned = [], []
         for batch in range(args.batches):
-            index = rng.choice(len(train_images), args.batch_size, replace=False)
+            index = rng.choice(len(train_images), batch_size, replace=False)
             images = autoencoder.flatten(tf.constant(train_images[index]))
             mean, log_scale = autoencoder.encode(images)
             log_weights, log_scores, kl = model.partition_parameters(mean, log_scale)
             nearest = np.argmin(kl.numpy(), axis=-1)
             perturbed = log_scores + sample_gumbel(
-                [args.partition_samples, args.batch_size], seed=[batch, args.seed]
+                [partition_samples, batch_size], seed=[batch, seed]
             )
             sample = model.posterior_partition(
                 log_weights, perturbed, stochastic=False
@@ -120,8 +103,8 @@ def main():
             json.dumps(
                 {
                     "partition_weights": partition_weights,
-                    "seed": args.seed,
-                    "batch_size": args.batch_size,
+                    "seed": seed,
+                    "batch_size": batch_size,
                     "batches": args.batches,
                     "size_error_per_batch": float(np.mean(size_errors)),
                     "misassigned_fraction": float(np.mean(misassigned)),

@@ -210,10 +210,28 @@ class TestClustering(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is None or self.every_epochs <= 0 or (epoch + 1) % self.every_epochs:
             return
-        scores = clustering_scores(
-            self.labels, _predict(self.model.predict_clusters, self.images)
-        )
+        scores = _test_scores(self.model, self.images, self.labels)
         logs.update({f"test_{name}": float(value) for name, value in scores.items()})
+
+
+def latent_gmm_priors(autoencoder, images, num_clusters, seed, n_init, max_points=None):
+    """Fits the Latent GMM to the posterior means of `images`.
+
+    Returns:
+      `(gmm, parameters)`: the fitted scikit-learn mixture and the prior
+      parameters `[log_weights, means, log_scales]` (numpy) for
+      `GaussianMixturePrior.assign_parameters`.
+    """
+    prior = GaussianMixturePrior(num_clusters, autoencoder.latent_dim)
+    prior.build()
+    gmm = prior.refit(
+        encode_means(autoencoder, images),
+        seed=seed,
+        n_init=n_init,
+        max_points=max_points,
+    )
+    parameters = [v.numpy() for v in (prior.log_weights, prior.means, prior.log_scales)]
+    return gmm, parameters
 
 
 def _config_key(config):
@@ -329,6 +347,11 @@ def _predict(predict_fn, images, batch_size=2000):
             for i in range(0, len(images), batch_size)
         ]
     )
+
+
+def _test_scores(model, images, labels):
+    """ACC / NMI / ARI of `model.predict_clusters` on `images`."""
+    return clustering_scores(labels, _predict(model.predict_clusters, images))
 
 
 def format_table(results, paper=None):
@@ -503,16 +526,14 @@ def run(
 
     # 2. Latent GMM: the baseline and the initial priors.
     t0 = time.time()
-    train_means = encode_means(autoencoder, train_images)
-    prior_init = GaussianMixturePrior(num_clusters, latent_dim)
-    prior_init.build()
-    gmm = prior_init.refit(
-        train_means, seed=seed, n_init=gmm_n_init, max_points=gmm_max_points
+    gmm, init_parameters = latent_gmm_priors(
+        autoencoder,
+        train_images,
+        num_clusters,
+        seed=seed,
+        n_init=gmm_n_init,
+        max_points=gmm_max_points,
     )
-    init_parameters = [
-        v.numpy()
-        for v in (prior_init.log_weights, prior_init.means, prior_init.log_scales)
-    ]
     if "latent_gmm" in methods:
         results["latent_gmm"] = clustering_scores(
             test_labels, gmm.predict(encode_means(autoencoder, test_images))
@@ -591,9 +612,7 @@ def run(
                 ),
                 TestClustering(test_images, test_labels, evaluate_every_epochs),
             ],
-            evaluate_fn=lambda model, _: clustering_scores(
-                test_labels, _predict(model.predict_clusters, test_images)
-            ),
+            evaluate_fn=lambda model, _: _test_scores(model, test_images, test_labels),
             verbose=verbose,
         )
         results["vade"] = vade_result.results
@@ -653,9 +672,7 @@ def run(
             strategy=strategy,
             seed=seed,
             callbacks_fn=callbacks_fn,
-            evaluate_fn=lambda model, _: clustering_scores(
-                test_labels, _predict(model.predict_clusters, test_images)
-            ),
+            evaluate_fn=lambda model, _: _test_scores(model, test_images, test_labels),
             verbose=verbose,
         )
         results["drpm_vc"] = drpm_result.results
