@@ -16,7 +16,7 @@ from tf_drpm.ops.gumbel import sample_gumbel
 from tf_drpm.ops.neural_sort import neural_sort
 from tf_drpm.ops.ordered_blocks_log_prob import ordered_blocks_log_prob
 from tf_drpm.ops.plackett_luce_log_prob import plackett_luce_log_prob
-from tf_drpm.ops.soft_sort_partition import soft_sort_partition
+from tf_drpm.ops.soft_sort_partition import sort_partition
 from tf_drpm.ops.subset_masks import subset_masks
 
 __all__ = ["DifferentiableRandomPartition"]
@@ -310,19 +310,8 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
 
     def _partition_from_masks(self, masks, perturbed, temperature):
         """Y = masks @ P for P = neural_sort(perturbed), without storing P for large n."""
-        if not self._hard_permutation:
-            return soft_sort_partition(masks, perturbed, temperature, self._chunk_size)
-        # Straight-through: the forward value is masks @ P_hard, a gather by
-        # rank; the gradient w.r.t. masks goes through P_hard, the gradient
-        # w.r.t. the scores through P_soft.
-        batch_dims = len(perturbed.shape) - 1
-        order = tf.argsort(perturbed, axis=-1, direction="DESCENDING", stable=True)
-        rank = tf.argsort(order, axis=-1, stable=True)  # rank of each element
-        hard_part = tf.gather(masks, rank, axis=-1, batch_dims=batch_dims)
-        soft_part = soft_sort_partition(
-            tf.stop_gradient(masks), perturbed, temperature, self._chunk_size,
-            masks_gradient=False)
-        return hard_part + (soft_part - tf.stop_gradient(soft_part))
+        return sort_partition(masks, perturbed, temperature, hard=self._hard_permutation,
+                              chunk_size=self._chunk_size)
 
     def _validated_partition(self, partition):
         partition = tf.convert_to_tensor(partition, dtype=self.dtype, name="partition")

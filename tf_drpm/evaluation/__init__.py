@@ -8,6 +8,10 @@ from tf_drpm.evaluation.clustering_metrics import normalized_mutual_info
 from tf_drpm.evaluation.weak_supervision_metrics import linear_probe_score
 from tf_drpm.evaluation.weak_supervision_metrics import num_shared_mse
 from tf_drpm.evaluation.weak_supervision_metrics import partition_probe_scores
+from tf_drpm.evaluation.weak_supervision_metrics import shared_dimension_diagnostics
+from tf_drpm.evaluation.weak_supervision_metrics import (
+    summarize_shared_dimension_diagnostics,
+)
 from tf_drpm.evaluation.weak_supervision_metrics import weak_supervision_scores
 
 __all__ = [
@@ -19,5 +23,7 @@ __all__ = [
     "linear_probe_score",
     "num_shared_mse",
     "partition_probe_scores",
+    "shared_dimension_diagnostics",
+    "summarize_shared_dimension_diagnostics",
     "weak_supervision_scores",
 ]

@@ -15,6 +15,7 @@ from tf_drpm.ops.neural_sort import pairwise_abs_rowsum
 from tf_drpm.ops.ordered_blocks_log_prob import ordered_blocks_log_prob
 from tf_drpm.ops.plackett_luce_log_prob import plackett_luce_log_prob
 from tf_drpm.ops.soft_sort_partition import soft_sort_partition
+from tf_drpm.ops.soft_sort_partition import sort_partition
 from tf_drpm.ops.straight_through import straight_through
 from tf_drpm.ops.subset_masks import subset_masks
 
@@ -34,6 +35,7 @@ __all__ = [
     "plackett_luce_log_prob",
     "sample_gumbel",
     "soft_sort_partition",
+    "sort_partition",
     "straight_through",
     "subset_masks",
 ]

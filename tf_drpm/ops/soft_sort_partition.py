@@ -4,7 +4,7 @@ import tensorflow as tf
 
 from tf_drpm.ops.neural_sort import pairwise_abs_rowsum
 
-__all__ = ["soft_sort_partition"]
+__all__ = ["soft_sort_partition", "sort_partition"]
 
 
 def soft_sort_partition(masks, log_scores, temperature, chunk_size=256, masks_gradient=True,
@@ -76,6 +76,62 @@ def soft_sort_partition(masks, log_scores, temperature, chunk_size=256, masks_gr
             flat_masks, flat_scores, rowsum, flat_temperature, int(chunk_size),
             bool(masks_gradient))
         return tf.reshape(result, tf.concat([batch_shape, [num_subsets, num_elements]], 0))
+
+
+def sort_partition(masks, log_scores, temperature, hard=False, chunk_size=256,
+                   name=None):
+    """Fills rank-ordered subset masks with the elements sorted by score.
+
+    `soft_sort_partition` with a straight-through option: with `hard=True` the
+    forward value is the exact partition `masks @ P_hard` (each element takes
+    the mask column of its rank in the descending order of `log_scores`),
+    the gradient w.r.t. `masks` goes through `P_hard` and the gradient w.r.t.
+    `log_scores` and `temperature` through the relaxed `P` (NeuralSort).
+
+    #### Mathematical Details
+
+    ```none
+    hard=False:  Y = masks @ P
+    hard=True:   Y = masks @ P_hard + (masks @ P - stop_gradient(masks @ P))
+    ```
+
+    Args:
+        masks: Float `Tensor` `[..., K, n]`, rows by rank (`subset_masks`).
+        log_scores: Float `Tensor` `[..., n]`.
+        temperature: Positive float `Tensor` broadcastable to the batch shape.
+        hard: Python `bool`, straight-through exact partition.
+        chunk_size: Python `int`, see `soft_sort_partition`.
+        name: Optional name scope.
+
+    Returns:
+        partition: `Tensor` `[..., K, n]`.
+
+    #### Examples
+
+    ```python
+    masks = subset_masks(tf.constant([2., 1.]), num_elements=3)
+    y = sort_partition(masks, tf.constant([0.3, 2., -1.]), 1.0, hard=True)
+    # [[1, 1, 0], [0, 0, 1]] exactly                                  # Shape [2, 3]
+    ```
+    """
+    with tf.name_scope(name or "sort_partition"):
+        log_scores = tf.convert_to_tensor(log_scores)
+        masks = tf.convert_to_tensor(masks, dtype=log_scores.dtype)
+        if not hard:
+            return soft_sort_partition(masks, log_scores, temperature, chunk_size)
+        batch_rank = max(log_scores.shape.rank - 1, masks.shape.rank - 2)
+        batch_shape = tf.broadcast_dynamic_shape(tf.shape(log_scores)[:-1],
+                                                 tf.shape(masks)[:-2])
+        scores = tf.broadcast_to(
+            log_scores, tf.concat([batch_shape, tf.shape(log_scores)[-1:]], 0))
+        masks = tf.broadcast_to(masks, tf.concat([batch_shape, tf.shape(masks)[-2:]], 0))
+        order = tf.argsort(scores, axis=-1, direction="DESCENDING", stable=True)
+        rank = tf.argsort(order, axis=-1, stable=True)  # rank of each element
+        hard_part = tf.gather(masks, rank, axis=-1, batch_dims=batch_rank)
+        soft_part = soft_sort_partition(
+            tf.stop_gradient(masks), scores, temperature, chunk_size,
+            masks_gradient=False)
+        return hard_part + (soft_part - tf.stop_gradient(soft_part))
 
 
 def _chunk_logits(scores, rowsum, temperature, start, chunk_size, num_elements):
