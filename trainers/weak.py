@@ -45,6 +45,10 @@ from tf_drpm.callbacks.exponential_temperature_schedule import (
 from tf_drpm.data.mpi3d_stand_in import MPI3DStandIn
 from tf_drpm.data.npz_ground_truth import NpzGroundTruthData
 from tf_drpm.data.weak_pairs import WeakPairSampler
+from tf_drpm.evaluation.disentanglement_lib_metrics import DEFAULT_METRICS
+from tf_drpm.evaluation.disentanglement_lib_metrics import DISENTANGLEMENT_LIB_METRICS
+from tf_drpm.evaluation.disentanglement_lib_metrics import disentanglement_lib_scores
+from tf_drpm.evaluation.disentanglement_lib_metrics import encoder_representation
 from tf_drpm.evaluation.weak_supervision_metrics import weak_supervision_scores
 from tf_drpm.layers.adaptive_aggregation import AdaptiveAggregation
 from tf_drpm.layers.hypergeometric_aggregation import HypergeometricAggregation
@@ -62,6 +66,7 @@ __all__ = [
     "update_result_directory",
     "weak_callbacks",
     "weak_data",
+    "weak_dlib_metrics",
     "weak_evaluate",
     "weak_experiment",
     "weak_model",
@@ -75,6 +80,17 @@ METHOD_NAMES = {
 }
 _SCALAR_METRICS = ("num_shared_mse", "mean_num_shared", "shared_accuracy",
                    "independent_accuracy")
+# disentanglement_lib's headline scores: (results key, table column).
+_DLIB_COLUMNS = (
+    ("mig.discrete_mig", "MIG"),
+    ("dci.disentanglement", "DCI D"),
+    ("sap_score.SAP_score", "SAP"),
+    ("modularity_explicitness.modularity_score", "Mod"),
+    ("modularity_explicitness.explicitness_score_test", "Expl"),
+    ("beta_vae_sklearn.eval_accuracy", "BetaVAE"),
+    ("factor_vae_metric.eval_accuracy", "FactorVAE"),
+    ("irs.IRS", "IRS"),
+)
 
 
 @gin.configurable("weak_dataset")
@@ -230,10 +246,14 @@ def weak_evaluate(model, model_dir, num_train=5000, num_test=2000, seed=12345,
     `num_changed_factors` mode, the MSE is taken against each pair's true
     count and the probes against its true shared factors, as always).
 
+    Then `weak_dlib_metrics` adds disentanglement_lib's own metrics of the
+    encoder's posterior means (MIG, DCI, SAP, ... as gin binds it).
+
     Returns:
         The scalar metrics (`num_shared_mse`, `mean_num_shared`,
-        `shared_accuracy`, `independent_accuracy`); the per-factor scores go
-        to `metrics/weak_supervision/results/json/evaluation_results.json`.
+        `shared_accuracy`, `independent_accuracy`, then `weak_dlib_metrics`'s
+        `<metric>.<score>` keys); the per-factor scores go to
+        `metrics/weak_supervision/results/json/evaluation_results.json`.
     """
     start = time.time()
     num_shared = _bound("weak_data.num_shared_factors", None)
@@ -249,7 +269,64 @@ def weak_evaluate(model, model_dir, num_train=5000, num_test=2000, seed=12345,
     update_result_directory(
         os.path.join(model_dir, "metrics", "weak_supervision", "results"),
         "evaluation", scores)
-    return {key: scores[key] for key in _SCALAR_METRICS}
+    results = {key: scores[key] for key in _SCALAR_METRICS}
+    results.update(weak_dlib_metrics(model, model_dir))
+    return results
+
+
+@gin.configurable("weak_dlib_metrics")
+def weak_dlib_metrics(model, model_dir, metrics=DEFAULT_METRICS, num_train=None,
+                      num_test=None, random_seed=0):
+    """disentanglement_lib's own metrics of the encoder, in its results layout.
+
+    `tf_drpm.evaluation.disentanglement_lib_scores` runs disentanglement_lib's
+    `compute_*` functions with its gin settings (sizes 10,000 / 5,000, 20
+    histogram bins, `evaluation.random_seed = 0`) on `model.encode`, the
+    posterior means of single observations of `weak_dataset`. Each metric
+    `<m>` is written as disentanglement_lib's `evaluate` writes it:
+    `<model_dir>/metrics/<m>/results/{gin/evaluation.gin,
+    json/evaluation_config.json, json/evaluation_results.json,
+    aggregate/evaluation.json}`, so its `aggregate_results` reads them.
+
+    Args:
+        model: the trained `WeakVAE`.
+        model_dir: the run directory.
+        metrics: names of `tf_drpm.evaluation.DISENTANGLEMENT_LIB_METRICS`,
+            by default MIG, DCI, SAP and modularity/explicitness; `()` skips
+            the step (disentanglement-lib is then not needed).
+        num_train: overrides disentanglement_lib's 10,000 training points.
+        num_test: overrides its 5,000 test points.
+        random_seed: seed of each metric's `np.random.RandomState`.
+
+    Returns:
+        `{"<m>.<score>": value}` for every numeric score, e.g.
+        `{"mig.discrete_mig": 0.12, "sap_score.SAP_score": 0.03}`.
+    """
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    unknown = [m for m in metrics if m not in DISENTANGLEMENT_LIB_METRICS]
+    if unknown:
+        raise ValueError(
+            "`weak_dlib_metrics.metrics` must name metrics of "
+            f"{tuple(DISENTANGLEMENT_LIB_METRICS)}. Received: "
+            f"metrics={tuple(metrics)!r}")
+    if not metrics:
+        return {}
+    data = ground_truth_dataset()
+    representation = encoder_representation(model, _observation_shape(data))
+    results = {}
+    for metric in metrics:
+        scores = disentanglement_lib_scores(
+            data, representation, (metric,), random_seed=random_seed,
+            num_train=num_train, num_test=num_test)[metric]
+        update_result_directory(
+            os.path.join(model_dir, "metrics", metric, "results"), "evaluation",
+            scores)
+        results.update({
+            f"{metric}.{key}": value for key, value in scores.items()
+            if key != "elapsed_time" and isinstance(value, (int, float))
+            and not isinstance(value, bool)})
+    return results
 
 
 def _gin_dict():
@@ -298,7 +375,14 @@ def _stats(values):
 
 
 def summarize_runs(runs):
-    """Mean and standard deviation over seeds per (method, n_s)."""
+    """Mean and standard deviation over seeds per (method, n_s).
+
+    The keys are our `_SCALAR_METRICS` and the disentanglement_lib headline
+    scores (`mig.discrete_mig`, ...) that some run has.
+    """
+    keys = list(_SCALAR_METRICS) + [
+        key for key, _ in _DLIB_COLUMNS
+        if any(key in run["results"] for run in runs)]
     groups = {}
     for run in runs:
         groups.setdefault((run["method"], run["num_shared_factors"]), []).append(run)
@@ -306,7 +390,7 @@ def summarize_runs(runs):
     for (method, num_shared), group in groups.items():
         row = {"method": method, "num_shared_factors": num_shared,
                "seeds": [r["seed"] for r in group]}
-        for key in _SCALAR_METRICS:
+        for key in keys:
             row[key], row[key + "_std"] = _stats(
                 [_number(r["results"].get(key)) for r in group])
         summary.append(row)
@@ -321,13 +405,22 @@ def _number(value):
 
 
 def format_weak_table(summary):
-    """Markdown table: one row per method, per n_s the MSE of n_s, n_s_hat, S, I."""
+    """Markdown table: one row per method, per n_s the MSE of n_s, n_s_hat, S, I.
+
+    Then, per n_s, the disentanglement_lib scores of `_DLIB_COLUMNS` that the
+    summary holds (MIG, DCI D = DCI disentanglement, SAP, Mod / Expl =
+    modularity / test explicitness, BetaVAE, FactorVAE, IRS).
+    """
     num_shared_values = sorted({row["num_shared_factors"] for row in summary})
     methods = [m for m in METHOD_NAMES if any(r["method"] == m for r in summary)]
+    dlib_columns = [(key, name) for key, name in _DLIB_COLUMNS
+                    if any(row.get(key) is not None for row in summary)]
+    keys = list(_SCALAR_METRICS) + [key for key, _ in dlib_columns]
     header = ["method"]
     for n in num_shared_values:
         header += [f"MSE(n_s) n_s={n}", f"mean n_s_hat n_s={n}",
                    f"S acc n_s={n}", f"I acc n_s={n}"]
+        header += [f"{name} n_s={n}" for _, name in dlib_columns]
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join(["---"] * len(header)) + "|"]
 
@@ -345,9 +438,9 @@ def format_weak_table(summary):
             row = next((r for r in summary if r["method"] == method
                         and r["num_shared_factors"] == n), None)
             if row is None:
-                cells += [""] * 4
+                cells += [""] * len(keys)
             else:
-                cells += [cell(row, k) for k in _SCALAR_METRICS]
+                cells += [cell(row, k) for k in keys]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
