@@ -46,7 +46,6 @@ from tf_drpm.data.mpi3d_stand_in import MPI3DStandIn
 from tf_drpm.data.npz_ground_truth import NpzGroundTruthData
 from tf_drpm.data.weak_pairs import WeakPairSampler
 from tf_drpm.evaluation.disentanglement_lib_metrics import DEFAULT_METRICS
-from tf_drpm.evaluation.disentanglement_lib_metrics import DISENTANGLEMENT_LIB_METRICS
 from tf_drpm.evaluation.disentanglement_lib_metrics import disentanglement_lib_scores
 from tf_drpm.evaluation.disentanglement_lib_metrics import encoder_representation
 from tf_drpm.evaluation.weak_supervision_metrics import weak_supervision_scores
@@ -286,7 +285,8 @@ def weak_dlib_metrics(model, model_dir, metrics=DEFAULT_METRICS, num_train=None,
     `<m>` is written as disentanglement_lib's `evaluate` writes it:
     `<model_dir>/metrics/<m>/results/{gin/evaluation.gin,
     json/evaluation_config.json, json/evaluation_results.json,
-    aggregate/evaluation.json}`, so its `aggregate_results` reads them.
+    aggregate/evaluation.json}`, so its `aggregate_results` reads them (the
+    operative config there holds the bindings of every metric of the step).
 
     Args:
         model: the trained `WeakVAE`.
@@ -302,28 +302,19 @@ def weak_dlib_metrics(model, model_dir, metrics=DEFAULT_METRICS, num_train=None,
         `{"<m>.<score>": value}` for every numeric score, e.g.
         `{"mig.discrete_mig": 0.12, "sap_score.SAP_score": 0.03}`.
     """
-    if isinstance(metrics, str):
-        metrics = (metrics,)
-    unknown = [m for m in metrics if m not in DISENTANGLEMENT_LIB_METRICS]
-    if unknown:
-        raise ValueError(
-            "`weak_dlib_metrics.metrics` must name metrics of "
-            f"{tuple(DISENTANGLEMENT_LIB_METRICS)}. Received: "
-            f"metrics={tuple(metrics)!r}")
     if not metrics:
         return {}
     data = ground_truth_dataset()
-    representation = encoder_representation(model, _observation_shape(data))
+    scores = disentanglement_lib_scores(
+        data, encoder_representation(model, _observation_shape(data)), metrics,
+        random_seed=random_seed, num_train=num_train, num_test=num_test)
     results = {}
-    for metric in metrics:
-        scores = disentanglement_lib_scores(
-            data, representation, (metric,), random_seed=random_seed,
-            num_train=num_train, num_test=num_test)[metric]
+    for metric, metric_scores in scores.items():
         update_result_directory(
             os.path.join(model_dir, "metrics", metric, "results"), "evaluation",
-            scores)
+            metric_scores)
         results.update({
-            f"{metric}.{key}": value for key, value in scores.items()
+            f"{metric}.{key}": value for key, value in metric_scores.items()
             if key != "elapsed_time" and isinstance(value, (int, float))
             and not isinstance(value, bool)})
     return results
