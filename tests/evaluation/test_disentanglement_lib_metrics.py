@@ -86,13 +86,13 @@ def _scores(kind, metrics=dlm.DEFAULT_METRICS):
     """Our probes and disentanglement_lib's scores, flat: {"mig.discrete_mig": ..}."""
     model = _ConstructedModel(kind)
     ours = wsm.weak_supervision_scores(
-        model, _FactorImages(), 2, np.random.RandomState(0), num_train=1000,
-        num_test=500)
+        model, _FactorImages(), 2, np.random.RandomState(0), num_train=600,
+        num_test=300)
     flat = {"shared_accuracy": ours["shared_accuracy"],
             "independent_accuracy": ours["independent_accuracy"]}
     dlib = dlm.disentanglement_lib_scores(
         _FactorImages(), dlm.encoder_representation(model), metrics,
-        num_train=1000, num_test=500)
+        num_train=600, num_test=300)
     for metric, results in dlib.items():
         flat.update({f"{metric}.{key}": value for key, value in results.items()})
     return flat
