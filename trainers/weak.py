@@ -301,6 +301,11 @@ def weak_dlib_metrics(model, model_dir, metrics=DEFAULT_METRICS, num_train=None,
     Returns:
         `{"<m>.<score>": value}` for every numeric score, e.g.
         `{"mig.discrete_mig": 0.12, "sap_score.SAP_score": 0.03}`.
+
+    Example (gin):
+
+        weak_dlib_metrics.metrics = ('mig', 'sap_score', 'factor_vae_metric')
+        weak_dlib_metrics.num_train = 4000
     """
     if not metrics:
         return {}

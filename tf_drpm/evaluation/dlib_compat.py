@@ -89,6 +89,11 @@ def parse_bindings(bindings):
 
     Args:
         bindings: gin binding strings, as in a disentanglement_lib `.gin` file.
+
+    Example:
+
+    >>> parse_bindings(["sap_score.num_train = 10000", "sap_score.num_test = 5000",
+    ...                 "sap_score.continuous_factors = False"])
     """
     import gin  # pylint: disable=g-import-not-at-top
 
