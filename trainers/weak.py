@@ -45,6 +45,9 @@ from tf_drpm.callbacks.exponential_temperature_schedule import (
 from tf_drpm.data.mpi3d_stand_in import MPI3DStandIn
 from tf_drpm.data.npz_ground_truth import NpzGroundTruthData
 from tf_drpm.data.weak_pairs import WeakPairSampler
+from tf_drpm.evaluation.disentanglement_lib_metrics import DEFAULT_METRICS
+from tf_drpm.evaluation.disentanglement_lib_metrics import disentanglement_lib_scores
+from tf_drpm.evaluation.disentanglement_lib_metrics import encoder_representation
 from tf_drpm.evaluation.weak_supervision_metrics import shared_dimension_diagnostics
 from tf_drpm.evaluation.weak_supervision_metrics import (
     summarize_shared_dimension_diagnostics,
@@ -68,6 +71,7 @@ __all__ = [
     "update_result_directory",
     "weak_callbacks",
     "weak_data",
+    "weak_dlib_metrics",
     "weak_evaluate",
     "weak_experiment",
     "weak_model",
@@ -85,6 +89,17 @@ _DIAGNOSTIC_METRICS = ("num_low_kl_mean", "num_low_kl_active_mean",
                        "num_active_dims", "size_logit_gap_mean")
 _TABLE_METRICS = ("num_shared_mse", "mean_num_shared", "num_low_kl_mean",
                   "shared_accuracy", "independent_accuracy")
+# disentanglement_lib's headline scores: (results key, table column).
+_DLIB_COLUMNS = (
+    ("mig.discrete_mig", "MIG"),
+    ("dci.disentanglement", "DCI D"),
+    ("sap_score.SAP_score", "SAP"),
+    ("modularity_explicitness.modularity_score", "Mod"),
+    ("modularity_explicitness.explicitness_score_test", "Expl"),
+    ("beta_vae_sklearn.eval_accuracy", "BetaVAE"),
+    ("factor_vae_metric.eval_accuracy", "FactorVAE"),
+    ("irs.IRS", "IRS"),
+)
 
 
 @gin.configurable("weak_dataset")
@@ -346,10 +361,14 @@ def weak_evaluate(model, model_dir, num_train=5000, num_test=2000, seed=12345,
     `reconstructions.png`, `traversal.png` and (from `diagnostics.jsonl`)
     `diagnostics.png` go to `model_dir`.
 
+    Then `weak_dlib_metrics` adds disentanglement_lib's own metrics of the
+    encoder's posterior means (MIG, DCI, SAP, ... as gin binds it).
+
     Returns:
         The scalar metrics (`num_shared_mse`, `mean_num_shared`,
-        `shared_accuracy`, `independent_accuracy` and the diagnostics); the
-        per-factor scores and the diagnostic histograms go to
+        `shared_accuracy`, `independent_accuracy`, the diagnostics, then
+        `weak_dlib_metrics`'s `<metric>.<score>` keys); the per-factor scores
+        and the diagnostic histograms go to
         `metrics/weak_supervision/results/json/evaluation_results.json`.
     """
     start = time.time()
@@ -387,8 +406,62 @@ def weak_evaluate(model, model_dir, num_train=5000, num_test=2000, seed=12345,
     update_result_directory(
         os.path.join(model_dir, "metrics", "weak_supervision", "results"),
         "evaluation", scores)
-    return {key: scores[key] for key in _SCALAR_METRICS + _DIAGNOSTIC_METRICS
-            if key in scores}
+    results = {key: scores[key] for key in _SCALAR_METRICS + _DIAGNOSTIC_METRICS
+               if key in scores}
+    results.update(weak_dlib_metrics(model, model_dir))
+    return results
+
+
+@gin.configurable("weak_dlib_metrics")
+def weak_dlib_metrics(model, model_dir, metrics=DEFAULT_METRICS, num_train=None,
+                      num_test=None, random_seed=0):
+    """disentanglement_lib's own metrics of the encoder, in its results layout.
+
+    `tf_drpm.evaluation.disentanglement_lib_scores` runs disentanglement_lib's
+    `compute_*` functions with its gin settings (sizes 10,000 / 5,000, 20
+    histogram bins, `evaluation.random_seed = 0`) on `model.encode`, the
+    posterior means of single observations of `weak_dataset`. Each metric
+    `<m>` is written as disentanglement_lib's `evaluate` writes it:
+    `<model_dir>/metrics/<m>/results/{gin/evaluation.gin,
+    json/evaluation_config.json, json/evaluation_results.json,
+    aggregate/evaluation.json}`, so its `aggregate_results` reads them (the
+    operative config there holds the bindings of every metric of the step).
+
+    Args:
+        model: the trained `WeakVAE`.
+        model_dir: the run directory.
+        metrics: names of `tf_drpm.evaluation.DISENTANGLEMENT_LIB_METRICS`,
+            by default MIG, DCI, SAP and modularity/explicitness; `()` skips
+            the step (disentanglement-lib is then not needed).
+        num_train: overrides disentanglement_lib's 10,000 training points.
+        num_test: overrides its 5,000 test points.
+        random_seed: seed of each metric's `np.random.RandomState`.
+
+    Returns:
+        `{"<m>.<score>": value}` for every numeric score, e.g.
+        `{"mig.discrete_mig": 0.12, "sap_score.SAP_score": 0.03}`.
+
+    Example (gin):
+
+        weak_dlib_metrics.metrics = ('mig', 'sap_score', 'factor_vae_metric')
+        weak_dlib_metrics.num_train = 4000
+    """
+    if not metrics:
+        return {}
+    data = ground_truth_dataset()
+    scores = disentanglement_lib_scores(
+        data, encoder_representation(model, _observation_shape(data)), metrics,
+        random_seed=random_seed, num_train=num_train, num_test=num_test)
+    results = {}
+    for metric, metric_scores in scores.items():
+        update_result_directory(
+            os.path.join(model_dir, "metrics", metric, "results"), "evaluation",
+            metric_scores)
+        results.update({
+            f"{metric}.{key}": value for key, value in metric_scores.items()
+            if key != "elapsed_time" and isinstance(value, (int, float))
+            and not isinstance(value, bool)})
+    return results
 
 
 def _gin_dict():
@@ -437,7 +510,14 @@ def _stats(values):
 
 
 def summarize_runs(runs):
-    """Mean and standard deviation over seeds per (method, n_s)."""
+    """Mean and standard deviation over seeds per (method, n_s).
+
+    The keys are our `_TABLE_METRICS` and the disentanglement_lib headline
+    scores (`mig.discrete_mig`, ...) that some run has.
+    """
+    keys = list(_TABLE_METRICS) + [
+        key for key, _ in _DLIB_COLUMNS
+        if any(key in run["results"] for run in runs)]
     groups = {}
     for run in runs:
         groups.setdefault((run["method"], run["num_shared_factors"]), []).append(run)
@@ -445,7 +525,7 @@ def summarize_runs(runs):
     for (method, num_shared), group in groups.items():
         row = {"method": method, "num_shared_factors": num_shared,
                "seeds": [r["seed"] for r in group]}
-        for key in _TABLE_METRICS:
+        for key in keys:
             row[key], row[key + "_std"] = _stats(
                 [_number(r["results"].get(key)) for r in group])
         summary.append(row)
@@ -461,13 +541,22 @@ def _number(value):
 
 def format_weak_table(summary):
     """Markdown table: one row per method; per n_s the MSE of n_s, n_s_hat, the
-    dims whose pairwise KL is below the diagnostics threshold, S and I."""
+    dims whose pairwise KL is below the diagnostics threshold, S and I.
+
+    Then, per n_s, the disentanglement_lib scores of `_DLIB_COLUMNS` that the
+    summary holds (MIG, DCI D = DCI disentanglement, SAP, Mod / Expl =
+    modularity / test explicitness, BetaVAE, FactorVAE, IRS).
+    """
     num_shared_values = sorted({row["num_shared_factors"] for row in summary})
     methods = [m for m in METHOD_NAMES if any(r["method"] == m for r in summary)]
+    dlib_columns = [(key, name) for key, name in _DLIB_COLUMNS
+                    if any(row.get(key) is not None for row in summary)]
+    keys = list(_TABLE_METRICS) + [key for key, _ in dlib_columns]
     header = ["method"]
     for n in num_shared_values:
         header += [f"MSE(n_s) n_s={n}", f"mean n_s_hat n_s={n}",
                    f"dims KL<0.05 n_s={n}", f"S acc n_s={n}", f"I acc n_s={n}"]
+        header += [f"{name} n_s={n}" for _, name in dlib_columns]
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join(["---"] * len(header)) + "|"]
 
@@ -485,9 +574,9 @@ def format_weak_table(summary):
             row = next((r for r in summary if r["method"] == method
                         and r["num_shared_factors"] == n), None)
             if row is None:
-                cells += [""] * len(_TABLE_METRICS)
+                cells += [""] * len(keys)
             else:
-                cells += [cell(row, k) for k in _TABLE_METRICS]
+                cells += [cell(row, k) for k in keys]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
