@@ -283,7 +283,7 @@ class SharedDimensionDiagnostics(keras.callbacks.Callback):
         step = self._step()
         if self.path and os.path.exists(self.path):
             with open(self.path) as f:
-                kept = [line for line in f if json.loads(line)["step"] < step]
+                kept = [line for line in f if json.loads(line)["step"] <= step]
             with open(self.path, "w") as f:
                 f.writelines(kept)
         if step == 0:

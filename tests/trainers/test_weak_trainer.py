@@ -51,6 +51,19 @@ class WeakTrainerTest(tf.test.TestCase):
                 run_dir, "model", "results", "json", "train_results.json")))
             self.assertTrue(os.path.exists(os.path.join(
                 evaluation, "gin", "evaluation.gin")))
+            # Diagnostics beside the estimate, through training and at the end.
+            self.assertBetween(results["num_low_kl_mean"], 0.0, 10.0)
+            self.assertEqual(("size_logit_gap_mean" in results),
+                             method in ("hg", "drpm"))
+            self.assertLen(scores["diagnostics"]["num_shared_histogram"], 11)
+            with open(os.path.join(run_dir, weak.DIAGNOSTICS_FILE)) as f:
+                steps = [json.loads(line)["step"] for line in f]
+            self.assertEqual(steps[0], 0)
+            self.assertEqual(steps[-1], 2)
+            self.assertIn("diag_num_low_kl_mean", run["final_logs"])
+            for picture in ("reconstructions.png", "traversal.png", "diagnostics.png"):
+                self.assertGreater(
+                    os.path.getsize(os.path.join(run_dir, picture)), 1000, picture)
         # Label-VAE with one known independent factor shares 9 of 10 dims:
         # its MSE against n_s = 3 is exactly (9 - 3)^2.
         label = summary["runs"][0]["results"]
