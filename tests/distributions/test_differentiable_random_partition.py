@@ -83,6 +83,52 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
         self.assertAllClose(log_probs[finite], expected[finite], atol=1e-6, rtol=0.)
         self.assertAllClose(np.sum(np.exp(log_probs)), 1.0, atol=1e-9)
 
+    @parameterized.named_parameters(("float32", np.float32), ("float64", np.float64))
+    def test_log_prob_is_invariant_to_common_shifts(self, dtype):
+        # Plackett-Luce is invariant to a common shift of the log-scores, Fisher's
+        # MVHG (fixed total) to one of the log-weights. The parameters lie on a
+        # 1/64 grid, so the shifted values are exact in float32 as well.
+        rng = np.random.RandomState(21)
+        log_weights = np.round(rng.randn(3) * 64.) / 64.
+        log_scores = np.round(2. * rng.randn(4) * 64.) / 64.
+        exact = _exact_partition_probs(log_weights, log_scores)
+        keys = sorted(exact)
+        ys = np.stack([_partition_matrix(key, 3) for key in keys]).astype(dtype)
+        expected = np.log([exact[key] for key in keys])
+        for weight_shift in (0., 400., 1e4):
+            for score_shift in (0., 355., 400., 1e4):
+                drpm = DRPM((log_weights + weight_shift).astype(dtype),
+                            (log_scores + score_shift).astype(dtype), dtype(0.5))
+                log_probs = self.evaluate(drpm.log_prob(ys))
+                self.assertAllClose(log_probs, expected, rtol=1e-6, atol=0.,
+                                    msg=f"shifts {weight_shift}, {score_shift}")
+
+    @parameterized.named_parameters(("float32", np.float32), ("float64", np.float64))
+    def test_log_prob_with_large_score_gap(self, dtype):
+        # Two elements, equal weights: p(sizes (1, 1)) = 4 / 6 and the order
+        # has probability sigmoid(+-gap); NaN from a gap of about 355 on.
+        for gap in (350., 360., 1e3, 1e4):
+            drpm = DRPM(np.zeros([2], dtype), np.array([gap, 0.], dtype), dtype(0.5))
+            ys = np.array([[[1., 0.], [0., 1.]], [[0., 1.], [1., 0.]]], dtype)
+            log_prob = self.evaluate(drpm.log_prob(ys))
+            self.assertAllClose(log_prob, [np.log(2. / 3.), np.log(2. / 3.) - gap],
+                                rtol=1e-6, atol=0.)
+
+    def test_log_prob_gradient_is_finite_and_shift_invariant(self):
+        y = _partition_matrix((0, 2, 1, 0, 2), 3)
+        log_weights = np.array([0.5, -0.25, 0.125])
+        log_scores = np.array([1.5, -2., 0.25, 0.75, -0.5])
+        grads = []
+        for shift in (0., 400., 1e4):
+            params = tf.constant(np.concatenate([log_weights + shift, log_scores + shift]))
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                value = DRPM(params[:3], params[3:], np.float64(1.)).log_prob(y)
+            grads.append(self.evaluate(tape.gradient(value, params)))
+        self.assertTrue(np.all(np.isfinite(grads)))
+        self.assertAllClose(grads[1], grads[0], atol=1e-8)
+        self.assertAllClose(grads[2], grads[0], atol=1e-8)
+
     def test_all_assignments_n6_k3_sum_to_one(self):
         rng = np.random.RandomState(7)
         log_weights, log_scores = rng.randn(3), 2.0 * rng.randn(6)

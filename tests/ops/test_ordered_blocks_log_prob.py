@@ -68,6 +68,21 @@ class OrderedBlocksLogProbTest(tf.test.TestCase, parameterized.TestCase):
                                 atol=1e-6, rtol=1e-7)
         self.assertAllClose(got[2], 0.)
 
+    @parameterized.parameters(0., 400., 1e4)
+    def test_large_score_gaps_match_high_precision(self, shift):
+        # Gaps of hundreds of nats between blocks, all scores shifted by `shift`.
+        log_scores = np.array([400., 0., 360., -5., 3., 700., -300., 1.]) + shift
+        assignment = np.array([0, 1, 0, 2, 1, 0, 2, 1])
+        y = np.zeros((3, 8))
+        y[assignment, np.arange(8)] = 1.
+        got = self.evaluate(ordered_blocks_log_prob(log_scores, y))
+        for k in range(2):
+            block = list(np.where(assignment == k)[0])
+            later = list(np.where(assignment > k)[0])
+            expected = _mpmath_block_log_prob(log_scores - shift, block, later)
+            self.assertAllClose(got[k], expected, atol=1e-7, rtol=1e-7)
+        self.assertAllClose(got[2], 0.)
+
     def test_float32_is_finite_for_extreme_scores(self):
         log_scores = np.array([30., -30., 29., -29., 0.], np.float32)
         y = np.array([[0, 1, 0, 0, 1], [1, 0, 1, 1, 0]], np.float32)
