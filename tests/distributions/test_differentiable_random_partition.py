@@ -279,6 +279,29 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
         ys32 = self.evaluate(drpm32.sample(3, seed=[1, 2]))
         self.assertAllEqual(ys32.sum(axis=-2), np.ones((3, 2, 4, 6)))
 
+    @parameterized.named_parameters(("float16", np.float16), ("bfloat16", tf.bfloat16))
+    def test_half_precision_samples_exact_partitions(self, dtype):
+        # float16 counts exactly to 2048, bfloat16 to 256: sizes and ranks are
+        # held in float32 and only the 0/1 partition is cast back.
+        num_elements = 3000
+        log_weights = tf.cast(tf.random.stateless_normal([2, 3], seed=[1, 2]), dtype)
+        log_scores = tf.cast(tf.random.stateless_normal([2, num_elements], seed=[3, 4]), dtype)
+        drpm = DRPM(log_weights, log_scores, tf.constant(0.5, dtype))
+        details = drpm.sample_with_details(seed=[5, 6], return_permutation=False)
+        self.assertEqual(details["partition"].dtype, tf.as_dtype(dtype))
+        self.assertEqual(details["counts"].dtype, tf.float32)
+        partition = self.evaluate(tf.cast(details["partition"], tf.float32))
+        self.assertTrue(np.all((partition == 0.) | (partition == 1.)))
+        self.assertAllEqual(partition.sum(axis=-2), np.ones((2, num_elements)))
+        self.assertAllEqual(partition.sum(axis=-1), self.evaluate(details["counts"]))
+        # log_prob counts in float32 too: it equals the float32 model's value.
+        log_prob = drpm.log_prob(details["partition"])
+        self.assertEqual(log_prob.dtype, tf.as_dtype(dtype))
+        reference = DRPM(tf.cast(log_weights, tf.float32), tf.cast(log_scores, tf.float32),
+                         0.5).log_prob(partition)
+        self.assertAllClose(self.evaluate(tf.cast(log_prob, tf.float32)),
+                            self.evaluate(tf.cast(tf.cast(reference, dtype), tf.float32)))
+
     def test_deterministic_mode_ignores_seed(self):
         drpm = DRPM(tf.constant([0.0, 1.0]), tf.constant([0.3, 2.0, -1.0, 0.5]), 0.5,
                     stochastic=False)

@@ -2,6 +2,7 @@
 
 import os
 
+from absl.testing import parameterized
 import keras
 import numpy as np
 import tensorflow as tf
@@ -9,7 +10,7 @@ import tensorflow as tf
 from tf_drpm.layers import RandomPartition
 
 
-class RandomPartitionTest(tf.test.TestCase):
+class RandomPartitionTest(tf.test.TestCase, parameterized.TestCase):
 
     def test_outputs_partitions_and_details(self):
         layer = RandomPartition(temperature=0.5, return_details=True, exact_log_prob=True, seed=3)
@@ -69,6 +70,39 @@ class RandomPartitionTest(tf.test.TestCase):
     def test_rejects_bad_temperature(self):
         with self.assertRaisesRegex(ValueError, "Received: temperature=-1"):
             RandomPartition(temperature=-1)
+
+    @parameterized.product(policy=["mixed_float16", "mixed_bfloat16"],
+                           num_elements=[200, 3000])
+    def test_mixed_precision_trains_and_samples_exact_partitions(self, policy, num_elements):
+        previous = keras.mixed_precision.global_policy()
+        self.addCleanup(keras.mixed_precision.set_global_policy, previous)
+        keras.mixed_precision.set_global_policy(policy)
+        inputs = keras.Input((8,))
+        log_weights = keras.layers.Dense(3)(inputs)
+        log_scores = keras.layers.Dense(num_elements)(inputs)
+        partition = RandomPartition(temperature=1.0, seed=1)([log_weights, log_scores])
+        model = keras.Model(inputs, partition)
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        rng = np.random.RandomState(0)
+        x = rng.randn(8, 8).astype(np.float32)
+        y = rng.rand(8, 3, num_elements).astype(np.float32)
+        before = [w.numpy().copy() for w in model.trainable_weights]
+        history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+        self.assertTrue(np.isfinite(history.history["loss"][0]))
+        for weight, old in zip(model.trainable_weights, before):
+            self.assertGreater(np.max(np.abs(weight.numpy() - old)), 0.)
+        samples = model(x)
+        self.assertEqual(samples.dtype, model.compute_dtype)
+        samples = self.evaluate(tf.cast(samples, tf.float32))
+        # Every column holds exactly one 1: an exact partition of n elements.
+        self.assertTrue(np.all((samples == 0.) | (samples == 1.)))
+        self.assertAllEqual(samples.sum(axis=1), np.ones((8, num_elements)))
+        details = RandomPartition(return_details=True, seed=2)(
+            keras.Model(inputs, [log_weights, log_scores])(x))
+        self.assertEqual(details["counts"].dtype, tf.float32)
+        partition = self.evaluate(tf.cast(details["partition"], tf.float32))
+        self.assertAllEqual(partition.sum(axis=1), np.ones((8, num_elements)))
+        self.assertAllEqual(partition.sum(axis=-1), self.evaluate(details["counts"]))
 
 
 if __name__ == "__main__":

@@ -47,6 +47,12 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
     biased gradients); with `stochastic=False` no Gumbel noise is used and
     the sample is deterministic (the mode-seeking use of the multitask model).
 
+    Half precision (`float16`, `bfloat16`, e.g. under Keras mixed precision)
+    cannot hold every integer count or rank position up to `n` (float16 is
+    exact to 2048, bfloat16 to 256), so subset sizes, ranks, noise and
+    quadrature are computed in float32 and only samples and log-probabilities
+    are cast back to `dtype`: a hard sample is an exact partition at any `n`.
+
     #### Mathematical Details
 
     The pmf is exact (Proposition 4.1 of [1], evaluated without enumeration):
@@ -149,6 +155,7 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                 hard_permutation)
             self._num_quadrature_points = int(num_quadrature_points)
             self._chunk_size = int(chunk_size)
+            self._wide_dtype = dtype_util.wide_dtype(dtype)
             self._check_static_arguments()
             super().__init__(
                 dtype=dtype,
@@ -236,19 +243,22 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
     def _event_shape_tensor(self):
         return tf.constant([self.num_subsets, self.num_elements], tf.int32)
 
+    def _wide(self, value):
+        """`value` as a tensor of the wide dtype (float32 for half precision)."""
+        return tf.cast(tf.convert_to_tensor(value), self._wide_dtype)
+
     def _broadcast_parameters(self):
+        """The parameters broadcast to the batch shape, in the wide dtype."""
         batch_shape = self.batch_shape_tensor()
         log_weights = tf.broadcast_to(
-            tf.convert_to_tensor(self._log_weights),
-            tf.concat([batch_shape, [self.num_subsets]], 0))
+            self._wide(self._log_weights), tf.concat([batch_shape, [self.num_subsets]], 0))
         log_scores = tf.broadcast_to(
-            tf.convert_to_tensor(self._log_scores),
-            tf.concat([batch_shape, [self.num_elements]], 0))
-        temperature = tf.broadcast_to(tf.convert_to_tensor(self._temperature), batch_shape)
+            self._wide(self._log_scores), tf.concat([batch_shape, [self.num_elements]], 0))
+        temperature = tf.broadcast_to(self._wide(self._temperature), batch_shape)
         return log_weights, log_scores, temperature
 
     def _counts_distribution(self, log_weights, temperature):
-        n = tf.cast(self.num_elements, self.dtype)
+        n = tf.cast(self.num_elements, self._wide_dtype)
         return RelaxedMultivariateNoncentralHypergeometric(
             total_count=n,
             group_sizes=tf.fill([self.num_subsets], n),
@@ -258,9 +268,9 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
             stochastic=self._stochastic)
 
     def _exact_counts_distribution(self, log_weights=None):
-        n = tf.cast(self.num_elements, self.dtype)
+        n = tf.cast(self.num_elements, self._wide_dtype)
         if log_weights is None:
-            log_weights = self._log_weights
+            log_weights = self._wide(self._log_weights)
         return MultivariateNoncentralHypergeometric(
             total_count=n, group_sizes=tf.fill([self.num_subsets], n), log_weights=log_weights)
 
@@ -280,6 +290,9 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
             `[S..., B..., K]` (straight-through subset sizes), `perturbed_log_scores`
             `[S..., B..., n]` and, if requested, `permutation`
             `[S..., B..., n, n]` (the relaxed sort of the perturbed scores).
+            `partition` and `permutation` have the distribution's `dtype`;
+            `counts` and `perturbed_log_scores` are float32 when `dtype` is a
+            half-precision type (which cannot hold every count up to `n`).
         """
         with self._name_and_control_scope(name):
             sample_shape = tf.cast(tf.reshape(sample_shape, [-1]), tf.int32)
@@ -298,14 +311,17 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
             num_samples, seed=counts_seed)  # [S, B..., K]
         scores_shape = tf.concat([[num_samples], tf.shape(log_scores)], 0)
         if self._stochastic:
-            perturbed = log_scores + sample_gumbel(scores_shape, seed=noise_seed, dtype=self.dtype)
+            perturbed = log_scores + sample_gumbel(
+                scores_shape, seed=noise_seed, dtype=self._wide_dtype)
         else:
             perturbed = tf.broadcast_to(log_scores, scores_shape)
         masks = subset_masks(counts, self.num_elements)  # [S, B..., K, n]
         partition = self._partition_from_masks(masks, perturbed, temperature)
-        details = dict(partition=partition, counts=counts, perturbed_log_scores=perturbed)
+        details = dict(partition=tf.cast(partition, self.dtype), counts=counts,
+                       perturbed_log_scores=perturbed)
         if return_permutation:
-            details["permutation"] = neural_sort(perturbed, temperature, hard=self._hard_permutation)
+            details["permutation"] = tf.cast(
+                neural_sort(perturbed, temperature, hard=self._hard_permutation), self.dtype)
         return details
 
     def _partition_from_masks(self, masks, perturbed, temperature):
@@ -349,24 +365,30 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
         return partition
 
     def counts_log_prob(self, counts, name="counts_log_prob"):
-        """Exact MVHG log-pmf `log p(n; w)` of subset sizes `counts` `[..., K]`."""
+        """Exact MVHG log-pmf `log p(n; w)` of subset sizes `counts` `[..., K]`.
+
+        `counts` may be of any floating dtype (e.g. the float32 counts of
+        `sample_with_details` under half precision); the result has `dtype`.
+        """
         with self._name_and_control_scope(name):
-            counts = tf.convert_to_tensor(counts, dtype=self.dtype, name="counts")
-            return self._exact_counts_distribution().log_prob(counts)
+            counts = self._wide(counts)
+            return tf.cast(self._exact_counts_distribution().log_prob(counts), self.dtype)
 
     def permutation_log_prob(self, permutation, name="permutation_log_prob"):
         """Exact Plackett-Luce log-pmf of a hard permutation matrix `[..., n, n]`."""
         with self._name_and_control_scope(name):
             permutation = tf.convert_to_tensor(permutation, dtype=self.dtype, name="permutation")
-            return plackett_luce_log_prob(tf.convert_to_tensor(self._log_scores), permutation)
+            return tf.cast(plackett_luce_log_prob(
+                self._wide(self._log_scores), self._wide(permutation)), self.dtype)
 
     def _log_prob(self, partition):
-        partition = self._validated_partition(partition)
+        partition = self._wide(self._validated_partition(partition))
         counts = tf.reduce_sum(partition, axis=-1)
-        log_scores = tf.convert_to_tensor(self._log_scores)
         blocks = ordered_blocks_log_prob(
-            log_scores, partition, num_quadrature_points=self._num_quadrature_points)
-        return self._exact_counts_distribution().log_prob(counts) + tf.reduce_sum(blocks, -1)
+            self._wide(self._log_scores), partition,
+            num_quadrature_points=self._num_quadrature_points)
+        log_prob = self._exact_counts_distribution().log_prob(counts) + tf.reduce_sum(blocks, -1)
+        return tf.cast(log_prob, self.dtype)
 
     def log_prob_bounds(self, partition, permutation=None, name="log_prob_bounds"):
         """Lower and upper bounds of `log p(Y)` from Lemma 4.2 of Sutter et al. (2023).
@@ -385,20 +407,21 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
             `upper = sum_k log n_k! + log p(n) + log max_pi' p(pi')`.
         """
         with self._name_and_control_scope(name):
-            partition = self._validated_partition(partition)
-            log_scores = tf.convert_to_tensor(self._log_scores)
+            partition = self._wide(self._validated_partition(partition))
+            log_scores = self._wide(self._log_scores)
             counts = tf.reduce_sum(partition, axis=-1)
             log_p_counts = self._exact_counts_distribution().log_prob(counts)
             if permutation is None:
                 permutation = _best_compatible_permutation(log_scores, partition)
             else:
-                permutation = tf.convert_to_tensor(permutation, dtype=self.dtype)
+                permutation = self._wide(
+                    tf.convert_to_tensor(permutation, dtype=self.dtype))
             lower = log_p_counts + plackett_luce_log_prob(log_scores, permutation)
             best_order = _best_compatible_permutation(
                 log_scores, tf.ones_like(partition[..., :1, :]))
             upper = (tf.reduce_sum(tf.math.lgamma(counts + 1.), axis=-1) + log_p_counts
                      + plackett_luce_log_prob(log_scores, best_order))
-            return lower, upper
+            return tf.cast(lower, self.dtype), tf.cast(upper, self.dtype)
 
     def _parameter_control_dependencies(self, is_init):
         if not self.validate_args:

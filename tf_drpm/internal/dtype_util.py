@@ -14,7 +14,10 @@ __all__ = [
         "eps",
         "is_ref",
         "tiny",
+        "wide_dtype",
 ]
+
+_HALF_DTYPES = (tf.float16, tf.bfloat16)
 
 
 def _dtype_of(value):
@@ -116,3 +119,15 @@ def tiny(dtype):
 def eps(dtype):
     """Machine epsilon of `dtype` (a Python float)."""
     return float(np.finfo(tf.as_dtype(dtype).as_numpy_dtype).eps)
+
+
+def wide_dtype(dtype):
+    """The dtype in which counts, ranks and positions are held: float32 for
+    half precision, else `dtype`.
+
+    float16 holds every integer only up to 2048 and bfloat16 up to 256, so
+    subset sizes, their cumulative sums and rank positions of larger sets are
+    computed in float32 and only the results are cast back (mixed precision).
+    """
+    dtype = tf.as_dtype(dtype)
+    return tf.float32 if dtype in _HALF_DTYPES else dtype

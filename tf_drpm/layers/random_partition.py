@@ -8,6 +8,7 @@ import tensorflow as tf
 from tf_drpm.distributions.differentiable_random_partition import (
     DifferentiableRandomPartition,
 )
+from tf_drpm.internal import dtype_util
 
 __all__ = ["RandomPartition"]
 
@@ -24,6 +25,11 @@ class RandomPartition(keras.layers.Layer):
     its exact conditionals, the element order from a NeuralSort-relaxed
     Plackett-Luce distribution (`tf_drpm.distributions.DRPM`). Gradients reach
     both inputs.
+
+    Under a mixed-precision policy (`mixed_float16`, `mixed_bfloat16`) the
+    partition is sampled in float32 and cast to the compute dtype (its 0/1
+    entries are exact); `counts` and the log-probabilities stay float32,
+    since half precision cannot hold every count up to `n`.
 
     The temperature of both relaxations is a non-trainable scalar weight named
     `"temperature"`, created in `build`, so
@@ -99,6 +105,9 @@ class RandomPartition(keras.layers.Layer):
         log_scores = tf.convert_to_tensor(log_scores)
         if not log_scores.dtype.is_floating:
             log_scores = tf.cast(log_scores, self.compute_dtype)
+        output_dtype = log_scores.dtype
+        # Half precision cannot count to n: sample in float32, cast back below.
+        log_scores = tf.cast(log_scores, dtype_util.wide_dtype(output_dtype))
         log_weights = tf.cast(tf.convert_to_tensor(log_weights), log_scores.dtype)
         temperature = tf.cast(tf.convert_to_tensor(self.temperature), log_scores.dtype)
         drpm = DifferentiableRandomPartition(
@@ -107,12 +116,12 @@ class RandomPartition(keras.layers.Layer):
         seed = self.seed_generator.next() if self.stochastic else None
         details = drpm.sample_with_details(seed=seed, return_permutation=self.return_details)
         if not self.return_details:
-            return details["partition"]
+            return tf.cast(details["partition"], output_dtype)
         hard_counts = tf.round(details["counts"])
         outputs = {
-            "partition": details["partition"],
+            "partition": tf.cast(details["partition"], output_dtype),
             "counts": details["counts"],
-            "permutation": details["permutation"],
+            "permutation": tf.cast(details["permutation"], output_dtype),
             "log_prob_counts": drpm.counts_log_prob(tf.stop_gradient(hard_counts)),
             "log_prob_permutation": _sorted_order_log_prob(
                 log_scores, tf.stop_gradient(details["perturbed_log_scores"])),
