@@ -67,6 +67,16 @@ class RandomPartitionTest(tf.test.TestCase, parameterized.TestCase):
         self.assertAllClose(restored(inputs), expected)
         self.assertAllClose(restored.layers[-1].temperature, 0.4)
 
+    @parameterized.named_parameters(("two_rows", 2), ("three_rows", 3))
+    def test_single_tensor_input_is_an_error(self, rows):
+        # A rank-2 tensor unpacks into rows: it must not pass as [log_weights, log_scores].
+        with self.assertRaisesRegex(ValueError, r"expects a list of two inputs \[log_weights"):
+            RandomPartition()(np.zeros((rows, 5), np.float32))
+        built = RandomPartition()
+        built([np.zeros((2, 3), np.float32), np.zeros((2, 5), np.float32)])
+        with self.assertRaisesRegex(ValueError, "a single tensor of shape"):
+            built(np.zeros((rows, 5), np.float32))
+
     def test_rejects_bad_temperature(self):
         with self.assertRaisesRegex(ValueError, "Received: temperature=-1"):
             RandomPartition(temperature=-1)

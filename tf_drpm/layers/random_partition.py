@@ -89,10 +89,7 @@ class RandomPartition(keras.layers.Layer):
         self.temperature = None
 
     def build(self, input_shape):
-        if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
-            raise ValueError(
-                "`RandomPartition` expects a list of two inputs [log_weights, log_scores]. "
-                f"Received: input_shape={input_shape}")
+        _check_two_inputs(input_shape, "input_shape")
         self.temperature = self.add_weight(
             name="temperature",
             shape=(),
@@ -101,6 +98,7 @@ class RandomPartition(keras.layers.Layer):
         )
 
     def call(self, inputs):
+        _check_two_inputs(inputs, "inputs")
         log_weights, log_scores = inputs
         log_scores = tf.convert_to_tensor(log_scores)
         if not log_scores.dtype.is_floating:
@@ -160,6 +158,31 @@ class RandomPartition(keras.layers.Layer):
             "seed": self.seed,
         }
         return {**base_config, **config}
+
+
+def _is_shape(value):
+    return isinstance(value, (list, tuple, tf.TensorShape)) and all(
+        d is None or isinstance(d, int) for d in value)
+
+
+def _check_two_inputs(inputs, arg_name):
+    """Raises unless `inputs` is a pair `[log_weights, log_scores]` (tensors or shapes).
+
+    One rank-2 tensor (or its shape `(batch, n)`) is a pair too for Python, so
+    the items are checked to be tensors or shapes, not numbers or rows.
+    """
+    if isinstance(inputs, (list, tuple)) and len(inputs) == 2:
+        if arg_name == "input_shape":
+            if all(_is_shape(item) for item in inputs):
+                return
+        elif all(hasattr(item, "shape") for item in inputs):
+            return
+    description = inputs
+    if hasattr(inputs, "shape") and not isinstance(inputs, (list, tuple)):
+        description = f"a single tensor of shape {tuple(inputs.shape)}"
+    raise ValueError(
+        "`RandomPartition` expects a list of two inputs [log_weights, log_scores] "
+        f"(shapes [batch, K] and [batch, n]). Received: {arg_name}={description}")
 
 
 def _sorted_order_log_prob(log_scores, perturbed_log_scores):
