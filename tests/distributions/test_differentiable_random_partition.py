@@ -337,5 +337,73 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
             self.evaluate(drpm.log_prob(tf.constant([[1., 1., 0.], [1., 0., 1.]])))
 
 
+    @parameterized.named_parameters(("zero", 0.), ("negative", -1.))
+    def test_run_time_temperature_not_positive(self, value):
+        log_weights, log_scores = tf.zeros([3]), tf.constant([0.3, 2., -1., 0.5, 0.1, 0.])
+
+        @tf.function
+        def sample(temperature, hard, validate_args):
+            drpm = DRPM(log_weights, log_scores, temperature, hard=hard,
+                        validate_args=validate_args)
+            return drpm.sample(2, seed=[1, 2])
+
+        # A tf.function argument: NaN in both modes rather than plausible
+        # partitions (hard) or wrong numbers (soft); an error with validate_args.
+        for hard in (True, False):
+            self.assertTrue(np.all(np.isnan(self.evaluate(
+                sample(tf.constant(value), hard, False)))))
+            with self.assertRaisesOpError("Argument `temperature` must be positive"):
+                self.evaluate(sample(tf.constant(value), hard, True))
+        # A variable assigned after construction.
+        temperature = tf.Variable(1.)
+        drpm = DRPM(log_weights, log_scores, temperature, validate_args=True)
+        temperature.assign(value)
+        with self.assertRaisesOpError("Argument `temperature` must be positive"):
+            self.evaluate(tf.function(lambda: drpm.sample(seed=[1, 2]))())
+
+    def test_log_prob_outside_the_support(self):
+        drpm = DRPM(tf.zeros([2]), tf.zeros([2]), 1.0)
+        outside = [[[2., 0.], [-1., 1.]],      # a column [2, -1]
+                   [[0.5, 0.], [0.5, 1.]],     # a fractional column
+                   [[1., 1.], [1., 0.]],       # an element in two subsets
+                   [[1., 0.], [0., 0.]]]       # an element in none
+        self.assertAllEqual(self.evaluate(drpm.log_prob(outside)), [-np.inf] * 4)
+        inside = self.evaluate(drpm.log_prob([[1., 0.], [0., 1.]]))
+        self.assertAllClose(inside, np.log(2. / 3. * 0.5))
+        checked = DRPM(tf.zeros([2]), tf.zeros([2]), 1.0, validate_args=True)
+        with self.assertRaisesOpError("exactly one 1 in every column"):
+            self.evaluate(checked.log_prob(outside[0]))
+
+    def test_make_trainable_shapes(self):
+        # `shape_fn` maps the sample shape [..., K, n] to the parameter shapes.
+        import tensorflow_probability as tfp  # pylint: disable=g-import-not-at-top
+        drpm = tfp.experimental.util.make_trainable(
+            DRPM, batch_and_event_shape=[3, 5], temperature=1.0, seed=[1, 2])
+        self.assertEqual(drpm.batch_shape, [])
+        self.assertEqual(drpm.event_shape, [3, 5])
+        self.assertEqual(drpm.log_weights.shape, [3])
+        self.assertEqual(drpm.log_scores.shape, [5])
+        batched = tfp.experimental.util.make_trainable(
+            DRPM, batch_and_event_shape=[2, 3, 5], temperature=1.0, seed=[1, 2])
+        self.assertEqual(batched.batch_shape, [2])
+        self.assertEqual(batched.event_shape, [3, 5])
+        self.assertEqual(batched.sample(4, seed=[3, 4]).shape, [4, 2, 3, 5])
+
+    @parameterized.named_parameters(
+        ("chunk_size_zero", dict(chunk_size=0), "Received: chunk_size=0"),
+        ("chunk_size_float", dict(chunk_size=2.), "Received: chunk_size=2.0"),
+        ("quadrature_float", dict(num_quadrature_points=8.7),
+         "Received: num_quadrature_points=8.7"),
+        ("quadrature_small", dict(num_quadrature_points=4), "Received: num_quadrature_points=4"),
+        ("hard_string", dict(hard="no"), "Received: hard='no'"),
+        ("stochastic_int", dict(stochastic=1), "Received: stochastic=1"),
+        ("hard_permutation_string", dict(hard_permutation="yes"),
+         "Received: hard_permutation='yes'"),
+    )
+    def test_bad_python_arguments(self, kwargs, message):
+        with self.assertRaisesRegex(ValueError, message):
+            DRPM(tf.zeros([2]), tf.zeros([3]), 1.0, **kwargs)
+
+
 if __name__ == "__main__":
     tf.test.main()

@@ -259,5 +259,14 @@ class RelaxedMVHGTest(tf.test.TestCase, parameterized.TestCase):
             self.evaluate(dist.log_prob([1., 2.]))
 
 
+    def test_invalid_variable_total_count_gives_nan(self):
+        total_count = tf.Variable(6.)
+        dist = RelaxedMVHG(total_count, [2., 2., 2.], [0., 0.5, 1.], 0.5)
+        total_count.assign(2.5)
+        counts, encodings = dist.sample_with_encodings(2, seed=[1, 2])
+        self.assertTrue(np.all(np.isnan(self.evaluate(counts))))
+        self.assertTrue(np.all(np.isnan(self.evaluate(encodings))))
+
+
 if __name__ == "__main__":
     tf.test.main()

@@ -77,6 +77,25 @@ class RandomPartitionTest(tf.test.TestCase, parameterized.TestCase):
         with self.assertRaisesRegex(ValueError, "a single tensor of shape"):
             built(np.zeros((rows, 5), np.float32))
 
+    def test_temperature_weight_not_positive(self):
+        inputs = [np.zeros((2, 3), np.float32), np.random.RandomState(0).randn(2, 5)]
+        inputs[1] = inputs[1].astype(np.float32)
+        checked = RandomPartition(validate_args=True, seed=1)
+        unchecked = RandomPartition(seed=1)
+        for layer in (checked, unchecked):
+            layer(inputs)
+            layer.temperature.assign(-1.)  # e.g. a faulty schedule
+        with self.assertRaisesOpError("Argument `temperature` must be positive"):
+            self.evaluate(tf.function(checked)(inputs))
+        self.assertTrue(np.all(np.isnan(self.evaluate(tf.function(unchecked)(inputs)))))
+        self.assertTrue(RandomPartition.from_config(checked.get_config()).validate_args)
+
+    def test_rejects_bad_flags(self):
+        with self.assertRaisesRegex(ValueError, "Received: hard='no'"):
+            RandomPartition(hard="no")
+        with self.assertRaisesRegex(ValueError, "Received: return_details=1"):
+            RandomPartition(return_details=1)
+
     def test_rejects_bad_temperature(self):
         with self.assertRaisesRegex(ValueError, "Received: temperature=-1"):
             RandomPartition(temperature=-1)

@@ -45,6 +45,13 @@ class SoftSortPartitionTest(tf.test.TestCase, parameterized.TestCase):
                           jit_compile=True)(masks, log_scores)
         self.assertAllClose(eager, jit, atol=1e-6)
 
+    def test_static_argument_checks(self):
+        masks, log_scores = tf.ones([2, 3]) / 2., tf.zeros([3])
+        with self.assertRaisesRegex(ValueError, "Received: temperature=-1.0"):
+            soft_sort_partition(masks, log_scores, -1.)
+        with self.assertRaisesRegex(ValueError, "Received: chunk_size=0"):
+            soft_sort_partition(masks, log_scores, 1., chunk_size=0)
+
 
 if __name__ == "__main__":
     tf.test.main()

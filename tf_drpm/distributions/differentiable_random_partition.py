@@ -10,6 +10,7 @@ from tf_drpm.distributions.multivariate_noncentral_hypergeometric import (
 from tf_drpm.distributions.relaxed_multivariate_noncentral_hypergeometric import (
     RelaxedMultivariateNoncentralHypergeometric,
 )
+from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
 from tf_drpm.internal import seed_util
 from tf_drpm.ops.gumbel import sample_gumbel
@@ -66,7 +67,9 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
 
     with `s = exp(log_scores)`, `w = exp(log_weights)` and `n_k = |S_k|`. The
     one-dimensional integrals are computed in log space by quadrature
-    (`ordered_blocks_log_prob`). Lemma 4.2 of [1] brackets `p(Y)`:
+    (`ordered_blocks_log_prob`); `log_prob` is `-inf` outside the support (an
+    entry not 0 or 1, a column without exactly one 1). Lemma 4.2 of [1]
+    brackets `p(Y)`:
 
     ```none
     p(n) p(pi)  <=  p(Y)  <=  |Pi_Y| p(n) max_pi' p(pi'),   |Pi_Y| = prod_k n_k!
@@ -136,8 +139,13 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
             name: Python `str`.
 
         Raises:
-            ValueError: If `K < 1` or `n < 1`, or a statically known
-                `temperature` is not positive or a parameter is not finite.
+            ValueError: If `K < 1` or `n < 1`, a statically known
+                `temperature` is not positive or a parameter is not finite,
+                `hard` / `stochastic` / `hard_permutation` are not bools, or
+                `num_quadrature_points` (>= 8) / `chunk_size` (>= 1) are not
+                integers in range. A `temperature` known only at run time
+                (a variable, a `tf.function` argument) that is not positive
+                gives NaN samples, or an error with `validate_args=True`.
             TypeError: If the parameters have different dtypes.
         """
         parameters = dict(locals())
@@ -149,12 +157,14 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                 log_scores, dtype=dtype, name="log_scores")
             self._temperature = dtype_util.convert_nonref_to_tensor(
                 temperature, dtype=dtype, name="temperature")
-            self._hard = bool(hard)
-            self._stochastic = bool(stochastic)
-            self._hard_permutation = self._hard if hard_permutation is None else bool(
-                hard_permutation)
-            self._num_quadrature_points = int(num_quadrature_points)
-            self._chunk_size = int(chunk_size)
+            self._hard = arg_util.check_bool(hard, "hard")
+            self._stochastic = arg_util.check_bool(stochastic, "stochastic")
+            hard_permutation = arg_util.check_bool(
+                hard_permutation, "hard_permutation", allow_none=True)
+            self._hard_permutation = self._hard if hard_permutation is None else hard_permutation
+            self._num_quadrature_points = arg_util.check_int(
+                num_quadrature_points, "num_quadrature_points", minimum=8)
+            self._chunk_size = arg_util.check_int(chunk_size, "chunk_size", minimum=1)
             self._wide_dtype = dtype_util.wide_dtype(dtype)
             self._check_static_arguments()
             super().__init__(
@@ -185,20 +195,19 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                 if static is not None and not np.all(np.isfinite(static)):
                     raise ValueError(
                         f"`{arg_name}` must be finite. Received: {arg_name}={static}")
-        if not dtype_util.is_ref(self._temperature):
-            static = tf.get_static_value(self._temperature)
-            if static is not None and not np.all(static > 0):
-                raise ValueError(f"`temperature` must be positive. Received: temperature={static}")
-        if self._num_quadrature_points < 8:
-            raise ValueError(
-                "`num_quadrature_points` must be at least 8. "
-                f"Received: num_quadrature_points={self._num_quadrature_points}")
+        arg_util.check_static_positive(self._temperature, "temperature")
 
     @classmethod
     def _parameter_properties(cls, dtype, num_classes=None):
+        # `shape_fn` maps the shape of a sample, `[..., K, n]`, to the
+        # parameter's shape (e.g. for `tfp.experimental.util.make_trainable`).
         return dict(
-            log_weights=tfp.util.ParameterProperties(event_ndims=1),
-            log_scores=tfp.util.ParameterProperties(event_ndims=1),
+            log_weights=tfp.util.ParameterProperties(
+                event_ndims=1, shape_fn=lambda sample_shape: sample_shape[:-1]),
+            log_scores=tfp.util.ParameterProperties(
+                event_ndims=1,
+                shape_fn=lambda sample_shape: _concat_shapes(
+                    sample_shape[:-2], sample_shape[-1:])),
             temperature=tfp.util.ParameterProperties(
                 shape_fn=lambda sample_shape: sample_shape[:-2],
                 default_constraining_bijector_fn=(
@@ -317,6 +326,11 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
             perturbed = tf.broadcast_to(log_scores, scores_shape)
         masks = subset_masks(counts, self.num_elements)  # [S, B..., K, n]
         partition = self._partition_from_masks(masks, perturbed, temperature)
+        # A temperature <= 0 known only at run time (a variable, a tf.function
+        # argument) gives NaN rather than plausible partitions with wrong
+        # gradients; `validate_args=True` makes it an error.
+        partition = tf.where(temperature[..., tf.newaxis, tf.newaxis] > 0, partition,
+                             tf.constant(np.nan, partition.dtype))
         details = dict(partition=tf.cast(partition, self.dtype), counts=counts,
                        perturbed_log_scores=perturbed)
         if return_permutation:
@@ -383,11 +397,20 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
 
     def _log_prob(self, partition):
         partition = self._wide(self._validated_partition(partition))
-        counts = tf.reduce_sum(partition, axis=-1)
+        # Outside the support (an entry not 0/1, a column without exactly one
+        # 1) the pmf is 0: -inf, not the value of a formula for partitions.
+        in_support = tf.reduce_all(
+            (tf.equal(partition, 0.) | tf.equal(partition, 1.))
+            & tf.equal(tf.reduce_sum(partition, axis=-2, keepdims=True), 1.), axis=[-2, -1])
+        first_subset = tf.one_hot([0], self.num_subsets, axis=0, dtype=partition.dtype)  # [K, 1]
+        safe_partition = tf.where(in_support[..., tf.newaxis, tf.newaxis], partition,
+                                  tf.broadcast_to(first_subset, tf.shape(partition)))
         blocks = ordered_blocks_log_prob(
-            self._wide(self._log_scores), partition,
+            self._wide(self._log_scores), safe_partition,
             num_quadrature_points=self._num_quadrature_points)
-        log_prob = self._exact_counts_distribution().log_prob(counts) + tf.reduce_sum(blocks, -1)
+        log_prob = (self._exact_counts_distribution().log_prob(
+            tf.reduce_sum(safe_partition, axis=-1)) + tf.reduce_sum(blocks, -1))
+        log_prob = tf.where(in_support, log_prob, tf.constant(-np.inf, log_prob.dtype))
         return tf.cast(log_prob, self.dtype)
 
     def log_prob_bounds(self, partition, permutation=None, name="log_prob_bounds"):
@@ -434,8 +457,7 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                     tf.reduce_all(tf.math.is_finite(value)), True,
                     message=f"`{arg_name}` must be finite."))
         if is_init != dtype_util.is_ref(self._temperature):
-            assertions.append(tf.debugging.assert_positive(
-                self._temperature, message="`temperature` must be positive."))
+            assertions.append(arg_util.positive_assertion(self._temperature, "temperature"))
         return assertions
 
 
@@ -451,3 +473,10 @@ def _best_compatible_permutation(log_scores, partition):
     within = tf.argsort(block_by_score, axis=-1, stable=True)
     order = tf.gather(by_score, within, batch_dims=len(log_scores.shape) - 1)
     return tf.one_hot(order, tf.shape(log_scores)[-1], dtype=log_scores.dtype)
+
+
+def _concat_shapes(first, second):
+    """Concatenates two shapes, given as `TensorShape`s, lists or 1-D tensors."""
+    if tf.is_tensor(first) or tf.is_tensor(second):
+        return tf.concat([first, second], axis=0)
+    return tf.TensorShape(first).concatenate(tf.TensorShape(second))

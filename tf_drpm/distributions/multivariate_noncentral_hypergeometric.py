@@ -39,7 +39,10 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
     ```
 
     by the Gumbel-max trick (`tf_drpm.ops.mvhg_sequential_sample`). `mean`
-    is exact (`tf_drpm.ops.mvhg_mean`). The support length `max(N) + 1` must
+    is exact (`tf_drpm.ops.mvhg_mean`). Parameters known only at run time
+    (a `tf.Variable`, a `tf.function` argument) that are invalid, e.g. a
+    `total_count` above `sum(group_sizes)` or not an integer, give NaN
+    samples, means and log-probabilities (an error with `validate_args=True`). The support length `max(N) + 1` must
     be static: under `tf.function(jit_compile=True)` pass `total_count` (or
     `group_sizes`) as Python numbers, NumPy arrays or constants. Cost:
     `O(K N log N)` per batch member.
@@ -188,6 +191,10 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
         log_prob = tf.reduce_sum(log_terms, axis=-1) - log_normalizer
         log_prob = tf.where(valid, log_prob,
                             tf.constant(-float("inf"), tf.float64))
+        # Invalid parameters known only at run time (the normaliser is NaN):
+        # NaN, like `sample` and `mean`; `validate_args=True` raises instead.
+        log_prob = tf.where(tf.math.is_nan(log_normalizer),
+                            tf.constant(float("nan"), tf.float64), log_prob)
         return tf.cast(log_prob, dtype)
 
     def _mean(self):

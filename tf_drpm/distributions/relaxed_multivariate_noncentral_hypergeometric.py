@@ -1,12 +1,12 @@
 """Reparameterized (Gumbel-softmax) relaxation of Fisher's MVHG."""
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tf_drpm.distributions.multivariate_noncentral_hypergeometric import (
     MultivariateNoncentralHypergeometric,
 )
+from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
 from tf_drpm.internal import mvhg_util
 from tf_drpm.ops.mvhg_sequential_sample import mvhg_sequential_sample
@@ -127,16 +127,11 @@ class RelaxedMultivariateNoncentralHypergeometric(
                 log_weights, dtype=dtype, name="log_weights")
             self._temperature = dtype_util.convert_nonref_to_tensor(
                 temperature, dtype=dtype, name="temperature")
-            self._hard = bool(hard)
-            self._stochastic = bool(stochastic)
+            self._hard = arg_util.check_bool(hard, "hard")
+            self._stochastic = arg_util.check_bool(stochastic, "stochastic")
             mvhg_util.check_static_arguments(
                 self._total_count, self._group_sizes, self._log_weights)
-            if not dtype_util.is_ref(self._temperature):
-                value = tf.get_static_value(self._temperature)
-                if value is not None and not np.all(value > 0):
-                    raise ValueError(
-                        "`temperature` must be positive. "
-                        f"Received: temperature={value}")
+            arg_util.check_static_positive(self._temperature, "temperature")
             self._max_count = mvhg_util.static_max_count(
                 self._total_count, self._group_sizes)
             super().__init__(
@@ -269,9 +264,7 @@ class RelaxedMultivariateNoncentralHypergeometric(
         assertions = mvhg_util.parameter_assertions(
             self._total_count, self._group_sizes, self._log_weights, is_init)
         if is_init != dtype_util.is_ref(self._temperature):
-            assertions.append(tf.debugging.assert_positive(
-                tf.convert_to_tensor(self._temperature),
-                message="`temperature` must be positive."))
+            assertions.append(arg_util.positive_assertion(self._temperature, "temperature"))
         return assertions
 
     def _sample_control_dependencies(self, counts):

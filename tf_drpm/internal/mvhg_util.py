@@ -8,8 +8,11 @@ from tf_drpm.internal import dtype_util
 __all__ = [
     "check_static_arguments",
     "counts_assertions",
+    "nan_unless_valid",
     "parameter_assertions",
+    "safe_parameters",
     "static_max_count",
+    "valid_parameters",
 ]
 
 
@@ -139,3 +142,33 @@ def counts_assertions(counts, total_count, group_sizes, dtype):
             tf.broadcast_to(total_count, tf.shape(counts)[:-1]),
             message="`counts` must sum to `total_count` over the last axis."),
     ]
+
+
+
+def valid_parameters(total_count, group_sizes):
+    """Which batch members have valid parameters (a bool `Tensor` `[...]`).
+
+    Valid: `group_sizes` `[..., K]` and `total_count` `[...]` hold
+    non-negative integers and `total_count <= sum(group_sizes)`. Parameters
+    known only at run time (variables, `tf.function` arguments) escape the
+    static checks; the ops compute with `safe_parameters` and return NaN for
+    the invalid members (`nan_unless_valid`) rather than plausible numbers
+    (`[0, 1, 1.5]` for a total count of 2.5).
+    """
+    n = tf.cast(total_count, tf.float64)
+    m = tf.cast(group_sizes, tf.float64)
+    return (tf.reduce_all((m >= 0.) & tf.equal(m, tf.round(m)), axis=-1)
+            & (n >= 0.) & tf.equal(n, tf.round(n)) & (n <= tf.reduce_sum(m, axis=-1)))
+
+
+def safe_parameters(total_count, group_sizes, valid):
+    """`(total_count, group_sizes)` with invalid batch members replaced by zeros."""
+    return (tf.where(valid, total_count, tf.zeros_like(total_count)),
+            tf.where(valid[..., tf.newaxis], group_sizes, tf.zeros_like(group_sizes)))
+
+
+def nan_unless_valid(values, valid):
+    """`values` `[B..., ...]` with NaN for the batch members where `valid` `[B...]` is False."""
+    valid = tf.reshape(valid, tf.concat(
+        [tf.shape(valid), tf.ones([values.shape.rank - valid.shape.rank], tf.int32)], 0))
+    return tf.where(valid, values, tf.constant(np.nan, values.dtype))

@@ -8,6 +8,7 @@ import tensorflow as tf
 from tf_drpm.distributions.differentiable_random_partition import (
     DifferentiableRandomPartition,
 )
+from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
 
 __all__ = ["RandomPartition"]
@@ -48,6 +49,10 @@ class RandomPartition(keras.layers.Layer):
         exact_log_prob: Bool; with `return_details`, also return the exact
             `log p(Y)` of the (hard) partition. Default `False`.
         seed: Optional int seed of the layer's `keras.random.SeedGenerator`.
+        validate_args: Bool; run-time checks of the inputs and of the
+            temperature weight (e.g. assigned a value <= 0 by a callback), as
+            `validate_args` of `tf_drpm.distributions.DRPM`. Without them a
+            temperature <= 0 gives NaN partitions. Default `False`.
         **kwargs: Base layer keyword arguments.
 
     Call arguments:
@@ -71,7 +76,8 @@ class RandomPartition(keras.layers.Layer):
     """
 
     def __init__(self, temperature=1.0, hard=True, stochastic=True, hard_permutation=None,
-                 return_details=False, exact_log_prob=False, seed=None, **kwargs):
+                 return_details=False, exact_log_prob=False, seed=None, validate_args=False,
+                 **kwargs):
         super().__init__(**kwargs)
         if (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
                 or not math.isfinite(temperature) or temperature <= 0):
@@ -79,11 +85,13 @@ class RandomPartition(keras.layers.Layer):
                 "Argument `temperature` must be a positive finite float. "
                 f"Received: temperature={temperature}")
         self.initial_temperature = float(temperature)
-        self.hard = bool(hard)
-        self.stochastic = bool(stochastic)
-        self.hard_permutation = None if hard_permutation is None else bool(hard_permutation)
-        self.return_details = bool(return_details)
-        self.exact_log_prob = bool(exact_log_prob)
+        self.hard = arg_util.check_bool(hard, "hard")
+        self.stochastic = arg_util.check_bool(stochastic, "stochastic")
+        self.hard_permutation = arg_util.check_bool(
+            hard_permutation, "hard_permutation", allow_none=True)
+        self.return_details = arg_util.check_bool(return_details, "return_details")
+        self.exact_log_prob = arg_util.check_bool(exact_log_prob, "exact_log_prob")
+        self.validate_args = arg_util.check_bool(validate_args, "validate_args")
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.temperature = None
@@ -110,7 +118,7 @@ class RandomPartition(keras.layers.Layer):
         temperature = tf.cast(tf.convert_to_tensor(self.temperature), log_scores.dtype)
         drpm = DifferentiableRandomPartition(
             log_weights, log_scores, temperature, hard=self.hard, stochastic=self.stochastic,
-            hard_permutation=self.hard_permutation)
+            hard_permutation=self.hard_permutation, validate_args=self.validate_args)
         seed = self.seed_generator.next() if self.stochastic else None
         details = drpm.sample_with_details(seed=seed, return_permutation=self.return_details)
         if not self.return_details:
@@ -156,6 +164,7 @@ class RandomPartition(keras.layers.Layer):
             "return_details": self.return_details,
             "exact_log_prob": self.exact_log_prob,
             "seed": self.seed,
+            "validate_args": self.validate_args,
         }
         return {**base_config, **config}
 

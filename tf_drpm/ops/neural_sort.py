@@ -1,8 +1,8 @@
 """NeuralSort: a continuous relaxation of the sorting permutation."""
 
-import numpy as np
 import tensorflow as tf
 
+from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
 from tf_drpm.ops.straight_through import straight_through
 
@@ -166,12 +166,7 @@ def neural_sort(log_scores, temperature, hard=False, name=None):
         log_scores = tf.convert_to_tensor(log_scores, dtype, name="log_scores")
         temperature = tf.convert_to_tensor(
             temperature, dtype, name="temperature")
-        static_temperature = tf.get_static_value(temperature)
-        if (static_temperature is not None
-                and not np.all(static_temperature > 0)):
-            raise ValueError(
-                "`temperature` must be positive. "
-                f"Received: temperature={static_temperature}")
+        arg_util.check_static_positive(temperature, "temperature")
         n = tf.compat.dimension_value(log_scores.shape[-1])
         if n is None:
             n = tf.shape(log_scores)[-1]

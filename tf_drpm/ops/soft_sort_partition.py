@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from tf_drpm.internal import arg_util
 from tf_drpm.ops.neural_sort import pairwise_abs_rowsum
 
 __all__ = ["soft_sort_partition"]
@@ -41,6 +42,10 @@ def soft_sort_partition(masks, log_scores, temperature, chunk_size=256, masks_gr
     Returns:
         partition: `Tensor` `[..., K, n]`: the relaxed partition.
 
+    Raises:
+        ValueError: If `temperature` is statically known and not positive, or
+            `chunk_size` is not a positive integer.
+
     #### Examples
 
     ```python
@@ -59,6 +64,8 @@ def soft_sort_partition(masks, log_scores, temperature, chunk_size=256, masks_gr
         dtype = log_scores.dtype
         masks = tf.convert_to_tensor(masks, dtype=dtype)
         temperature = tf.convert_to_tensor(temperature, dtype=dtype)
+        arg_util.check_static_positive(temperature, "temperature")
+        chunk_size = arg_util.check_int(chunk_size, "chunk_size", minimum=1)
         num_subsets = tf.compat.dimension_value(masks.shape[-2])
         num_elements = tf.compat.dimension_value(log_scores.shape[-1])
         batch_shape = tf.broadcast_dynamic_shape(
