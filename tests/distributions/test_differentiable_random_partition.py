@@ -405,5 +405,101 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
             DRPM(tf.zeros([2]), tf.zeros([3]), 1.0, **kwargs)
 
 
+    def test_padded_batch_has_the_law_of_the_unpadded_sets(self):
+        # Sets of 4, 3 and 2 real elements (not all at the front) padded to n = 4.
+        mask = np.array([[True, True, True, True],
+                         [True, False, True, True],
+                         [False, True, False, True]])
+        rng = np.random.RandomState(13)
+        log_weights = np.round(rng.randn(3, 3) * 16.) / 16.
+        log_scores = np.round(rng.randn(3, 4) * 16.) / 16.
+        num_samples = 20000
+        drpm = DRPM(log_weights, log_scores, np.float64(0.5), mask=mask)
+        ys = self.evaluate(drpm.sample(num_samples, seed=[21, 22]))  # [S, 3, 3, 4]
+        self.assertTrue(np.all((ys == 0.) | (ys == 1.)))
+        self.assertAllEqual(ys.sum(axis=-2), np.broadcast_to(mask, (num_samples, 3, 4)))
+        for b in range(3):
+            real = np.where(mask[b])[0]
+            exact = _exact_partition_probs(log_weights[b], log_scores[b, real])
+            assignments = np.argmax(ys[:, b][:, :, real], axis=-2)
+            counts = {}
+            for a in map(tuple, assignments):
+                counts[a] = counts.get(a, 0) + 1
+            self.assertLessEqual(set(counts), set(exact))
+            # Every cell within 5 binomial standard deviations (plus 1 count).
+            for key, p in exact.items():
+                sigma = math.sqrt(num_samples * p * (1 - p))
+                self.assertLessEqual(abs(counts.get(key, 0) - num_samples * p), 5 * sigma + 1,
+                                     msg=f"member {b}, {key}")
+            # log_prob of every partition of the real elements, padded with
+            # zero columns, equals the unpadded model's and the enumeration.
+            keys = sorted(exact)
+            padded = np.zeros((len(keys), 3, 4))
+            padded[:, :, real] = np.stack([_partition_matrix(key, 3) for key in keys])
+            batch = np.zeros((len(keys), 3, 3, 4))
+            batch[:, b] = padded
+            batch[:, [c for c in range(3) if c != b]] = self.evaluate(
+                drpm.sample(seed=[1, 2]))[[c for c in range(3) if c != b]]
+            log_probs = self.evaluate(drpm.log_prob(batch))[:, b]
+            unpadded = DRPM(log_weights[b], log_scores[b, real], np.float64(0.5))
+            self.assertAllClose(log_probs, self.evaluate(unpadded.log_prob(padded[:, :, real])),
+                                atol=1e-9, rtol=0.)
+            self.assertAllClose(log_probs, np.log([exact[key] for key in keys]),
+                                atol=1e-6, rtol=0.)
+            lower, upper = self.evaluate(drpm.log_prob_bounds(batch))
+            expected_lower, expected_upper = self.evaluate(
+                unpadded.log_prob_bounds(padded[:, :, real]))
+            self.assertAllClose(lower[:, b], expected_lower, atol=1e-9)
+            self.assertAllClose(upper[:, b], expected_upper, atol=1e-9)
+        # A partition that puts a padded element in a subset is outside the support.
+        wrong = self.evaluate(drpm.sample(seed=[3, 4]))
+        wrong[1, :, 1] = [1., 0., 0.]
+        self.assertEqual(self.evaluate(drpm.log_prob(wrong))[1], -np.inf)
+
+    @parameterized.named_parameters(("hard", True), ("soft", False))
+    def test_padded_relaxation_equals_the_unpadded_one(self, hard):
+        # Deterministic mode (no noise): the relaxed values and the gradients
+        # of a padded set are those of the set of its real elements.
+        real = [0, 1, 3, 5]
+        mask = np.isin(np.arange(6), real)
+        log_weights = tf.random.stateless_normal([3], seed=[3, 3])
+        log_scores = tf.random.stateless_normal([6], seed=[4, 4])
+        target = tf.random.stateless_normal([3, 6], seed=[5, 5])
+
+        def value_and_grads(log_scores, target, mask):
+            with tf.GradientTape() as tape:
+                tape.watch([log_weights, log_scores])
+                drpm = DRPM(log_weights, log_scores, 0.7, hard=hard, stochastic=False,
+                            chunk_size=2, mask=mask)
+                y = drpm.sample(seed=[7, 8])
+                loss = tf.reduce_sum(y * target)
+            return [y] + tape.gradient(loss, [log_weights, log_scores])
+
+        y, grad_weights, grad_scores = self.evaluate(value_and_grads(log_scores, target, mask))
+        expected = self.evaluate(value_and_grads(
+            tf.gather(log_scores, real), tf.gather(target, real, axis=1), None))
+        self.assertAllClose(y[:, real], expected[0], atol=1e-6)
+        self.assertAllEqual(y[:, ~mask], np.zeros((3, 2)))
+        self.assertAllClose(grad_weights, expected[1], atol=1e-6)
+        self.assertAllClose(grad_scores[real], expected[2], atol=1e-6)
+        self.assertAllEqual(grad_scores[~mask], [0., 0.])
+
+    def test_mask_shapes_and_empty_sets(self):
+        mask = tf.sequence_mask([6, 4, 0], maxlen=6)
+        drpm = DRPM(tf.zeros([3]), tf.random.stateless_normal([3, 6], seed=[1, 1]), 0.5,
+                    mask=mask)
+        self.assertEqual(drpm.batch_shape, [3])
+        details = self.evaluate(drpm.sample_with_details(2, seed=[2, 3]))
+        self.assertAllEqual(details["partition"].sum(axis=(-2, -1)), [[6., 4., 0.]] * 2)
+        self.assertAllEqual(details["counts"].sum(axis=-1), [[6., 4., 0.]] * 2)
+        permutation = details["permutation"]
+        self.assertAllEqual(permutation.sum(axis=-1), np.ones((2, 3, 6)))
+        self.assertAllEqual(permutation.sum(axis=-2), np.ones((2, 3, 6)))
+        self.assertTrue(np.all(np.isfinite(self.evaluate(drpm.log_prob(details["partition"])))))
+        self.assertEqual(drpm[1:].batch_shape, [2])  # slicing carries the mask
+        with self.assertRaisesRegex(ValueError, "mask.shape"):
+            DRPM(tf.zeros([3]), tf.zeros([6]), 0.5, mask=tf.ones([5], tf.bool))
+
+
 if __name__ == "__main__":
     tf.test.main()

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tf_drpm.distributions import DRPM
 from tf_drpm.layers import RandomPartition
 
 
@@ -95,6 +96,29 @@ class RandomPartitionTest(tf.test.TestCase, parameterized.TestCase):
             RandomPartition(hard="no")
         with self.assertRaisesRegex(ValueError, "Received: return_details=1"):
             RandomPartition(return_details=1)
+
+    def test_mask_pads_sets_of_different_sizes(self):
+        sizes = [5, 3, 1]
+        mask = tf.sequence_mask(sizes, maxlen=5)
+        log_weights = np.zeros((3, 2), np.float32)
+        log_scores = np.random.RandomState(2).randn(3, 5).astype(np.float32)
+        layer = RandomPartition(temperature=0.5, return_details=True, exact_log_prob=True,
+                                seed=3)
+        # As a tensor, and as the Keras list of the inputs' masks.
+        for given in (mask, [None, mask]):
+            out = self.evaluate(layer([log_weights, log_scores], mask=given))
+            self.assertAllEqual(out["partition"].sum(axis=1), self.evaluate(
+                tf.cast(mask, tf.float32)))
+            self.assertAllEqual(out["counts"].sum(axis=-1), sizes)
+            for b, size in enumerate(sizes):
+                unpadded = DRPM(log_weights[b], log_scores[b, :size], 0.5)
+                self.assertAllClose(out["log_prob"][b], self.evaluate(
+                    unpadded.log_prob(out["partition"][b, :, :size])), atol=1e-5)
+        inputs = [keras.Input((2,)), keras.Input((5,)), keras.Input((5,), dtype="bool")]
+        partition = RandomPartition(seed=1)(inputs[:2], mask=inputs[2])
+        model = keras.Model(inputs, partition)
+        y = self.evaluate(model([tf.constant(log_weights), tf.constant(log_scores), mask]))
+        self.assertAllEqual(y.sum(axis=1), self.evaluate(tf.cast(mask, tf.float32)))
 
     def test_rejects_bad_temperature(self):
         with self.assertRaisesRegex(ValueError, "Received: temperature=-1"):

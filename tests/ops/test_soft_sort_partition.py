@@ -28,6 +28,40 @@ class SoftSortPartitionTest(tf.test.TestCase, parameterized.TestCase):
             self.assertAllClose(tape.gradient(fused_loss, variable),
                                 tape.gradient(explicit_loss, variable), atol=1e-10)
 
+    @parameterized.named_parameters(("one_chunk", 64), ("ragged_chunks", 3))
+    def test_padded_sets_match_unpadded_value_and_gradients(self, chunk_size):
+        # Member 0 has real elements 0, 2, 3, 6 of 7; member 1 all 7.
+        rng = np.random.RandomState(1)
+        mask = np.ones((2, 7), bool)
+        mask[0, [1, 4, 5]] = False
+        real = np.where(mask[0])[0]
+        masks = tf.constant(rng.rand(2, 3, 7))
+        log_scores = tf.constant(rng.randn(2, 7))
+        temperature = tf.constant([0.5, 2.0], tf.float64)
+        weights = tf.constant(rng.randn(2, 3, 7))
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch([masks, log_scores, temperature])
+            padded = soft_sort_partition(masks, log_scores, temperature, chunk_size, mask=mask)
+            # Member 0 alone: its real elements and the first 4 rank rows.
+            alone = soft_sort_partition(
+                masks[0, :, :4], tf.gather(log_scores[0], real), temperature[0], chunk_size)
+            padded_loss = tf.reduce_sum(padded[0] * weights[0])
+            alone_loss = tf.reduce_sum(alone * tf.gather(weights[0], real, axis=-1))
+        padded, alone = self.evaluate([padded, alone])
+        self.assertAllClose(padded[0][:, real], alone, atol=1e-12)
+        self.assertAllEqual(padded[0][:, ~mask[0]], np.zeros((3, 3)))
+        self.assertAllClose(padded[1], self.evaluate(soft_sort_partition(
+            masks[1], log_scores[1], temperature[1], chunk_size)), atol=1e-12)
+        grads = self.evaluate(
+            [tape.gradient(padded_loss, v) for v in (masks, log_scores, temperature)])
+        expected = self.evaluate(
+            [tape.gradient(alone_loss, v) for v in (masks, log_scores, temperature)])
+        self.assertAllClose(grads[0][0, :, :4], expected[0][0, :, :4], atol=1e-10)
+        self.assertAllEqual(grads[0][0, :, 4:], np.zeros((3, 3)))  # rank rows past the set
+        self.assertAllClose(grads[1][0, real], expected[1][0, real], atol=1e-10)
+        self.assertAllEqual(grads[1][0, [1, 4, 5]], [0., 0., 0.])
+        self.assertAllClose(grads[2][0], expected[2][0], atol=1e-10)
+
     def test_broadcasts_masks_and_scores(self):
         masks = tf.random.stateless_uniform([5, 1, 2, 6], seed=[3, 4])
         log_scores = tf.random.stateless_normal([3, 6], seed=[1, 2])

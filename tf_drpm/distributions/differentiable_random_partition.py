@@ -14,6 +14,7 @@ from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
 from tf_drpm.internal import seed_util
 from tf_drpm.ops.gumbel import sample_gumbel
+from tf_drpm.ops.neural_sort import descending_order
 from tf_drpm.ops.neural_sort import neural_sort
 from tf_drpm.ops.ordered_blocks_log_prob import ordered_blocks_log_prob
 from tf_drpm.ops.plackett_luce_log_prob import plackett_luce_log_prob
@@ -47,6 +48,15 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
     `hard=True` the forward value is an exact partition (straight-through,
     biased gradients); with `stochastic=False` no Gumbel noise is used and
     the sample is deterministic (the mode-seeking use of the multitask model).
+
+    Padded sets: with a boolean `mask` `[..., n]` (`True` = real element, the
+    Keras masking convention) a batch member with `m` real elements is the
+    DRPM of its real elements alone: the subset sizes are drawn for `m`
+    elements (MVHG with `K` groups of `m`, total `m`), the padded elements
+    are ranked after every real one and belong to no subset (all-zero
+    columns), and samples (their law, and the relaxed values and gradients),
+    `log_prob` and the bounds equal those of the unpadded model. Padded
+    entries of `log_scores` are ignored.
 
     Half precision (`float16`, `bfloat16`, e.g. under Keras mixed precision)
     cannot hold every integer count or rank position up to `n` (float16 is
@@ -89,6 +99,13 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
     lower, upper = drpm.log_prob_bounds(y)    # Shape [4] each
     details = drpm.sample_with_details(seed=[3, 4])
     details["counts"]                         # Shape [3]
+
+    # Sets of 6, 4 and 2 elements in one batch, padded to n = 6.
+    mask = tf.sequence_mask([6, 4, 2], maxlen=6)          # Shape [3, 6]
+    padded = DRPM(tf.zeros([3, 3]), tf.random.normal([3, 6]), 0.5, mask=mask)
+    y = padded.sample(seed=[5, 6])            # Shape [3, 3, 6]
+    tf.reduce_sum(y, axis=[-2, -1])           # [6., 4., 2.]: padded columns are 0
+    padded.log_prob(y)                        # Shape [3], as for the unpadded sets
     ```
 
     #### References
@@ -111,6 +128,7 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                  hard_permutation=None,
                  num_quadrature_points=128,
                  chunk_size=256,
+                 mask=None,
                  validate_args=False,
                  allow_nan_stats=True,
                  name="DifferentiableRandomPartition"):
@@ -133,6 +151,9 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                 exact `log_prob`.
             chunk_size: Python `int`, rank rows processed at once when sampling
                 (memory is O(batch * chunk_size * n)).
+            mask: Optional boolean `Tensor` `[..., n]` (broadcastable with the
+                batch shape): `True` for the real elements of padded sets.
+                Default: every element is real.
             validate_args: Python `bool`; check parameters and values at run
                 time. Statically invalid shapes raise regardless.
             allow_nan_stats: Python `bool`.
@@ -157,6 +178,7 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                 log_scores, dtype=dtype, name="log_scores")
             self._temperature = dtype_util.convert_nonref_to_tensor(
                 temperature, dtype=dtype, name="temperature")
+            self._mask = dtype_util.convert_nonref_to_tensor(mask, dtype=tf.bool, name="mask")
             self._hard = arg_util.check_bool(hard, "hard")
             self._stochastic = arg_util.check_bool(stochastic, "stochastic")
             hard_permutation = arg_util.check_bool(
@@ -176,6 +198,12 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                 name=name)
 
     def _check_static_arguments(self):
+        if self._mask is not None and self._mask.shape.rank is not None and (
+                self._mask.shape.rank < 1
+                or self._mask.shape[-1] not in (None, self._log_scores.shape[-1])):
+            raise ValueError(
+                "`mask` must have shape [..., n] like `log_scores`. Received: "
+                f"mask.shape={self._mask.shape}, log_scores.shape={self._log_scores.shape}")
         for arg_name, value, what in (("log_weights", self._log_weights, "K"),
                                       ("log_scores", self._log_scores, "n")):
             rank = value.shape.rank
@@ -208,6 +236,10 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                 event_ndims=1,
                 shape_fn=lambda sample_shape: _concat_shapes(
                     sample_shape[:-2], sample_shape[-1:])),
+            mask=tfp.util.ParameterProperties(
+                event_ndims=1, is_preferred=False,
+                shape_fn=lambda sample_shape: _concat_shapes(
+                    sample_shape[:-2], sample_shape[-1:])),
             temperature=tfp.util.ParameterProperties(
                 shape_fn=lambda sample_shape: sample_shape[:-2],
                 default_constraining_bijector_fn=(
@@ -227,6 +259,11 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
     def temperature(self):
         """Temperature of both relaxations."""
         return self._temperature
+
+    @property
+    def mask(self):
+        """Boolean `[..., n]`, `True` for real elements (padded sets), or None."""
+        return self._mask
 
     @property
     def hard(self):
@@ -257,31 +294,54 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
         return tf.cast(tf.convert_to_tensor(value), self._wide_dtype)
 
     def _broadcast_parameters(self):
-        """The parameters broadcast to the batch shape, in the wide dtype."""
+        """The parameters broadcast to the batch shape, in the wide dtype.
+
+        Returns `log_weights` `[B..., K]`, `log_scores` `[B..., n]` (0 at
+        padded elements), `temperature` `[B...]` and `mask` `[B..., n]` or None.
+        """
         batch_shape = self.batch_shape_tensor()
+        scores_shape = tf.concat([batch_shape, [self.num_elements]], 0)
         log_weights = tf.broadcast_to(
             self._wide(self._log_weights), tf.concat([batch_shape, [self.num_subsets]], 0))
-        log_scores = tf.broadcast_to(
-            self._wide(self._log_scores), tf.concat([batch_shape, [self.num_elements]], 0))
+        log_scores = tf.broadcast_to(self._wide(self._log_scores), scores_shape)
         temperature = tf.broadcast_to(self._wide(self._temperature), batch_shape)
-        return log_weights, log_scores, temperature
+        mask = dtype_util.element_mask(self._mask, scores_shape)
+        if mask is not None:
+            log_scores = tf.where(mask, log_scores, tf.zeros_like(log_scores))
+        return log_weights, log_scores, temperature, mask
 
-    def _counts_distribution(self, log_weights, temperature):
-        n = tf.cast(self.num_elements, self._wide_dtype)
+    def _size_parameters(self, mask):
+        """MVHG `total_count` and `group_sizes`: n, or the real elements per member."""
+        if mask is None:
+            n = tf.cast(self.num_elements, self._wide_dtype)
+            return n, tf.fill([self.num_subsets], n)
+        num_real = tf.reduce_sum(tf.cast(mask, self._wide_dtype), axis=-1)  # [B...]
+        return num_real, num_real[..., tf.newaxis] * tf.ones([self.num_subsets],
+                                                             self._wide_dtype)
+
+    def _counts_distribution(self, log_weights, temperature, mask):
+        total_count, group_sizes = self._size_parameters(mask)
         return RelaxedMultivariateNoncentralHypergeometric(
-            total_count=n,
-            group_sizes=tf.fill([self.num_subsets], n),
+            total_count=total_count,
+            group_sizes=group_sizes,
             log_weights=log_weights,
             temperature=temperature,
             hard=self._hard,
-            stochastic=self._stochastic)
+            stochastic=self._stochastic,
+            max_count=self.num_elements)
 
-    def _exact_counts_distribution(self, log_weights=None):
-        n = tf.cast(self.num_elements, self._wide_dtype)
-        if log_weights is None:
-            log_weights = self._wide(self._log_weights)
+    def _exact_counts_distribution(self):
+        total_count, group_sizes = self._size_parameters(self._mask)
         return MultivariateNoncentralHypergeometric(
-            total_count=n, group_sizes=tf.fill([self.num_subsets], n), log_weights=log_weights)
+            total_count=total_count, group_sizes=group_sizes,
+            log_weights=self._wide(self._log_weights), max_count=self.num_elements)
+
+    def _real_log_scores(self):
+        """`log_scores` in the wide dtype, 0 at padded elements."""
+        log_scores = self._wide(self._log_scores)
+        if self._mask is None:
+            return log_scores
+        return tf.where(self._mask, log_scores, tf.zeros_like(log_scores))
 
     def sample_with_details(self, sample_shape=(), seed=None, return_permutation=True,
                             name="sample_with_details"):
@@ -314,9 +374,9 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
         return self._sample_details(n, seed, return_permutation=False)["partition"]
 
     def _sample_details(self, num_samples, seed, return_permutation):
-        log_weights, log_scores, temperature = self._broadcast_parameters()
+        log_weights, log_scores, temperature, mask = self._broadcast_parameters()
         counts_seed, noise_seed = seed_util.split_seed(seed, n=2, salt="DRPM")
-        counts = self._counts_distribution(log_weights, temperature).sample(
+        counts = self._counts_distribution(log_weights, temperature, mask).sample(
             num_samples, seed=counts_seed)  # [S, B..., K]
         scores_shape = tf.concat([[num_samples], tf.shape(log_scores)], 0)
         if self._stochastic:
@@ -325,7 +385,14 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
         else:
             perturbed = tf.broadcast_to(log_scores, scores_shape)
         masks = subset_masks(counts, self.num_elements)  # [S, B..., K, n]
-        partition = self._partition_from_masks(masks, perturbed, temperature)
+        if mask is not None:
+            # Rank positions past the real elements are 0 in the forward pass
+            # (the counts sum to the number of real elements); cut their
+            # straight-through gradient too, as in the unpadded model.
+            num_real = tf.reduce_sum(tf.cast(mask, masks.dtype), axis=-1, keepdims=True)
+            rank = tf.range(self.num_elements, dtype=masks.dtype)
+            masks = masks * tf.cast(rank < num_real, masks.dtype)[..., tf.newaxis, :]
+        partition = self._partition_from_masks(masks, perturbed, temperature, mask)
         # A temperature <= 0 known only at run time (a variable, a tf.function
         # argument) gives NaN rather than plausible partitions with wrong
         # gradients; `validate_args=True` makes it an error.
@@ -335,23 +402,26 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                        perturbed_log_scores=perturbed)
         if return_permutation:
             details["permutation"] = tf.cast(
-                neural_sort(perturbed, temperature, hard=self._hard_permutation), self.dtype)
+                neural_sort(perturbed, temperature, hard=self._hard_permutation, mask=mask),
+                self.dtype)
         return details
 
-    def _partition_from_masks(self, masks, perturbed, temperature):
+    def _partition_from_masks(self, masks, perturbed, temperature, mask=None):
         """Y = masks @ P for P = neural_sort(perturbed), without storing P for large n."""
         if not self._hard_permutation:
-            return soft_sort_partition(masks, perturbed, temperature, self._chunk_size)
+            return soft_sort_partition(masks, perturbed, temperature, self._chunk_size,
+                                       mask=mask)
         # Straight-through: the forward value is masks @ P_hard, a gather by
         # rank; the gradient w.r.t. masks goes through P_hard, the gradient
-        # w.r.t. the scores through P_soft.
+        # w.r.t. the scores through P_soft. Padded elements rank last, where
+        # the masks are 0 (the counts sum to the number of real elements).
         batch_dims = len(perturbed.shape) - 1
-        order = tf.argsort(perturbed, axis=-1, direction="DESCENDING", stable=True)
+        order = descending_order(perturbed, mask)
         rank = tf.argsort(order, axis=-1, stable=True)  # rank of each element
         hard_part = tf.gather(masks, rank, axis=-1, batch_dims=batch_dims)
         soft_part = soft_sort_partition(
             tf.stop_gradient(masks), perturbed, temperature, self._chunk_size,
-            masks_gradient=False)
+            masks_gradient=False, mask=mask)
         return hard_part + (soft_part - tf.stop_gradient(soft_part))
 
     def _validated_partition(self, partition):
@@ -366,17 +436,28 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                     f"Received: partition.shape={partition.shape}")
         if self.validate_args:
             message = ("The partition passed to `log_prob` must be binary with exactly one 1 "
-                       "in every column (each element in exactly one subset).")
+                       "in every column (each element in exactly one subset; all-zero "
+                       "columns for padded elements).")
             with tf.control_dependencies([
                     tf.debugging.assert_equal(
-                        tf.reduce_all(tf.equal(partition, 0.) | tf.equal(partition, 1.)), True,
-                        message=message),
-                    tf.debugging.assert_equal(
-                        tf.reduce_all(tf.equal(tf.reduce_sum(partition, axis=-2), 1.)), True,
-                        message=message),
+                        tf.reduce_all(self._in_support(partition)), True, message=message),
             ]):
                 partition = tf.identity(partition)
         return partition
+
+    def _expected_column_sums(self, dtype):
+        """`[..., 1, n]`: 1 for real elements, 0 for padded ones."""
+        if self._mask is None:
+            return tf.ones([1, self.num_elements], dtype)
+        return tf.cast(self._mask, dtype)[..., tf.newaxis, :]
+
+    def _in_support(self, partition):
+        """`[...]`: entries 0 or 1, one 1 per real column, padded columns 0."""
+        column_sums = tf.reduce_sum(partition, axis=-2, keepdims=True)
+        return tf.reduce_all(
+            (tf.equal(partition, 0.) | tf.equal(partition, 1.))
+            & tf.equal(column_sums, self._expected_column_sums(partition.dtype)),
+            axis=[-2, -1])
 
     def counts_log_prob(self, counts, name="counts_log_prob"):
         """Exact MVHG log-pmf `log p(n; w)` of subset sizes `counts` `[..., K]`.
@@ -393,20 +474,20 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
         with self._name_and_control_scope(name):
             permutation = tf.convert_to_tensor(permutation, dtype=self.dtype, name="permutation")
             return tf.cast(plackett_luce_log_prob(
-                self._wide(self._log_scores), self._wide(permutation)), self.dtype)
+                self._real_log_scores(), self._wide(permutation), mask=self._mask), self.dtype)
 
     def _log_prob(self, partition):
         partition = self._wide(self._validated_partition(partition))
-        # Outside the support (an entry not 0/1, a column without exactly one
-        # 1) the pmf is 0: -inf, not the value of a formula for partitions.
-        in_support = tf.reduce_all(
-            (tf.equal(partition, 0.) | tf.equal(partition, 1.))
-            & tf.equal(tf.reduce_sum(partition, axis=-2, keepdims=True), 1.), axis=[-2, -1])
+        # Outside the support (an entry not 0/1, a real column without exactly
+        # one 1, a padded column not 0) the pmf is 0: -inf, not the value of a
+        # formula for partitions.
+        in_support = self._in_support(partition)
         first_subset = tf.one_hot([0], self.num_subsets, axis=0, dtype=partition.dtype)  # [K, 1]
-        safe_partition = tf.where(in_support[..., tf.newaxis, tf.newaxis], partition,
-                                  tf.broadcast_to(first_subset, tf.shape(partition)))
+        safe_partition = tf.where(
+            in_support[..., tf.newaxis, tf.newaxis], partition,
+            first_subset * self._expected_column_sums(partition.dtype))
         blocks = ordered_blocks_log_prob(
-            self._wide(self._log_scores), safe_partition,
+            self._real_log_scores(), safe_partition,
             num_quadrature_points=self._num_quadrature_points)
         log_prob = (self._exact_counts_distribution().log_prob(
             tf.reduce_sum(safe_partition, axis=-1)) + tf.reduce_sum(blocks, -1))
@@ -431,7 +512,7 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
         """
         with self._name_and_control_scope(name):
             partition = self._wide(self._validated_partition(partition))
-            log_scores = self._wide(self._log_scores)
+            log_scores = self._real_log_scores()
             counts = tf.reduce_sum(partition, axis=-1)
             log_p_counts = self._exact_counts_distribution().log_prob(counts)
             if permutation is None:
@@ -439,11 +520,11 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
             else:
                 permutation = self._wide(
                     tf.convert_to_tensor(permutation, dtype=self.dtype))
-            lower = log_p_counts + plackett_luce_log_prob(log_scores, permutation)
+            lower = log_p_counts + plackett_luce_log_prob(log_scores, permutation, self._mask)
             best_order = _best_compatible_permutation(
                 log_scores, tf.ones_like(partition[..., :1, :]))
             upper = (tf.reduce_sum(tf.math.lgamma(counts + 1.), axis=-1) + log_p_counts
-                     + plackett_luce_log_prob(log_scores, best_order))
+                     + plackett_luce_log_prob(log_scores, best_order, self._mask))
             return tf.cast(lower, self.dtype), tf.cast(upper, self.dtype)
 
     def _parameter_control_dependencies(self, is_init):

@@ -74,6 +74,7 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
                  total_count,
                  group_sizes,
                  log_weights,
+                 max_count=None,
                  validate_args=False,
                  allow_nan_stats=True,
                  name="MultivariateNoncentralHypergeometric"):
@@ -85,6 +86,11 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
           group_sizes: A floating `Tensor` `[..., K]` of non-negative integer
             values `m_k`.
           log_weights: A floating `Tensor` `[..., K]` of finite log-weights.
+          max_count: Optional Python `int`, a static bound on `total_count`
+            (the support is `0..max_count`). Needed only when neither
+            `total_count` nor `group_sizes` is static (e.g. sizes computed
+            from a mask); default: the static `total_count`, else
+            `sum(group_sizes)`.
           validate_args: Python `bool`; if `True`, check parameters and the
             counts passed to `log_prob` at run time. Statically known
             invalid parameters raise at construction regardless.
@@ -110,8 +116,8 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
                 log_weights, dtype=dtype, name="log_weights")
             mvhg_util.check_static_arguments(self._total_count, self._group_sizes,
                                    self._log_weights)
-            self._max_count = mvhg_util.static_max_count(self._total_count,
-                                               self._group_sizes)
+            self._max_count = mvhg_util.static_max_count(
+                self._total_count, self._group_sizes, max_count)
             super().__init__(
                 dtype=dtype,
                 reparameterization_type=tfd.NOT_REPARAMETERIZED,
@@ -208,7 +214,7 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
         if not self.validate_args:
             return []
         return mvhg_util.parameter_assertions(self._total_count, self._group_sizes,
-                                    self._log_weights, is_init)
+                                              self._log_weights, is_init, self._max_count)
 
     def _sample_control_dependencies(self, counts):
         if not self.validate_args:

@@ -87,6 +87,7 @@ class RelaxedMultivariateNoncentralHypergeometric(
                  temperature,
                  hard=True,
                  stochastic=True,
+                 max_count=None,
                  validate_args=False,
                  allow_nan_stats=True,
                  name="RelaxedMultivariateNoncentralHypergeometric"):
@@ -103,6 +104,11 @@ class RelaxedMultivariateNoncentralHypergeometric(
           hard: Python `bool`; straight-through one-hot samples (default).
           stochastic: Python `bool`; add Gumbel noise (default). `False` is
             the deterministic relaxed mode.
+          max_count: Optional Python `int`, a static bound on `total_count`
+            (the support is `0..max_count`). Needed only when neither
+            `total_count` nor `group_sizes` is static (e.g. sizes computed
+            from a mask); default: the static `total_count`, else
+            `sum(group_sizes)`.
           validate_args: Python `bool`; run-time checks of parameters and of
             the counts passed to `log_prob`.
           allow_nan_stats: Python `bool`, default `True`.
@@ -133,7 +139,7 @@ class RelaxedMultivariateNoncentralHypergeometric(
                 self._total_count, self._group_sizes, self._log_weights)
             arg_util.check_static_positive(self._temperature, "temperature")
             self._max_count = mvhg_util.static_max_count(
-                self._total_count, self._group_sizes)
+                self._total_count, self._group_sizes, max_count)
             super().__init__(
                 dtype=dtype,
                 reparameterization_type=tfd.FULLY_REPARAMETERIZED,
@@ -208,7 +214,7 @@ class RelaxedMultivariateNoncentralHypergeometric(
     def _exact(self):
         return MultivariateNoncentralHypergeometric(
             self._total_count, self._group_sizes, self._log_weights,
-            validate_args=self.validate_args,
+            max_count=self._max_count, validate_args=self.validate_args,
             allow_nan_stats=self.allow_nan_stats)
 
     def _sample_both(self, n, seed):
@@ -262,7 +268,7 @@ class RelaxedMultivariateNoncentralHypergeometric(
         if not self.validate_args:
             return []
         assertions = mvhg_util.parameter_assertions(
-            self._total_count, self._group_sizes, self._log_weights, is_init)
+            self._total_count, self._group_sizes, self._log_weights, is_init, self._max_count)
         if is_init != dtype_util.is_ref(self._temperature):
             assertions.append(arg_util.positive_assertion(self._temperature, "temperature"))
         return assertions

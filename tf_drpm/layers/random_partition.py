@@ -10,6 +10,8 @@ from tf_drpm.distributions.differentiable_random_partition import (
 )
 from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
+from tf_drpm.ops.neural_sort import descending_order
+from tf_drpm.ops.plackett_luce_log_prob import ranked_log_prob
 
 __all__ = ["RandomPartition"]
 
@@ -26,6 +28,14 @@ class RandomPartition(keras.layers.Layer):
     its exact conditionals, the element order from a NeuralSort-relaxed
     Plackett-Luce distribution (`tf_drpm.distributions.DRPM`). Gradients reach
     both inputs.
+
+    Padded sets: a boolean `mask` `[batch, n]` (`True` = real element, the
+    Keras masking convention; given as `mask=` or carried by `log_scores`,
+    e.g. from `keras.layers.Masking` or `Embedding(mask_zero=True)`) makes
+    each batch member the DRPM of its real elements alone: subset sizes are
+    drawn for the real elements, padded elements belong to no subset
+    (all-zero columns), and the partition of the real elements has exactly
+    the law of the unpadded model (see `tf_drpm.distributions.DRPM`).
 
     Under a mixed-precision policy (`mixed_float16`, `mixed_bfloat16`) the
     partition is sampled in float32 and cast to the compute dtype (its 0/1
@@ -58,6 +68,9 @@ class RandomPartition(keras.layers.Layer):
     Call arguments:
         inputs: A list `[log_weights, log_scores]` of float tensors of shapes
             `[batch, K]` and `[batch, n]` (`log_weights` may also be `[K]`).
+        mask: Optional boolean tensor `[batch, n]`, `True` for real elements,
+            or the Keras mask list `[log_weights_mask, log_scores_mask]` (the
+            second is used). Default: every element is real.
 
     Returns:
         The partition `[batch, K, n]`, or with `return_details=True` a dict
@@ -73,6 +86,13 @@ class RandomPartition(keras.layers.Layer):
     >>> y = layer([np.zeros((2, 3)), np.random.randn(2, 8)])
     >>> y.shape
     TensorShape([2, 3, 8])
+
+    Sets of 8 and 5 elements in one batch:
+
+    >>> mask = tf.sequence_mask([8, 5], maxlen=8)
+    >>> y = layer([np.zeros((2, 3)), np.random.randn(2, 8)], mask=mask)
+    >>> tf.reduce_sum(y, axis=[1, 2]).numpy()
+    array([8., 5.], dtype=float32)
     """
 
     def __init__(self, temperature=1.0, hard=True, stochastic=True, hard_permutation=None,
@@ -105,8 +125,10 @@ class RandomPartition(keras.layers.Layer):
             trainable=False,
         )
 
-    def call(self, inputs):
+    def call(self, inputs, mask=None):
         _check_two_inputs(inputs, "inputs")
+        if isinstance(mask, (list, tuple)):
+            mask = mask[1]  # Keras passes the inputs' masks: the log-scores' one.
         log_weights, log_scores = inputs
         log_scores = tf.convert_to_tensor(log_scores)
         if not log_scores.dtype.is_floating:
@@ -118,7 +140,7 @@ class RandomPartition(keras.layers.Layer):
         temperature = tf.cast(tf.convert_to_tensor(self.temperature), log_scores.dtype)
         drpm = DifferentiableRandomPartition(
             log_weights, log_scores, temperature, hard=self.hard, stochastic=self.stochastic,
-            hard_permutation=self.hard_permutation, validate_args=self.validate_args)
+            hard_permutation=self.hard_permutation, mask=mask, validate_args=self.validate_args)
         seed = self.seed_generator.next() if self.stochastic else None
         details = drpm.sample_with_details(seed=seed, return_permutation=self.return_details)
         if not self.return_details:
@@ -130,11 +152,15 @@ class RandomPartition(keras.layers.Layer):
             "permutation": tf.cast(details["permutation"], output_dtype),
             "log_prob_counts": drpm.counts_log_prob(tf.stop_gradient(hard_counts)),
             "log_prob_permutation": _sorted_order_log_prob(
-                log_scores, tf.stop_gradient(details["perturbed_log_scores"])),
+                log_scores, tf.stop_gradient(details["perturbed_log_scores"]), mask),
         }
         if self.exact_log_prob:
             outputs["log_prob"] = drpm.log_prob(tf.stop_gradient(tf.round(details["partition"])))
         return outputs
+
+    def compute_mask(self, inputs, mask=None):
+        # The output is a partition matrix; padded elements are its zero columns.
+        return None
 
     def compute_output_shape(self, input_shape):
         weights_shape, scores_shape = (tuple(s) for s in input_shape)
@@ -194,10 +220,16 @@ def _check_two_inputs(inputs, arg_name):
         f"(shapes [batch, K] and [batch, n]). Received: {arg_name}={description}")
 
 
-def _sorted_order_log_prob(log_scores, perturbed_log_scores):
-    """Plackett-Luce log-pmf of the descending order of the perturbed scores."""
-    order = tf.argsort(perturbed_log_scores, axis=-1, direction="DESCENDING", stable=True)
+def _sorted_order_log_prob(log_scores, perturbed_log_scores, mask=None):
+    """Plackett-Luce log-pmf of the descending order of the perturbed scores.
+
+    Padded elements (mask False) are ranked last and left out.
+    """
+    order = descending_order(perturbed_log_scores, mask)
+    batch_dims = len(order.shape) - 1
     log_scores = tf.broadcast_to(log_scores, tf.shape(perturbed_log_scores))
-    ordered = tf.gather(log_scores, order, batch_dims=len(order.shape) - 1)
-    normalisers = tf.math.cumulative_logsumexp(ordered, axis=-1, reverse=True)
-    return tf.reduce_sum(ordered - normalisers, axis=-1)
+    ordered = tf.gather(log_scores, order, batch_dims=batch_dims)
+    if mask is None:
+        return ranked_log_prob(ordered)
+    mask = tf.broadcast_to(tf.convert_to_tensor(mask, tf.bool), tf.shape(order))
+    return ranked_log_prob(ordered, tf.gather(mask, order, batch_dims=batch_dims))

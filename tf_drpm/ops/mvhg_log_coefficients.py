@@ -498,7 +498,8 @@ def mvhg_log_normalizer(total_count, group_sizes, log_weights, max_count=None,
                                                    a), axis=-1) +
                   log_mass)
         # Invalid parameters known only at run time: NaN, not a number.
-        result = mvhg_util.nan_unless_valid(result, mvhg_util.valid_parameters(n, m))
+        result = mvhg_util.nan_unless_valid(
+            result, mvhg_util.valid_parameters(n, m, tf.get_static_value(max_count)))
         return tf.cast(result, dtype)
 
 
@@ -552,10 +553,10 @@ def mvhg_mean(total_count, group_sizes, log_weights, max_count=None,
         a = tf.broadcast_to(a, full)
         m = tf.broadcast_to(m, full)
         n = tf.broadcast_to(n, batch_shape)
-        # Invalid parameters known only at run time: computed as zeros, NaN at the end.
-        valid = mvhg_util.valid_parameters(n, m)
-        n, m = mvhg_util.safe_parameters(n, m, valid)
         length = int(tf.get_static_value(max_count)) + 1
+        # Invalid parameters known only at run time: computed as zeros, NaN at the end.
+        valid = mvhg_util.valid_parameters(n, m, length - 1)
+        n, m = mvhg_util.safe_parameters(n, m, valid)
         fft_length = mvhg_fft_length(length - 1)
         log_tilt = mvhg_log_tilt(n, m, a)
         pmfs = tf.exp(_tilted_binomial_log_pmfs(m, a, log_tilt, fft_length))

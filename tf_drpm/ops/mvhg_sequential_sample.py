@@ -131,7 +131,7 @@ def mvhg_sequential_sample(total_count,
         tau = flat(tf.cast(temperature, tf.float64), batch_shape)      # [B]
         tau = tau[:, tf.newaxis, tf.newaxis]                           # [B,1,1]
         # Invalid parameters known only at run time: computed as zeros, NaN at the end.
-        valid = mvhg_util.valid_parameters(n, m)                       # [B]
+        valid = mvhg_util.valid_parameters(n, m, length - 1)           # [B]
         n, m = mvhg_util.safe_parameters(n, m, valid)
 
         # Unbatched sizes [K] stay unbroadcast (log C(m, j) computed once).

@@ -3,13 +3,14 @@
 import tensorflow as tf
 
 from tf_drpm.internal import arg_util
+from tf_drpm.internal import dtype_util
 from tf_drpm.ops.neural_sort import pairwise_abs_rowsum
 
 __all__ = ["soft_sort_partition"]
 
 
 def soft_sort_partition(masks, log_scores, temperature, chunk_size=256, masks_gradient=True,
-                        name=None):
+                        mask=None, name=None):
     """Computes `masks @ neural_sort(log_scores, temperature)` in O(chunk * n) memory.
 
     The relaxed partition of the DRPM sums the rows of a relaxed permutation
@@ -29,6 +30,12 @@ def soft_sort_partition(masks, log_scores, temperature, chunk_size=256, masks_gr
     Gradients w.r.t. `masks`, `log_scores` and `temperature` are exact
     gradients of this expression.
 
+    With an element `mask` (padded sets), a batch member with `m` real
+    elements uses the NeuralSort of its real elements alone (`m` for `n`,
+    `A_i` summed over real elements, the softmax over real elements) and the
+    rank rows `0..m-1` of `masks`: padded elements get all-zero columns, and
+    values and gradients are those of the unpadded set.
+
     Args:
         masks: Float `Tensor` `[..., K, n]` (e.g. from `subset_masks`).
         log_scores: Float `Tensor` `[..., n]`.
@@ -37,6 +44,8 @@ def soft_sort_partition(masks, log_scores, temperature, chunk_size=256, masks_gr
         masks_gradient: Python `bool`; if `False` the gradient w.r.t. `masks`
             is not computed (it is returned as zeros), which saves a matmul per
             chunk when `masks` is a constant.
+        mask: Optional boolean `Tensor` broadcastable to `[..., n]`, `True` for
+            real elements (Keras masking convention).
         name: Optional name scope.
 
     Returns:
@@ -78,22 +87,46 @@ def soft_sort_partition(masks, log_scores, temperature, chunk_size=256, masks_gr
             tf.broadcast_to(log_scores, tf.concat([batch_shape, [num_elements]], 0)),
             [-1, num_elements])
         flat_temperature = tf.reshape(tf.broadcast_to(temperature, batch_shape), [-1])
-        rowsum = pairwise_abs_rowsum(flat_scores)
+        flat_mask = None
+        if mask is not None:
+            flat_mask = tf.reshape(dtype_util.element_mask(
+                mask, tf.concat([batch_shape, [num_elements]], 0)), [-1, num_elements])
+            # Rank rows at or beyond the number of real elements take no part.
+            num_real = tf.reduce_sum(tf.cast(flat_mask, dtype), axis=-1)  # [B]
+            rank = tf.range(num_elements, dtype=dtype)
+            flat_masks = flat_masks * tf.cast(
+                rank < num_real[:, tf.newaxis], dtype)[:, tf.newaxis, :]
+            flat_scores = tf.where(flat_mask, flat_scores, tf.zeros_like(flat_scores))
+        rowsum = pairwise_abs_rowsum(flat_scores, flat_mask)
         result = _masked_neural_sort(
-            flat_masks, flat_scores, rowsum, flat_temperature, int(chunk_size),
-            bool(masks_gradient))
+            flat_masks, flat_scores, rowsum, flat_temperature, chunk_size,
+            bool(masks_gradient), flat_mask)
         return tf.reshape(result, tf.concat([batch_shape, [num_subsets, num_elements]], 0))
 
 
-def _chunk_logits(scores, rowsum, temperature, start, chunk_size, num_elements):
+def _chunk_logits(scores, rowsum, temperature, start, chunk_size, num_elements, mask=None):
+    """Logits [B, C, n] of rank rows start..start+C and their coefficients.
+
+    The coefficients are [C], or [B, C] with an element `mask` [B, n] (whose
+    number of real elements replaces `num_elements`); padded columns get
+    `masked_logit`.
+    """
     rank = tf.cast(start + tf.range(chunk_size), scores.dtype)
-    coefficient = (num_elements - 1.0) - 2.0 * rank  # [C]
-    logits = coefficient[:, tf.newaxis] * scores[:, tf.newaxis, :] - rowsum[:, tf.newaxis, :]
-    return logits / temperature[:, tf.newaxis, tf.newaxis], coefficient  # [B, C, n]
+    if mask is None:
+        coefficient = (num_elements - 1.0) - 2.0 * rank  # [C]
+        logits = coefficient[:, tf.newaxis] * scores[:, tf.newaxis, :] - rowsum[:, tf.newaxis, :]
+        return logits / temperature[:, tf.newaxis, tf.newaxis], coefficient  # [B, C, n]
+    num_real = tf.reduce_sum(tf.cast(mask, scores.dtype), axis=-1, keepdims=True)  # [B, 1]
+    coefficient = (num_real - 1.0) - 2.0 * rank  # [B, C]
+    logits = coefficient[..., tf.newaxis] * scores[:, tf.newaxis, :] - rowsum[:, tf.newaxis, :]
+    logits = tf.where(mask[:, tf.newaxis, :], logits / temperature[:, tf.newaxis, tf.newaxis],
+                      tf.constant(dtype_util.masked_logit(scores.dtype), scores.dtype))
+    return logits, coefficient
 
 
-def _masked_neural_sort(masks, scores, rowsum, temperature, chunk_size, masks_gradient):
-    """masks [B, K, n], scores/rowsum [B, n], temperature [B] -> [B, K, n]."""
+def _masked_neural_sort(masks, scores, rowsum, temperature, chunk_size, masks_gradient,
+                        mask=None):
+    """masks [B, K, n], scores/rowsum [B, n], temperature [B], mask [B, n] -> [B, K, n]."""
     num_elements = scores.shape[-1]
     chunk_size = max(1, min(chunk_size, num_elements))
     num_chunks = -(-num_elements // chunk_size)
@@ -101,7 +134,8 @@ def _masked_neural_sort(masks, scores, rowsum, temperature, chunk_size, masks_gr
     if num_chunks == 1:
         # One chunk: plain autodiff (keeps the softmax for the backward pass,
         # which is cheaper than recomputing it and fits in memory).
-        logits, _ = _chunk_logits(scores, rowsum, temperature, 0, num_elements, num_elements)
+        logits, _ = _chunk_logits(scores, rowsum, temperature, 0, num_elements, num_elements,
+                                  mask)
         if not masks_gradient:
             masks = tf.stop_gradient(masks)
         return tf.linalg.matmul(masks, tf.nn.softmax(logits, axis=-1))
@@ -121,7 +155,7 @@ def _masked_neural_sort(masks, scores, rowsum, temperature, chunk_size, masks_gr
 
         def body(index, result):
             logits, _ = _chunk_logits(
-                scores, rowsum, temperature, index * chunk_size, chunk_size, num_elements)
+                scores, rowsum, temperature, index * chunk_size, chunk_size, num_elements, mask)
             probs = tf.nn.softmax(logits, axis=-1)
             return index + 1, result + tf.linalg.matmul(chunked_masks[index], probs)
 
@@ -131,7 +165,8 @@ def _masked_neural_sort(masks, scores, rowsum, temperature, chunk_size, masks_gr
         def grad(upstream):
             def grad_body(index, d_masks, d_scores, d_rowsum, d_temperature):
                 logits, coefficient = _chunk_logits(
-                    scores, rowsum, temperature, index * chunk_size, chunk_size, num_elements)
+                    scores, rowsum, temperature, index * chunk_size, chunk_size, num_elements,
+                    mask)
                 probs = tf.nn.softmax(logits, axis=-1)  # [B, C, n]
                 mask_chunk = chunked_masks[index]  # [B, K, C]
                 d_probs = tf.linalg.matmul(mask_chunk, upstream, transpose_a=True)  # [B, C, n]
@@ -140,7 +175,12 @@ def _masked_neural_sort(masks, scores, rowsum, temperature, chunk_size, masks_gr
                         index, tf.linalg.matmul(upstream, probs, transpose_b=True))
                 d_logits = probs * (d_probs - tf.reduce_sum(probs * d_probs, -1, keepdims=True))
                 scaled = d_logits / temperature[:, tf.newaxis, tf.newaxis]
-                d_scores += tf.einsum("bci,c->bi", scaled, coefficient)
+                if mask is None:
+                    d_scores += tf.einsum("bci,c->bi", scaled, coefficient)
+                else:
+                    # Padded columns: probs and d_logits are exactly 0 there.
+                    d_scores += tf.einsum("bci,bc->bi", scaled, coefficient)
+                    logits = tf.where(mask[:, tf.newaxis, :], logits, tf.zeros_like(logits))
                 d_rowsum -= tf.reduce_sum(scaled, axis=1)
                 d_temperature -= tf.reduce_sum(scaled * logits, axis=[1, 2])
                 return index + 1, d_masks, d_scores, d_rowsum, d_temperature
