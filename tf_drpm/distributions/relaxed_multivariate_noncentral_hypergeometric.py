@@ -55,7 +55,9 @@ class RelaxedMultivariateNoncentralHypergeometric(
 
     `log_prob(counts)` is the exact MVHG log-pmf of integer counts (the law
     of the forward value when `hard=True` and `stochastic=True`), not a
-    density of relaxed samples. `max(total_count)` must be static.
+    density of relaxed samples; `mean()` is the exact MVHG mean (as
+    `MultivariateNoncentralHypergeometric.mean`), available when
+    `hard=True` and `stochastic=True`. `max(total_count)` must be static.
 
     #### Examples
 
@@ -263,6 +265,16 @@ class RelaxedMultivariateNoncentralHypergeometric(
 
     def _log_prob(self, counts):
         return self._exact().log_prob(counts)
+
+    def _mean(self):
+        # With hard=True and stochastic=True the samples are exact MVHG draws;
+        # the mean of soft or noiseless samples has no closed form here.
+        if not (self._hard and self._stochastic):
+            raise NotImplementedError(
+                "`mean` is the exact MVHG mean, the mean of the samples only with "
+                "hard=True and stochastic=True. Received: "
+                f"hard={self._hard}, stochastic={self._stochastic}")
+        return self._exact().mean()
 
     def _parameter_control_dependencies(self, is_init):
         if not self.validate_args:
