@@ -40,6 +40,11 @@ variables such as temperatures and seed-generator states) and continues with
 temporary file and renamed, and `state.json` is replaced atomically after it,
 so a kill at any instant loses at most the unfinished epoch.
 
+Fault injection for tests: with the environment variable
+`TF_DRPM_KILL_AFTER_EPOCH=N` a run sends itself SIGKILL right after committing
+epoch `N` (a real `kill -9` at a known point; used by the kill-and-resume
+tests of every family).
+
 Hand-written losses in `train_step` must be scaled over the global batch:
 `scale_loss_for_distribution(loss_sum, global_batch_size)` (re-exported here
 from `tf_drpm.internal.distribution_util`, which model code imports).
@@ -49,6 +54,7 @@ import collections
 import json
 import math
 import os
+import signal
 import time
 
 import gin
@@ -78,6 +84,7 @@ __all__ = [
 CHECKPOINT_SUBDIR = "checkpoints"
 STATE_FILE = "state.json"
 EPOCH_LOG_FILE = "epochs.jsonl"
+KILL_AFTER_EPOCH_ENV = "TF_DRPM_KILL_AFTER_EPOCH"
 
 TrainData = collections.namedtuple(
     "TrainData", ["train", "validation", "steps_per_epoch", "validation_steps"],
@@ -260,6 +267,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
                       if n.startswith("epoch-") and n.endswith(".weights.h5"))
         for old in kept[:-self.max_to_keep]:
             os.remove(os.path.join(self.checkpoint_dir, old))
+        if os.environ.get(KILL_AFTER_EPOCH_ENV) == str(epoch + 1):
+            os.kill(os.getpid(), signal.SIGKILL)  # tests: a kill -9 after a committed epoch
 
 
 def _seed_generators(model):
@@ -274,16 +283,21 @@ def _seed_generators(model):
     return generators
 
 
-def _first_inputs(dataset):
-    try:
-        batch = next(iter(dataset))
-    except StopIteration as e:
-        raise ValueError(
-            "The model is not built and the training data is empty (a finished "
-            "run?): build the model in `model_fn`, e.g. with model.build(shape).") from e
-    if isinstance(batch, (tuple, list)):
-        return batch[0]
-    return batch
+def _first_inputs(*datasets):
+    """The inputs of the first batch of the first non-empty dataset."""
+    for dataset in datasets:
+        if dataset is None:
+            continue
+        try:
+            batch = next(iter(dataset))
+        except StopIteration:
+            continue  # e.g. the training stream of a finished run
+        if isinstance(batch, (tuple, list)):
+            return batch[0]
+        return batch
+    raise ValueError(
+        "The model is not built and the training data is empty (a finished "
+        "run?): build the model in `model_fn`, e.g. with model.build(shape).")
 
 
 def _restore(model, model_dir):
@@ -400,7 +414,7 @@ def train(model_dir,
                           steps_per_execution=steps_per_execution,
                           **(compile_kwargs or {}))
         if not model.built:
-            model(_first_inputs(data.train), training=False)
+            model(_first_inputs(data.train, data.validation), training=False)
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         initial_epoch, history = _restore(model, model_dir)
