@@ -53,6 +53,9 @@ def mtl_model(
     evaluation_temperature=None,
     regularization_weight=0.0,
     hard_permutation=False,
+    fixed_sizes=None,
+    stochastic=False,
+    size_warmup_steps=0,
     l1_weight=0.0,
     resnet_width=64,
     num_classes=10,
@@ -76,6 +79,13 @@ def mtl_model(
         regularization_weight: lambda of the log-Gamma regulariser (DRPM).
         hard_permutation: Python bool; exact (straight-through) partition
             masks instead of the soft ones of the authors' code (DRPM).
+        fixed_sizes: Optional tuple of `num_tasks` ints summing to
+            `latent_dim`, e.g. `(35, 15)`: frozen subset sizes, the rest of
+            DRPM-MTL unchanged (unset: learnt sizes).
+        stochastic: Python bool; Gumbel noise in the DRPM's sizes and order
+            (off in the paper).
+        size_warmup_steps: DRPM: equal frozen sizes for this many steps, then
+            learnt ones.
         l1_weight: L1 penalty on the representation (ULS).
         resnet_width: Filters of the first ResNet stage.
         num_classes: Classes per MultiLeNet task.
@@ -114,11 +124,15 @@ def mtl_model(
         evaluation_temperature=evaluation_temperature,
         regularization_weight=regularization_weight,
         hard_permutation=hard_permutation,
+        fixed_sizes=None if fixed_sizes is None else tuple(int(n) for n in fixed_sizes),
+        stochastic=stochastic,
+        seed=0 if stochastic else None,
+        size_warmup_steps=int(size_warmup_steps),
     )
 
 
 def _multi_digit_split(source, split, noise_ratio, pairing_seed, cache_dir, data_dir,
-                       num_examples):
+                       num_examples, left_classes=None):
     if source == "fashion_mnist":
         from tf_drpm.data.fashion_mnist import load_fashion_mnist  # pylint: disable=g-import-not-at-top
         images, labels = load_fashion_mnist(split, data_dir=data_dir)
@@ -140,13 +154,14 @@ def _multi_digit_split(source, split, noise_ratio, pairing_seed, cache_dir, data
     seed = pairing_seed if split == "train" else pairing_seed + 1_000_003
     return multi_digit.make_multi_digit(
         images, labels, noise_ratio=noise_ratio, seed=seed, cache_dir=cache_dir,
-        name=f"multi_{source}_{split}")[:2]
+        name=f"multi_{source}_{split}", left_classes=left_classes)[:2]
 
 
 @gin.configurable("mtl_data")
 def mtl_data(initial_epoch, epochs, seed, source="fashion_mnist", noise_ratio=0.0,
              pairing_seed=0, batch_size=256, cache_dir=None, data_dir=None,
-             num_train=None, num_test=None, num_tasks=2, normalize=True):
+             num_train=None, num_test=None, num_tasks=2, normalize=True,
+             left_classes=None):
     """Training and test data of the multitask experiments.
 
     Args:
@@ -165,6 +180,9 @@ def mtl_data(initial_epoch, epochs, seed, source="fashion_mnist", noise_ratio=0.
         num_tasks: CelebA tasks (alphabetical attributes).
         normalize: Multi-X only: standardise with the MNIST constants
             (0.1307, 0.3081) as the reference code does.
+        left_classes: Multi-X only: optional labels the left image is drawn
+            from (e.g. `(1, 8)`, trouser and bag, for an easy left task);
+            see `tf_drpm.data.multi_digit.make_multi_digit`.
 
     Returns:
         `training.TrainData(train, validation, steps_per_epoch)`.
@@ -183,7 +201,8 @@ def mtl_data(initial_epoch, epochs, seed, source="fashion_mnist", noise_ratio=0.
     splits, sizes = {}, {}
     for split, num in (("train", num_train), ("test", num_test)):
         images, labels = _multi_digit_split(
-            source, split, noise_ratio, pairing_seed, cache_dir, data_dir, num)
+            source, split, noise_ratio, pairing_seed, cache_dir, data_dir, num,
+            left_classes)
         sizes[split] = len(images)
         splits[split] = multi_digit.multi_digit_dataset(
             images, labels, batch_size, shuffle=split == "train", seed=seed,

@@ -14,7 +14,8 @@ A family (e.g. `trainers/vc.py`) supplies builders bound by gin:
 * `train.optimizer`: an optimizer CLASS or factory, e.g.
   `@keras.optimizers.AdamW` (no parentheses: it must be called under the
   strategy scope).
-* `train.callbacks_fn` (optional): `(model) -> list of keras callbacks`, e.g. a
+* `train.callbacks_fn` (optional): `(model) -> list of keras callbacks` (or
+  `(model, model_dir)` if it has a `model_dir` parameter), e.g. a
   temperature schedule or a prior refit; they run before the checkpoint
   callback, so what they change at an epoch end is in that epoch's checkpoint.
 * `train.evaluate_fn` (optional): `(model, model_dir) -> dict` of results,
@@ -56,6 +57,7 @@ from `tf_drpm.internal.distribution_util`, which model code imports).
 
 import collections
 import contextlib
+import inspect
 import json
 import math
 import os
@@ -390,7 +392,8 @@ def train(model_dir,
             `tf.distribute.Strategy`.
         seed: seed for Python/NumPy/TF/Keras and passed to `data_fn`.
         deterministic: enable TensorFlow op determinism.
-        callbacks_fn: optional `(model) -> list of callbacks`.
+        callbacks_fn: optional `(model) -> list of callbacks`, called with
+            `model_dir=` too if it has that parameter.
         evaluate_fn: optional `(model, model_dir) -> dict` run after training.
         compile_kwargs: extra `model.compile` keyword arguments (loss, metrics).
         jit_compile: passed to `model.compile`.
@@ -453,7 +456,12 @@ def train(model_dir,
                 model.optimizer.build(model.trainable_variables)
             initial_epoch, history = _restore(model, model_dir)
 
-        callbacks = list(callbacks_fn(model)) if callbacks_fn is not None else []
+        callbacks = []
+        if callbacks_fn is not None:
+            if "model_dir" in inspect.signature(callbacks_fn).parameters:
+                callbacks = list(callbacks_fn(model, model_dir=model_dir))
+            else:
+                callbacks = list(callbacks_fn(model))
         checkpoint = EpochCheckpoint(model_dir, history=history,
                                      max_to_keep=max_checkpoints_to_keep, write=write)
         callbacks.append(checkpoint)

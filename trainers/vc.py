@@ -422,6 +422,7 @@ def run(
     initial_score_scale=1.0,
     noisy_counts=True,
     partition_weights="mean_responsibilities",
+    partition_model="drpm",
     freeze_trunk=True,
     evaluate_every_epochs=0,
     plots=True,
@@ -454,7 +455,9 @@ def run(
         decay `weight_decay`, the paper's appendix C.1.5 ablation).
       epochs, batch_size, learning_rate, weight_decay: DRPM-VC training (AdamW).
       beta, gamma, delta, num_partition_samples, kl, initial_score_scale,
-        noisy_counts, partition_weights, freeze_trunk: `DRPMVC` arguments.
+        noisy_counts, partition_weights, partition_model, freeze_trunk:
+        `DRPMVC` arguments (`partition_model="nearest_prior"`: the
+        hard-assignment ablation without a partition model).
       evaluate_every_epochs: test-set ACC / NMI / ARI of VaDE and DRPM-VC in
         the epoch logs every this many epochs (0: only at the end).
       initial_temperature, final_temperature, anneal_steps: the exponential
@@ -637,6 +640,7 @@ def run(
                 initial_score_scale=initial_score_scale,
                 noisy_counts=noisy_counts,
                 partition_weights=partition_weights,
+                partition_model=partition_model,
                 freeze_trunk=freeze_trunk,
                 seed=seed,
             )
@@ -702,6 +706,7 @@ def run(
         "kl": kl,
         "noisy_counts": noisy_counts,
         "partition_weights": partition_weights,
+        "partition_model": partition_model,
         "pretrain_cache": weights_path,
     }
     training.write_json(os.path.join(model_dir, "results.json"), summary)

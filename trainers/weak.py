@@ -45,6 +45,13 @@ from tf_drpm.callbacks.exponential_temperature_schedule import (
 from tf_drpm.data.mpi3d_stand_in import MPI3DStandIn
 from tf_drpm.data.npz_ground_truth import NpzGroundTruthData
 from tf_drpm.data.weak_pairs import WeakPairSampler
+from tf_drpm.evaluation.disentanglement_lib_metrics import DEFAULT_METRICS
+from tf_drpm.evaluation.disentanglement_lib_metrics import disentanglement_lib_scores
+from tf_drpm.evaluation.disentanglement_lib_metrics import encoder_representation
+from tf_drpm.evaluation.weak_supervision_metrics import shared_dimension_diagnostics
+from tf_drpm.evaluation.weak_supervision_metrics import (
+    summarize_shared_dimension_diagnostics,
+)
 from tf_drpm.evaluation.weak_supervision_metrics import weak_supervision_scores
 from tf_drpm.layers.adaptive_aggregation import AdaptiveAggregation
 from tf_drpm.layers.hypergeometric_aggregation import HypergeometricAggregation
@@ -53,15 +60,18 @@ from tf_drpm.layers.partition_aggregation import PartitionAggregation
 from tf_drpm.models.weak_vae import WeakVAE
 from trainers import cli
 from trainers import training
+from trainers import weak_plots
 
 __all__ = [
     "METHOD_NAMES",
+    "SharedDimensionDiagnostics",
     "format_weak_table",
     "ground_truth_dataset",
     "summarize_runs",
     "update_result_directory",
     "weak_callbacks",
     "weak_data",
+    "weak_dlib_metrics",
     "weak_evaluate",
     "weak_experiment",
     "weak_model",
@@ -75,10 +85,25 @@ METHOD_NAMES = {
 }
 _SCALAR_METRICS = ("num_shared_mse", "mean_num_shared", "shared_accuracy",
                    "independent_accuracy")
+_DIAGNOSTIC_METRICS = ("num_low_kl_mean", "num_low_kl_active_mean",
+                       "num_active_dims", "size_logit_gap_mean")
+_TABLE_METRICS = ("num_shared_mse", "mean_num_shared", "num_low_kl_mean",
+                  "shared_accuracy", "independent_accuracy")
+# disentanglement_lib's headline scores: (results key, table column).
+_DLIB_COLUMNS = (
+    ("mig.discrete_mig", "MIG"),
+    ("dci.disentanglement", "DCI D"),
+    ("sap_score.SAP_score", "SAP"),
+    ("modularity_explicitness.modularity_score", "Mod"),
+    ("modularity_explicitness.explicitness_score_test", "Expl"),
+    ("beta_vae_sklearn.eval_accuracy", "BetaVAE"),
+    ("factor_vae_metric.eval_accuracy", "FactorVAE"),
+    ("irs.IRS", "IRS"),
+)
 
 
 @gin.configurable("weak_dataset")
-def ground_truth_dataset(name="mpi3d_stand_in", path=None):
+def ground_truth_dataset(name="mpi3d_stand_in", path=None, image_size=64):
     """The ground-truth data set of the weak family.
 
     Args:
@@ -87,12 +112,14 @@ def ground_truth_dataset(name="mpi3d_stand_in", path=None):
             `"dummy_data"` (disentanglement_lib's `DummyData`, needs the
             `disentanglement-lib` package).
         path: the `.npz` file for `"mpi3d_toy"` / `"dsprites"`.
+        image_size: `"mpi3d_stand_in"` only: 64, or 32 for its low-resolution
+            mode (2x2 block means; the quick CPU protocol).
 
     Returns:
         An object with disentanglement_lib's `GroundTruthData` interface.
     """
     if name == "mpi3d_stand_in":
-        return MPI3DStandIn()
+        return MPI3DStandIn(image_size)
     if name in ("mpi3d_toy", "dsprites"):
         if not path:
             raise ValueError(
@@ -122,7 +149,8 @@ def _observation_shape(data):
 @gin.configurable("weak_model")
 def weak_model(method="drpm", num_latent=10, beta=1.0, averaging="group",
                temperature=1.0, gamma=0.25, delta=0.01, hg_gamma=0.0,
-               num_independent=1, seed=0):
+               num_independent=1, seed=0, size_head_input="kl",
+               size_head_stop_gradient=False, view_reduction="mean"):
     """A built `WeakVAE` with the view aggregation of `method`.
 
     Args:
@@ -136,25 +164,35 @@ def weak_model(method="drpm", num_latent=10, beta=1.0, averaging="group",
         hg_gamma: weight of HG-VAE's count prior term (0: none).
         num_independent: Label-VAE's known number of independent factors.
         seed: seed of the latent and partition sampling.
+        size_head_input: HG and DRPM: `"kl"` (the paper's raw pairwise KLs)
+            or `"saturating"` (`kl / (1 + kl)`), see `PartitionAggregation`.
+        size_head_stop_gradient: HG and DRPM: no gradient from the size head
+            into the encoder.
+        view_reduction: `"mean"` (disentanglement_lib) or `"sum"` (the
+            paper) of the two views' loss terms.
     """
+    size_head = dict(size_head_input=size_head_input,
+                     size_head_stop_gradient=size_head_stop_gradient)
     if method == "label":
         aggregation = LabelAggregation(num_independent, name="aggregation")
     elif method == "adaptive":
         aggregation = AdaptiveAggregation(name="aggregation")
     elif method == "hg":
         aggregation = HypergeometricAggregation(
-            temperature=temperature, gamma=hg_gamma, seed=seed, name="aggregation")
+            temperature=temperature, gamma=hg_gamma, seed=seed, name="aggregation",
+            **size_head)
     elif method == "drpm":
         aggregation = PartitionAggregation(
             temperature=temperature, gamma=gamma, delta=delta, seed=seed,
-            name="aggregation")
+            name="aggregation", **size_head)
     else:
         raise ValueError(
             f"`weak_model.method` must be one of {tuple(METHOD_NAMES)}. "
             f"Received: method={method!r}")
     model = WeakVAE(aggregation, num_latent=num_latent,
                     observation_shape=_observation_shape(ground_truth_dataset()),
-                    beta=beta, averaging=averaging, seed=seed)
+                    beta=beta, averaging=averaging, seed=seed,
+                    view_reduction=view_reduction)
     model.build()
     return model
 
@@ -202,38 +240,136 @@ def _bound(name, default):
         return default
 
 
+DIAGNOSTICS_FILE = "diagnostics.jsonl"
+
+
+class SharedDimensionDiagnostics(keras.callbacks.Callback):
+    """Logs why a weak VAE estimates the n_s it does, every `every_steps` steps.
+
+    On a fixed set of pairs (sharing `weak_data.num_shared_factors` factors)
+    it computes `shared_dimension_diagnostics` (the size head's logit gap,
+    the histogram of the estimated n_s, the number of dims whose pairwise KL
+    is below `threshold`, the active dims) and appends one JSON line per
+    measurement to `<model_dir>/diagnostics.jsonl`; at each epoch end the
+    scalars also go into the epoch logs (`diag_*`). Nothing random is drawn,
+    so training is unchanged. A resumed run drops the lines past its restored
+    step before appending.
+    """
+
+    def __init__(self, pairs, model_dir, every_steps=25, threshold=0.05):
+        super().__init__()
+        self.pairs = pairs
+        self.path = os.path.join(model_dir, DIAGNOSTICS_FILE) if model_dir else None
+        self.every_steps = max(1, int(every_steps))
+        self.threshold = threshold
+        self._last = None
+
+    def _step(self):
+        return int(self.model.optimizer.iterations.numpy())
+
+    def _measure(self):
+        diagnostics = shared_dimension_diagnostics(
+            self.model, self.pairs["x1"], self.pairs["x2"], self.threshold)
+        record = {"step": self._step(),
+                  "temperature": _temperature(self.model),
+                  **summarize_shared_dimension_diagnostics(diagnostics)}
+        self._last = record
+        if self.path:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(record, sort_keys=True) + "\n")
+        return record
+
+    def on_train_begin(self, logs=None):
+        step = self._step()
+        if self.path and os.path.exists(self.path):
+            with open(self.path) as f:
+                kept = [line for line in f if json.loads(line)["step"] < step]
+            with open(self.path, "w") as f:
+                f.writelines(kept)
+        if step == 0:
+            self._measure()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._step() % self.every_steps == 0:
+            self._measure()
+
+    def on_epoch_end(self, epoch, logs=None):
+        record = self._last if (self._last and self._last["step"] == self._step()
+                                ) else self._measure()
+        if logs is not None:
+            for key in ("size_logit_gap_mean", "num_shared_mean", "num_low_kl_mean",
+                        "num_low_kl_active_mean", "num_active_dims"):
+                if key in record:
+                    logs["diag_" + key] = record[key]
+
+
+def _temperature(model):
+    temperature = getattr(model.aggregation, "temperature", None)
+    return None if temperature is None else float(temperature.numpy())
+
+
 @gin.configurable("weak_callbacks")
-def weak_callbacks(model, initial_temperature=1.0, final_temperature=0.5,
-                   decay_steps=None):
-    """Anneals HG's and DRPM's temperature (appendix C.2: 1.0 to 0.5).
+def weak_callbacks(model, model_dir=None, initial_temperature=1.0,
+                   final_temperature=0.5, decay_steps=None,
+                   diagnostics_every_steps=25, diagnostics_pairs=256,
+                   diagnostics_threshold=0.05):
+    """Anneals HG's and DRPM's temperature (appendix C.2: 1.0 to 0.5) and logs
+    `SharedDimensionDiagnostics`.
 
     `decay_steps=None` reaches the final temperature at the last step
-    (`train.epochs * weak_data.steps_per_epoch`).
+    (`train.epochs * weak_data.steps_per_epoch`). `diagnostics_every_steps=0`
+    turns the diagnostics off; they use `diagnostics_pairs` pairs drawn from
+    `RandomState(1)`.
     """
+    callbacks = []
     temperature = getattr(model.aggregation, "temperature", None)
-    if temperature is None:
-        return []
-    if decay_steps is None:
-        decay_steps = int(_bound("train.epochs", 1)) * int(
-            _bound("weak_data.steps_per_epoch", 1000))
-    return [ExponentialTemperatureSchedule(
-        initial_temperature, final_temperature, decay_steps=max(1, decay_steps),
-        variables=[temperature])]
+    if temperature is not None:
+        if decay_steps is None:
+            decay_steps = int(_bound("train.epochs", 1)) * int(
+                _bound("weak_data.steps_per_epoch", 1000))
+        callbacks.append(ExponentialTemperatureSchedule(
+            initial_temperature, final_temperature, decay_steps=max(1, decay_steps),
+            variables=[temperature]))
+    num_shared = _bound("weak_data.num_shared_factors", None)
+    if diagnostics_every_steps and num_shared is not None:
+        data = ground_truth_dataset()
+        pairs = WeakPairSampler(data, num_shared_factors=num_shared).sample(
+            diagnostics_pairs, np.random.RandomState(1))
+        shape = [-1] + list(_observation_shape(data))
+        pairs = {k: pairs[k].reshape(shape) for k in ("x1", "x2")}
+        callbacks.append(SharedDimensionDiagnostics(
+            pairs, model_dir, every_steps=diagnostics_every_steps,
+            threshold=diagnostics_threshold))
+    return callbacks
 
 
 @gin.configurable("weak_evaluate")
 def weak_evaluate(model, model_dir, num_train=5000, num_test=2000, seed=12345,
-                  batch_size=256, max_iter=500):
+                  batch_size=256, max_iter=500, num_diagnostic_pairs=1000,
+                  diagnostics_threshold=0.05, plots=True):
     """Scores a trained model on fresh pairs and writes disentanglement_lib results.
 
     The pairs share `weak_data.num_shared_factors` factors (with the
     `num_changed_factors` mode, the MSE is taken against each pair's true
     count and the probes against its true shared factors, as always).
 
+    `num_diagnostic_pairs` further pairs (from `RandomState([seed, 1])`) give
+    the `shared_dimension_diagnostics`: the mean number of dims whose pairwise
+    KL is below `diagnostics_threshold` (`num_low_kl_mean`, and among active
+    dims `num_low_kl_active_mean`), the active dims and the size head's mean
+    logit gap, to read beside the estimate `mean_num_shared`. With `plots`,
+    `reconstructions.png`, `traversal.png` and (from `diagnostics.jsonl`)
+    `diagnostics.png` go to `model_dir`.
+
+    Then `weak_dlib_metrics` adds disentanglement_lib's own metrics of the
+    encoder's posterior means (MIG, DCI, SAP, ... as gin binds it).
+
     Returns:
         The scalar metrics (`num_shared_mse`, `mean_num_shared`,
-        `shared_accuracy`, `independent_accuracy`); the per-factor scores go
-        to `metrics/weak_supervision/results/json/evaluation_results.json`.
+        `shared_accuracy`, `independent_accuracy`, the diagnostics, then
+        `weak_dlib_metrics`'s `<metric>.<score>` keys); the per-factor scores
+        and the diagnostic histograms go to
+        `metrics/weak_supervision/results/json/evaluation_results.json`.
     """
     start = time.time()
     num_shared = _bound("weak_data.num_shared_factors", None)
@@ -241,15 +377,91 @@ def weak_evaluate(model, model_dir, num_train=5000, num_test=2000, seed=12345,
         raise ValueError(
             "`weak_evaluate` needs `weak_data.num_shared_factors`. Received: "
             "num_shared_factors=None")
+    data = ground_truth_dataset()
     scores = weak_supervision_scores(
-        model, ground_truth_dataset(), num_shared, np.random.RandomState(seed),
+        model, data, num_shared, np.random.RandomState(seed),
         num_train=num_train, num_test=num_test, batch_size=batch_size,
         max_iter=max_iter)
+    pairs = WeakPairSampler(data, num_shared_factors=num_shared).sample(
+        num_diagnostic_pairs, np.random.RandomState([seed, 1]))
+    shape = [-1] + list(_observation_shape(data))
+    diagnostics = summarize_shared_dimension_diagnostics(
+        shared_dimension_diagnostics(model, pairs["x1"].reshape(shape),
+                                     pairs["x2"].reshape(shape),
+                                     diagnostics_threshold))
+    scores.update({key: diagnostics[key] for key in _DIAGNOSTIC_METRICS
+                   if key in diagnostics})
+    scores["diagnostics"] = diagnostics
+    if plots:
+        x = {k: pairs[k].reshape(shape) for k in ("x1", "x2")}
+        weak_plots.plot_reconstructions(
+            model, x, os.path.join(model_dir, "reconstructions.png"))
+        weak_plots.plot_traversal(model, x, os.path.join(model_dir, "traversal.png"))
+        diagnostics_path = os.path.join(model_dir, DIAGNOSTICS_FILE)
+        if os.path.exists(diagnostics_path):
+            weak_plots.plot_diagnostics(
+                diagnostics_path, os.path.join(model_dir, "diagnostics.png"),
+                num_shared)
     scores["elapsed_time"] = time.time() - start
     update_result_directory(
         os.path.join(model_dir, "metrics", "weak_supervision", "results"),
         "evaluation", scores)
-    return {key: scores[key] for key in _SCALAR_METRICS}
+    results = {key: scores[key] for key in _SCALAR_METRICS + _DIAGNOSTIC_METRICS
+               if key in scores}
+    results.update(weak_dlib_metrics(model, model_dir))
+    return results
+
+
+@gin.configurable("weak_dlib_metrics")
+def weak_dlib_metrics(model, model_dir, metrics=DEFAULT_METRICS, num_train=None,
+                      num_test=None, random_seed=0):
+    """disentanglement_lib's own metrics of the encoder, in its results layout.
+
+    `tf_drpm.evaluation.disentanglement_lib_scores` runs disentanglement_lib's
+    `compute_*` functions with its gin settings (sizes 10,000 / 5,000, 20
+    histogram bins, `evaluation.random_seed = 0`) on `model.encode`, the
+    posterior means of single observations of `weak_dataset`. Each metric
+    `<m>` is written as disentanglement_lib's `evaluate` writes it:
+    `<model_dir>/metrics/<m>/results/{gin/evaluation.gin,
+    json/evaluation_config.json, json/evaluation_results.json,
+    aggregate/evaluation.json}`, so its `aggregate_results` reads them (the
+    operative config there holds the bindings of every metric of the step).
+
+    Args:
+        model: the trained `WeakVAE`.
+        model_dir: the run directory.
+        metrics: names of `tf_drpm.evaluation.DISENTANGLEMENT_LIB_METRICS`,
+            by default MIG, DCI, SAP and modularity/explicitness; `()` skips
+            the step (disentanglement-lib is then not needed).
+        num_train: overrides disentanglement_lib's 10,000 training points.
+        num_test: overrides its 5,000 test points.
+        random_seed: seed of each metric's `np.random.RandomState`.
+
+    Returns:
+        `{"<m>.<score>": value}` for every numeric score, e.g.
+        `{"mig.discrete_mig": 0.12, "sap_score.SAP_score": 0.03}`.
+
+    Example (gin):
+
+        weak_dlib_metrics.metrics = ('mig', 'sap_score', 'factor_vae_metric')
+        weak_dlib_metrics.num_train = 4000
+    """
+    if not metrics:
+        return {}
+    data = ground_truth_dataset()
+    scores = disentanglement_lib_scores(
+        data, encoder_representation(model, _observation_shape(data)), metrics,
+        random_seed=random_seed, num_train=num_train, num_test=num_test)
+    results = {}
+    for metric, metric_scores in scores.items():
+        update_result_directory(
+            os.path.join(model_dir, "metrics", metric, "results"), "evaluation",
+            metric_scores)
+        results.update({
+            f"{metric}.{key}": value for key, value in metric_scores.items()
+            if key != "elapsed_time" and isinstance(value, (int, float))
+            and not isinstance(value, bool)})
+    return results
 
 
 def _gin_dict():
@@ -298,7 +510,14 @@ def _stats(values):
 
 
 def summarize_runs(runs):
-    """Mean and standard deviation over seeds per (method, n_s)."""
+    """Mean and standard deviation over seeds per (method, n_s).
+
+    The keys are our `_TABLE_METRICS` and the disentanglement_lib headline
+    scores (`mig.discrete_mig`, ...) that some run has.
+    """
+    keys = list(_TABLE_METRICS) + [
+        key for key, _ in _DLIB_COLUMNS
+        if any(key in run["results"] for run in runs)]
     groups = {}
     for run in runs:
         groups.setdefault((run["method"], run["num_shared_factors"]), []).append(run)
@@ -306,7 +525,7 @@ def summarize_runs(runs):
     for (method, num_shared), group in groups.items():
         row = {"method": method, "num_shared_factors": num_shared,
                "seeds": [r["seed"] for r in group]}
-        for key in _SCALAR_METRICS:
+        for key in keys:
             row[key], row[key + "_std"] = _stats(
                 [_number(r["results"].get(key)) for r in group])
         summary.append(row)
@@ -321,13 +540,23 @@ def _number(value):
 
 
 def format_weak_table(summary):
-    """Markdown table: one row per method, per n_s the MSE of n_s, n_s_hat, S, I."""
+    """Markdown table: one row per method; per n_s the MSE of n_s, n_s_hat, the
+    dims whose pairwise KL is below the diagnostics threshold, S and I.
+
+    Then, per n_s, the disentanglement_lib scores of `_DLIB_COLUMNS` that the
+    summary holds (MIG, DCI D = DCI disentanglement, SAP, Mod / Expl =
+    modularity / test explicitness, BetaVAE, FactorVAE, IRS).
+    """
     num_shared_values = sorted({row["num_shared_factors"] for row in summary})
     methods = [m for m in METHOD_NAMES if any(r["method"] == m for r in summary)]
+    dlib_columns = [(key, name) for key, name in _DLIB_COLUMNS
+                    if any(row.get(key) is not None for row in summary)]
+    keys = list(_TABLE_METRICS) + [key for key, _ in dlib_columns]
     header = ["method"]
     for n in num_shared_values:
         header += [f"MSE(n_s) n_s={n}", f"mean n_s_hat n_s={n}",
-                   f"S acc n_s={n}", f"I acc n_s={n}"]
+                   f"dims KL<0.05 n_s={n}", f"S acc n_s={n}", f"I acc n_s={n}"]
+        header += [f"{name} n_s={n}" for _, name in dlib_columns]
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join(["---"] * len(header)) + "|"]
 
@@ -345,9 +574,9 @@ def format_weak_table(summary):
             row = next((r for r in summary if r["method"] == method
                         and r["num_shared_factors"] == n), None)
             if row is None:
-                cells += [""] * 4
+                cells += [""] * len(keys)
             else:
-                cells += [cell(row, k) for k in _SCALAR_METRICS]
+                cells += [cell(row, k) for k in keys]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -51,6 +51,16 @@ class MPI3DStandInTest(tf.test.TestCase, parameterized.TestCase):
                     gaps.min(), 0.02, msg=f"factor {factor} base {base} value {i}"
                 )
 
+    def test_low_resolution_mode_is_the_block_mean(self):
+        factors = MPI3DStandIn().sample_factors(5, np.random.RandomState(3))
+        full = MPI3DStandIn().render(factors)
+        low = MPI3DStandIn(image_size=32).sample_observations_from_factors(
+            factors, np.random.RandomState(0))
+        self.assertEqual(low.shape, (5, 32, 32, 3))
+        self.assertAllClose(low, full.reshape(5, 32, 2, 32, 2, 3).mean(axis=(2, 4)))
+        with self.assertRaisesRegex(ValueError, "image_size=48"):
+            MPI3DStandIn(image_size=48)
+
     def test_bad_factors(self):
         data = MPI3DStandIn()
         with self.assertRaisesRegex(ValueError, r"factors.shape=\(3, 6\)"):

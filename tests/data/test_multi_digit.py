@@ -138,6 +138,27 @@ class MakeMultiDigitTest(tf.test.TestCase):
         )
         self.assertAllEqual(cached, out + 1)
 
+    def test_left_classes_restrict_only_the_left_image(self):
+        images, labels = _source(num=400)
+        out, pair_labels, partners = multi_digit.make_multi_digit(
+            images, labels, 0.3, seed=4, left_classes=(1, 8))
+        self.assertEqual(out.shape, (400, 28, 28))
+        self.assertAllInSet(pair_labels[:, 0], [1, 8])
+        self.assertAllEqual(pair_labels[:, 1], labels[partners])
+        self.assertGreater(len(np.unique(pair_labels[:, 1])), 5)
+        # Same pairing and noise as without the restriction.
+        _, _, default_partners = multi_digit.make_multi_digit(images, labels, 0.3, seed=4)
+        self.assertAllEqual(partners, default_partners)
+        clean, _, _ = multi_digit.make_multi_digit(
+            images, labels, 0.0, seed=4, left_classes=(1, 8))
+        for i in range(5):  # each left image is a source image of class 1 or 8
+            matches = [j for j in np.flatnonzero(np.isin(labels, (1, 8)))
+                       if np.array_equal(
+                           _expected_overlay(images[j], images[partners[i]]), clean[i])]
+            self.assertNotEmpty(matches)
+        with self.assertRaisesRegex(ValueError, r"left_classes=\[11\]"):
+            multi_digit.make_multi_digit(images, labels, left_classes=(11,))
+
     def test_bad_inputs(self):
         images, labels = _source()
         with self.assertRaisesRegex(ValueError, "labels.shape"):

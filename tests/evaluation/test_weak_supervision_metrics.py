@@ -1,12 +1,14 @@
 """Tests of tf_drpm/evaluation/weak_supervision_metrics.py."""
 
 from absl.testing import parameterized
+import keras
 import numpy as np
 import tensorflow as tf
 
 from tf_drpm.data.ground_truth_data import GroundTruthData
 from tf_drpm.data.weak_pairs import WeakPairSampler
 from tf_drpm.evaluation import weak_supervision_metrics as wsm
+from tf_drpm.models.weak_vae import WeakVAE
 
 _FACTOR_SIZES = (2, 3, 4, 3)
 
@@ -202,6 +204,107 @@ class WeakSupervisionScoresTest(tf.test.TestCase):
         self.assertEqual(scores["num_shared_mse"], 9.0)
         self.assertEqual(scores["mean_num_shared"], 4.0)
         self.assertAllClose(scores["shared_accuracy"], 0.0)
+
+
+class _PixelEncoder(keras.layers.Layer):
+    """Posterior mean = the first 10 pixels of row 0, log-variance -2: dim j of
+    the latent code sees only pixel (0, j), so the test chooses which dims two
+    views share."""
+
+    def call(self, x):
+        mean = 4.0 * x[:, 0, :10, 0]
+        return mean, tf.fill(tf.shape(mean), -2.0)
+
+
+class _CollapsedEncoder(keras.layers.Layer):
+    """The prior N(0, 1) for every input."""
+
+    def call(self, x):
+        return (tf.zeros_like(x[:, 0, :10, 0]),) * 2
+
+
+def _known_pairs(num_pairs, independent_dims, seed=0):
+    rs = np.random.RandomState(seed)
+    x1 = rs.uniform(size=(num_pairs, 64, 64, 1)).astype(np.float32)
+    x2 = x1.copy()
+    for j in independent_dims:
+        x2[:, 0, j, 0] = (x1[:, 0, j, 0] + 0.5) % 1.0  # differs by exactly 0.5
+    return x1, x2
+
+
+class SharedDimensionDiagnosticsTest(tf.test.TestCase, parameterized.TestCase):
+
+    def _model(self, method="drpm", encoder=None):
+        model = WeakVAE(method, observation_shape=(64, 64, 1), seed=0)
+        model.encoder = encoder or _PixelEncoder()
+        model.build()
+        return model
+
+    @parameterized.named_parameters(("drpm", "drpm"), ("hg", "hg"),
+                                    ("adaptive", "adaptive"))
+    def test_counts_the_dims_the_views_share(self, method):
+        independent = (1, 4, 6, 7)
+        x1, x2 = _known_pairs(32, independent)
+        model = self._model(method)
+        diagnostics = wsm.shared_dimension_diagnostics(model, x1, x2, threshold=0.05)
+        kl = diagnostics["kl_divergence"]
+        shared = [j for j in range(10) if j not in independent]
+        self.assertAllEqual(kl[:, shared], np.zeros((32, 6)))
+        # (m1 - m2)^2 (1/v1 + 1/v2) / 4 with |m1 - m2| = 4 * 0.5, v = e^-2.
+        self.assertAllClose(kl[:, list(independent)], np.full((32, 4), 2 * np.exp(2.0)),
+                            rtol=1e-4)
+        self.assertAllEqual(diagnostics["num_low_kl"], np.full(32, 6.0))
+        # Every dim is active: mean^2 / 2 + (e^-2 + 2 - 1) / 2 >= 0.57 nats.
+        self.assertAllGreater(diagnostics["kl_to_prior"], 0.5)
+        self.assertAllEqual(diagnostics["num_low_kl_active"], np.full(32, 6.0))
+        outputs = model.aggregation(tf.constant(kl, tf.float32), training=False)
+        self.assertAllClose(diagnostics["num_shared"], outputs["num_shared"])
+        if method == "adaptive":
+            self.assertNotIn("size_logit_gap", diagnostics)
+        else:
+            log_weights = outputs["log_weights"].numpy()
+            self.assertAllClose(diagnostics["size_logit_gap"],
+                                log_weights[:, 0] - log_weights[:, 1], atol=1e-5)
+
+    def test_separates_a_stuck_size_head_from_an_untrained_encoder(self):
+        x1, x2 = _known_pairs(16, independent_dims=(0, 1, 2))
+        model = self._model("drpm")
+        head = model.aggregation.weights_layer
+        # A saturated head: the independent logit grows with every KL.
+        head.kernel.assign(np.tile([[10.0, -10.0]], (10, 1)).astype(np.float32))
+        stuck = wsm.summarize_shared_dimension_diagnostics(
+            wsm.shared_dimension_diagnostics(model, x1, x2))
+        self.assertEqual(stuck["num_low_kl_mean"], 7.0)
+        self.assertEqual(stuck["num_shared_mean"], 0.0)
+        self.assertGreater(stuck["size_logit_gap_mean"], 100.0)
+        self.assertEqual(stuck["num_shared_histogram"][0], 1.0)
+        self.assertAllClose(sum(stuck["num_low_kl_histogram"]), 1.0)
+        self.assertEqual(stuck["num_low_kl_histogram"][7], 1.0)
+        self.assertEqual(stuck["num_active_dims"], 10)
+        # Views the encoder cannot tell apart (a collapsed encoder): every dim
+        # agrees, none is active.
+        model = self._model("drpm", encoder=_CollapsedEncoder())
+        collapsed = wsm.summarize_shared_dimension_diagnostics(
+            wsm.shared_dimension_diagnostics(model, x1, x2))
+        self.assertEqual(collapsed["num_low_kl_mean"], 10.0)
+        self.assertEqual(collapsed["num_low_kl_active_mean"], 0.0)
+        self.assertEqual(collapsed["num_active_dims"], 0)
+
+    def test_draws_no_random_numbers(self):
+        x1, x2 = _known_pairs(4, independent_dims=(3,))
+        model = self._model("drpm")
+        states = [g.state.numpy().copy() for g in (model.seed_generator,
+                                                   model.aggregation.seed_generator)]
+        wsm.shared_dimension_diagnostics(model, x1, x2)
+        for before, generator in zip(states, (model.seed_generator,
+                                              model.aggregation.seed_generator)):
+            self.assertAllEqual(before, generator.state.numpy())
+
+    def test_bad_threshold(self):
+        model = self._model("drpm")
+        x1, x2 = _known_pairs(2, independent_dims=())
+        with self.assertRaisesRegex(ValueError, "threshold=0"):
+            wsm.shared_dimension_diagnostics(model, x1, x2, threshold=0)
 
 
 if __name__ == "__main__":

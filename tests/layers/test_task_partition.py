@@ -137,6 +137,39 @@ class TaskPartitionTest(tf.test.TestCase, parameterized.TestCase):
         self.assertGreater(sizes[1], 35.0)
         self.assertAllClose(sizes.sum(), float(dim))
 
+    @parameterized.named_parameters(("soft", False), ("hard", True))
+    def test_fixed_sizes_are_frozen_and_order_is_learnt(self, hard_permutation):
+        keras.utils.set_random_seed(7)
+        layer = TaskPartition(2, temperature=0.5, hard_permutation=hard_permutation,
+                              fixed_sizes=(35, 15))
+        x = _encoding(batch=6)
+        with tf.GradientTape() as tape:
+            out = layer(x, training=True)
+            loss = tf.reduce_sum(out["masks"][:, 1] * tf.range(50.0))
+        self.assertAllEqual(out["sizes"], np.tile([35.0, 15.0], (6, 1)))
+        expected = tf.matmul(subset_masks(out["sizes"], 50),
+                             neural_sort(out["log_scores"], 0.5, hard=hard_permutation))
+        self.assertAllClose(out["masks"], tf.clip_by_value(expected, 0.0, 1.0), atol=1e-4)
+        if hard_permutation:
+            self.assertAllEqual(tf.reduce_sum(out["masks"], -1), out["sizes"])
+        # Only the order is learnt: no size map, gradients reach the scores.
+        self.assertEqual(sorted(w.name for w in layer.trainable_weights),
+                         ["scores_bias", "scores_kernel"])
+        for grad in tape.gradient(loss, layer.trainable_weights):
+            self.assertGreater(np.abs(grad).max(), 0.0)
+
+    def test_fixed_sizes_errors_and_config(self):
+        with self.assertRaisesRegex(ValueError, r"fixed_sizes=\(30, 10\)"):
+            TaskPartition(2, num_features=50, fixed_sizes=(30, 10))
+        with self.assertRaisesRegex(ValueError, r"fixed_sizes=\(50,\)"):
+            TaskPartition(2, fixed_sizes=(50,))
+        with self.assertRaisesRegex(ValueError, "num_features=50"):
+            TaskPartition(2, fixed_sizes=(30, 10))(_encoding())
+        layer = TaskPartition(2, fixed_sizes=(10, 40))
+        clone = TaskPartition.from_config(layer.get_config())
+        self.assertEqual(clone.fixed_sizes, (10, 40))
+        self.assertAllEqual(clone(_encoding())["sizes"], np.tile([10.0, 40.0], (4, 1)))
+
     def test_temperature_variable(self):
         layer = TaskPartition(2, temperature=2.0)
         x = _encoding()

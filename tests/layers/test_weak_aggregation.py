@@ -197,9 +197,49 @@ class PartitionAggregationTest(tf.test.TestCase, parameterized.TestCase):
             self.assertTrue(np.all(np.isfinite(grad)))
             self.assertGreater(np.abs(grad).sum(), 0.0)
 
+    @parameterized.named_parameters(("drpm", PartitionAggregation),
+                                    ("hg", HypergeometricAggregation))
+    def test_saturating_size_head_is_bounded(self, layer_class):
+        layer = layer_class(size_head_input="saturating", seed=0)
+        kl = tf.constant([[0.0] * 5 + [1e6] * 5, [1.0] * 10], tf.float32)
+        out = layer(kl, training=False)
+        kernel, bias = (w.numpy() for w in layer.weights_layer.weights)
+        features = kl.numpy() / (1.0 + kl.numpy())
+        self.assertAllClose(out["log_weights"], features @ kernel + bias, rtol=1e-5)
+        # |gap| <= sum_j |w_j0 - w_j1| + |b_0 - b_1| whatever the divergences.
+        bound = np.abs(kernel[:, 0] - kernel[:, 1]).sum() + abs(bias[0] - bias[1])
+        gap = out["log_weights"][:, 0] - out["log_weights"][:, 1]
+        self.assertAllLessEqual(np.abs(gap), bound + 1e-5)
+        raw = layer_class(seed=0)
+        raw(kl)
+        raw.weights_layer.set_weights([kernel, bias])
+        raw_gap = raw(kl)["log_weights"].numpy()
+        self.assertGreater(abs(raw_gap[0, 0] - raw_gap[0, 1]), 1e3)
+
+    @parameterized.named_parameters(("drpm", PartitionAggregation),
+                                    ("hg", HypergeometricAggregation))
+    def test_size_head_stop_gradient(self, layer_class):
+        kl = tf.constant(np.random.RandomState(3).exponential(size=(8, 10)), tf.float32)
+        for stop in (False, True):
+            layer = layer_class(size_head_stop_gradient=stop, seed=1)
+            with tf.GradientTape(persistent=True) as tape:
+                tape.watch(kl)
+                out = layer(kl, training=True)
+                head = tf.reduce_sum(out["log_weights"])
+                masks = tf.reduce_sum(out["shared_mask"] * tf.range(10.0))
+            head_gradient = tape.gradient(head, kl)
+            if stop:
+                self.assertIsNone(head_gradient)
+            else:
+                self.assertGreater(np.abs(head_gradient).sum(), 0.0)
+            # The head itself still learns from the masks.
+            for grad in tape.gradient(masks, layer.weights_layer.trainable_weights):
+                self.assertGreater(np.abs(grad).sum(), 0.0)
+
     def test_float64_and_config(self):
         layer = PartitionAggregation(
-            temperature=0.7, gamma=0.5, delta=0.0, seed=4, dtype="float64"
+            temperature=0.7, gamma=0.5, delta=0.0, seed=4, dtype="float64",
+            size_head_input="saturating", size_head_stop_gradient=True,
         )
         out = layer(KL.astype(np.float64), training=True)
         self.assertEqual(out["shared_mask"].dtype, tf.float64)
@@ -222,6 +262,8 @@ class PartitionAggregationTest(tf.test.TestCase, parameterized.TestCase):
             HypergeometricAggregation(gamma=math.nan)
         with self.assertRaisesRegex(ValueError, "prior_log_weights"):
             PartitionAggregation(prior_log_weights=(0.0,))
+        with self.assertRaisesRegex(ValueError, "size_head_input='log'"):
+            HypergeometricAggregation(size_head_input="log")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,31 @@ class DRPMMultitaskTest(tf.test.TestCase):
         head_input = out["features"] * out["masks"][:, 1]
         self.assertAllClose(model.heads[1](head_input, training=False), out["logits"][1])
 
+    def test_size_warmup_holds_equal_sizes_then_learns(self):
+        keras.utils.set_random_seed(3)
+        images, _ = _data(num=6)
+        model = _model(hard_permutation=True, size_warmup_steps=2)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        model.optimizer.build(model.trainable_variables)
+        model(images)
+        # Learnt sizes of this initialisation are far from 25 / 25.
+        model.partition.weights_bias.assign([3.0, -3.0])
+        learnt = model.partition(model.partition_encoder(images), training=True)
+        self.assertNotAllEqual(learnt["sizes"], tf.fill([6, 2], 25.0))
+        warm = model(images, training=True)
+        self.assertAllEqual(warm["sizes"], tf.fill([6, 2], 25.0))
+        self.assertAllEqual(tf.reduce_sum(warm["masks"], -1), tf.fill([6, 2], 25.0))
+        model.optimizer.iterations.assign(2)
+        after = model(images, training=True)  # (the encoders' dropout differs)
+        self.assertNotAllEqual(after["sizes"], tf.fill([6, 2], 25.0))
+        self.assertAllEqual(tf.reduce_sum(after["sizes"], -1), tf.fill([6], 50.0))
+        # Evaluation always uses the learnt sizes.
+        model.optimizer.iterations.assign(0)
+        self.assertAllEqual(model(images, training=False)["sizes"],
+                            model.partition(model.partition_encoder(images))["sizes"])
+        with self.assertRaisesRegex(ValueError, "size_warmup_steps=-1"):
+            _model(size_warmup_steps=-1)
+
     def test_regularizer_alone_equalizes_subset_sizes(self):
         # log Gamma is convex: descending lambda * sum_t lgamma(n_t + 1) alone
         # must move an unequal split (here 48 / 2) towards 25 / 25.

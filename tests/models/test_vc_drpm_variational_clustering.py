@@ -13,7 +13,8 @@ from tf_drpm.models.mlp_autoencoder import MLPAutoencoder
 K, L_DIM = 3, 2
 
 
-def _model(kl="bound", num_samples=4, gamma=1.0, delta=0.01, seed=0):
+def _model(kl="bound", num_samples=4, gamma=1.0, delta=0.01, seed=0,
+           partition_model="drpm"):
     ae = MLPAutoencoder(latent_dim=L_DIM, trunk_units=(16, 8))
     ae.build()
     ae.reset_log_scale_head(-1.0)
@@ -25,6 +26,7 @@ def _model(kl="bound", num_samples=4, gamma=1.0, delta=0.01, seed=0):
         delta=delta,
         num_partition_samples=num_samples,
         kl=kl,
+        partition_model=partition_model,
         seed=seed,
     )
     model.build()
@@ -229,6 +231,25 @@ class DRPMVCTest(tf.test.TestCase):
             )
             mismatched += int(np.sum(assigned != nearest))
         self.assertGreater(mismatched, 0)
+
+    def test_nearest_prior_ablation_is_hard_assignment_without_partition_term(self):
+        model = _model(partition_model="nearest_prior")
+        x = _images()
+        seed = tf.constant([3, 4], tf.int32)
+        losses = model.compute_losses(x, seed, training=False)
+        mean, log_scale = model.autoencoder.encode(x)
+        kl = model.prior.kl_divergence(mean, log_scale).numpy()
+        self.assertAllClose(losses["kl_z"], kl.min(axis=-1).sum(), rtol=1e-5)
+        self.assertEqual(float(losses["kl_partition"]), 0.0)
+        self.assertAllClose(losses["loss"],
+                            losses["reconstruction"] + 0.5 * losses["kl_z"], rtol=1e-6)
+        with tf.GradientTape() as tape:
+            loss = model.compute_losses(x, seed, training=True)["loss"]
+        gradients = tape.gradient(loss, [model.score_scale, model.prior.means])
+        self.assertIsNone(gradients[0])  # no partition model, no score scale
+        self.assertGreater(float(tf.reduce_max(tf.abs(gradients[1]))), 0.0)
+        with self.assertRaisesRegex(ValueError, "partition_model='x'"):
+            _model(partition_model="x")
 
     def test_score_scale_gradient(self):
         model = _model(gamma=0.0, delta=0.0)

@@ -120,6 +120,44 @@ class WeakVAETest(tf.test.TestCase, parameterized.TestCase):
         self.assertAllClose(losses["kl_loss"], latent_kl, rtol=1e-4, atol=1e-6)
         self.assertAllClose(losses["loss"], reconstruction + latent_kl, rtol=1e-5)
 
+    def test_view_reduction_sum_doubles_the_view_terms_only(self):
+        data = _pairs(num=3)
+        mean_model = WeakVAE("drpm", seed=4)
+        sum_model = WeakVAE("drpm", seed=4, view_reduction="sum")
+        mean_model.build()
+        sum_model.build()
+        sum_model.set_weights(mean_model.get_weights())
+        outputs = mean_model(data, training=False, sample_latents=False)
+        mean_losses = mean_model.compute_losses(data, outputs)
+        sum_losses = sum_model.compute_losses(data, outputs)
+        for key in ("reconstruction_loss", "kl_loss"):
+            self.assertAllClose(sum_losses[key], 2.0 * mean_losses[key])
+        self.assertAllClose(sum_losses["partition_loss"], mean_losses["partition_loss"])
+        with self.assertRaisesRegex(ValueError, "view_reduction='max'"):
+            WeakVAE("drpm", view_reduction="max")
+
+    def test_sample_latents_false_decodes_the_means(self):
+        model = WeakVAE("adaptive", seed=1)
+        data = _pairs(num=2)
+        state = model.seed_generator.state.numpy().copy()
+        outputs = model(data, training=False, sample_latents=False)
+        self.assertAllEqual(state, model.seed_generator.state.numpy())
+        self.assertAllClose(outputs["logits1"], model.decoder(outputs["mean1"]))
+        sampled = model(data, training=False)
+        self.assertNotAllClose(sampled["logits1"], outputs["logits1"])
+
+    def test_low_resolution_stand_in(self):
+        data = MPI3DStandIn(image_size=32)
+        self.assertEqual(data.observation_shape, [32, 32, 3])
+        model = WeakVAE("drpm", observation_shape=(32, 32, 3), seed=0)
+        pairs = WeakPairSampler(data, num_shared_factors=3).sample(
+            4, np.random.RandomState(0))
+        outputs = model({"x1": pairs["x1"], "x2": pairs["x2"]}, training=True)
+        self.assertEqual(outputs["logits1"].shape, (4, 32, 32, 3))
+        # The decoder keeps disentanglement_lib's layout at 64x64.
+        self.assertEqual(WeakVAE("label").decoder._dense[1].units, 1024)
+        self.assertEqual(model.decoder._dense[1].units, 256)
+
     @parameterized.parameters("float32", "float64")
     def test_symmetric_kl_matches_tfp(self, dtype):
         rng = np.random.RandomState(0)

@@ -11,6 +11,7 @@ import tensorflow as tf
 from tests.trainers import resume_util
 from trainers import cli
 from trainers import mtl
+from trainers import mtl_allocation
 from trainers import mtl_sweep
 from trainers import training
 
@@ -101,6 +102,52 @@ class MtlSmokeTest(tf.test.TestCase, parameterized.TestCase):
         masks = model(np.zeros((3, 28, 28, 1), np.float32))["masks"].numpy()
         # Exact partition masks: every neuron in exactly one task.
         self.assertAllEqual(masks.sum(axis=1), np.ones((3, 50)))
+
+    def test_frozen_sizes_run_keeps_its_sizes(self):
+        model_dir = os.path.join(self.get_temp_dir(), "frozen")
+        params = ["mtl_model.method = 'drpm'", "mtl_model.fixed_sizes = (35, 15)",
+                  "train.deterministic = False",
+                  f"mtl_data.cache_dir = '{os.path.join(self.get_temp_dir(), 'cache')}'"]
+        result = cli.run_with_gin(training.train, model_dir, [MTL_GIN], params)
+        self.assertEqual(result.model.partition.fixed_sizes, (35, 15))
+        for record in result.history:
+            self.assertEqual(record["logs"]["left_size"], 35.0)
+            self.assertEqual(record["logs"]["right_size"], 15.0)
+            self.assertEqual(record["logs"]["val_right_size"], 15.0)
+        self.assertEqual((result.results["left_size"], result.results["right_size"]),
+                         (35.0, 15.0))
+
+    def test_allocation_verdict(self):
+        def setting(split, left_size, accuracy):
+            return {"fixed_sizes": split, "aggregate": [{
+                "noise_ratio": 0.6, "left_size_mean": left_size,
+                "right_size_mean": 50.0 - left_size, "mean_accuracy_mean": accuracy,
+                "mean_accuracy_std": 0.0}]}
+
+        settings = {f"fixed_{a}": setting([a, 50 - a], a, acc) for a, acc in
+                    ((40, 0.70), (35, 0.72), (25, 0.71), (15, 0.65), (10, 0.60))}
+        settings["learnt"] = setting(None, 28.0, 0.715)
+        settings["far"] = setting(None, 12.0, 0.6)
+        good = mtl_allocation.verdict(settings, 0.6, "learnt")
+        self.assertEqual(good["best_split"], [35, 15])
+        self.assertTrue(good["within_one_step"])  # 28 lies in [25, 40]
+        self.assertFalse(mtl_allocation.verdict(settings, 0.6, "far")["within_one_step"])
+
+    def test_allocation_run_writes_table_and_plot(self):
+        output_dir = os.path.join(self.get_temp_dir(), "allocation")
+        params = ["train.epochs = 1", "train.deterministic = False",
+                  "mtl_data.num_train = 16", "mtl_data.num_test = 16"]
+        result = mtl_allocation.run_allocation(
+            output_dir, [MTL_GIN], params, splits=((40, 10), (10, 40)),
+            noise_ratios=(0.5,), seeds=(0,))
+        self.assertEqual(set(result["settings"]), {
+            "fixed_40_10", "fixed_10_40", "learnt", "learnt_no_regulariser"})
+        row = result["settings"]["fixed_10_40"]["aggregate"][0]
+        self.assertEqual((row["left_size_mean"], row["right_size_mean"]), (10.0, 40.0))
+        for name in ("allocation.json", "allocation.md", "allocation.png"):
+            self.assertTrue(os.path.exists(os.path.join(output_dir, name)), name)
+        with open(os.path.join(output_dir, "allocation.md")) as f:
+            self.assertIn("best frozen split", f.read())
 
     def test_sweep_writes_json_and_plot(self):
         output_dir = os.path.join(self.get_temp_dir(), "sweep")

@@ -58,8 +58,15 @@ class WeakTrainerTest(tf.test.TestCase):
         self.assertEqual(label["num_shared_mse"], 36.0)
         with open(os.path.join(model_dir, "results.md")) as f:
             table = f.read()
-        for name in ("Label-VAE", "Ada-VAE", "HG-VAE", "DRPM-VAE", "MSE(n_s) n_s=3"):
+        for name in ("Label-VAE", "Ada-VAE", "HG-VAE", "DRPM-VAE", "MSE(n_s) n_s=3",
+                     "MIG n_s=3", "SAP n_s=3"):
             self.assertIn(name, table)
+        self.assertNotIn("DCI D", table)  # not computed by the smoke config
+        for run in summary["runs"]:
+            self.assertTrue(np.isfinite(run["results"]["mig.discrete_mig"]))
+            self.assertTrue(os.path.exists(os.path.join(
+                run["model_dir"], "metrics", "sap_score", "results", "aggregate",
+                "evaluation.json")))
         self.assertEqual(table, summary["table"])
         with open(os.path.join(model_dir, "results.json")) as f:
             self.assertLen(json.load(f)["aggregate"], 4)
@@ -73,23 +80,58 @@ class WeakTrainerTest(tf.test.TestCase):
 
     def test_disentanglement_lib_dummy_data(self):
         # A disentanglement_lib GroundTruthData object trains through our
-        # trainer as is (10 factors of 5 values, 64x64x1 noise images).
+        # trainer as is (10 factors of 5 values, 64x64x1 noise images); its
+        # own metrics score the run and its own aggregation reads the results.
         try:
-            # pylint: disable-next=g-import-not-at-top,unused-import
-            import disentanglement_lib.data.ground_truth.dummy_data  # noqa: F401
-        except ImportError:
-            self.skipTest("disentanglement-lib is not installed")
+            # pylint: disable-next=g-import-not-at-top
+            from disentanglement_lib.utils import aggregate_results
+        except ImportError as e:
+            self.skipTest(f"disentanglement-lib (or pandas, simplejson): {e}")
         model_dir = tempfile.mkdtemp(dir=self.get_temp_dir())
+        metrics = ("mig", "dci", "sap_score", "modularity_explicitness")
         summary = cli.run_with_gin(
             weak.weak_experiment, model_dir, [_SMOKE],
             ["weak_dataset.name = 'dummy_data'", "weak_experiment.methods = ('drpm',)",
-             "weak_experiment.num_shared_factors = (4,)"])
+             "weak_experiment.num_shared_factors = (4,)",
+             f"weak_dlib_metrics.metrics = {metrics!r}",
+             "weak_dlib_metrics.num_test = 100"])
         (run,) = summary["runs"]
         self.assertEqual(run["num_shared_factors"], 4)
         self.assertTrue(np.isfinite(run["results"]["num_shared_mse"]))
         with open(os.path.join(run["model_dir"], "metrics", "weak_supervision",
                                "results", "json", "evaluation_results.json")) as f:
             self.assertLen(json.load(f)["independent_accuracy_per_factor"], 10)
+        for column in ("MIG n_s=4", "DCI D n_s=4", "SAP n_s=4", "Mod n_s=4",
+                       "Expl n_s=4"):
+            self.assertIn(column, summary["table"])
+        with open(os.path.join(run["model_dir"], "metrics", "mig", "results", "gin",
+                               "evaluation.gin")) as f:
+            operative = f.read()
+        self.assertIn("mig.num_train = 100", operative)
+        self.assertIn("discretizer.num_bins = 20", operative)
+
+        # disentanglement_lib's aggregation, as its users run it.
+        output = os.path.join(model_dir, "dlib_results.json")
+        aggregate_results.aggregate_results_to_json(
+            os.path.join(model_dir, "*", "*", "metrics", "*", "results", "aggregate",
+                         "evaluation.json"), output)
+        frame = aggregate_results.load_aggregated_json_results(output)
+        self.assertLen(frame, 5)  # weak_supervision and the four metrics
+        metric_of_row = frame["path"].str.extract(r"metrics/([^/]+)/results")[0]
+        self.assertCountEqual(metric_of_row, ("weak_supervision",) + metrics)
+        for metric, column in (
+                ("mig", "discrete_mig"), ("dci", "disentanglement"),
+                ("dci", "completeness"), ("dci", "informativeness_test"),
+                ("sap_score", "SAP_score"), ("modularity_explicitness",
+                                             "modularity_score"),
+                ("modularity_explicitness", "explicitness_score_test"),
+                ("weak_supervision", "num_shared_mse")):
+            values = frame.loc[metric_of_row == metric,
+                               f"evaluation_results.{column}"].astype(float)
+            self.assertLen(values, 1)
+            self.assertTrue(np.all(np.isfinite(values)), (metric, column))
+        self.assertTrue(
+            (frame["evaluation_config.weak_model.method"] == "'drpm'").all())
 
     def test_temperature_is_annealed_for_drpm_only(self):
         gin.parse_config_files_and_bindings(
@@ -119,10 +161,40 @@ class WeakTrainerTest(tf.test.TestCase):
             self.assertEqual(query("weak_experiment.num_shared_factors"),
                              (0, 1, 3, 5))
             self.assertLen(query("weak_experiment.seeds"), 5)
+            # disentanglement_lib's default metrics at its own sizes.
+            self.assertEqual(query("weak_dlib_metrics.metrics"),
+                             ("mig", "dci", "sap_score", "modularity_explicitness"))
+            self.assertEqual(query("weak_dlib_metrics.random_seed"), 0)
             gin.clear_config()
         cli.parse_gin(["gin/weak/quick.gin"], finalize=False)
         self.assertEqual(gin.query_parameter("weak_dataset.name"), "mpi3d_stand_in")
         self.assertLen(gin.query_parameter("weak_experiment.methods"), 4)
+        # The cheap metrics only.
+        self.assertEqual(gin.query_parameter("weak_dlib_metrics.metrics"),
+                         ("mig", "sap_score", "modularity_explicitness"))
+
+    def test_table_with_disentanglement_lib_columns(self):
+        ours = {"num_shared_mse": 1.0, "mean_num_shared": 2.0,
+                "shared_accuracy": 0.5, "independent_accuracy": 0.25}
+        runs = [
+            {"method": "drpm", "num_shared_factors": 3, "seed": seed,
+             "results": dict(ours, **{"mig.discrete_mig": 0.1 * seed,
+                                      "sap_score.SAP_score": 0.02})}
+            for seed in (0, 1)]
+        runs.append({"method": "label", "num_shared_factors": 3, "seed": 0,
+                     "results": ours})  # a run without the dlib step
+        summary = weak.summarize_runs(runs)
+        table = weak.format_weak_table(summary)
+        header, _, label, drpm = table.splitlines()
+        self.assertEqual(header.split(" | ")[-2:], ["MIG n_s=3", "SAP n_s=3 |"])
+        self.assertNotIn("DCI", header)
+        self.assertTrue(label.endswith("| n/a | n/a |"), label)
+        self.assertIn("| 0.050 ± 0.050 | 0.020 ± 0.000 |", drpm)
+
+    def test_bad_dlib_metric(self):
+        with self.assertRaisesRegex(ValueError, r"Received: metrics=\('mig', 'xyz'\)"):
+            weak.weak_dlib_metrics(None, self.get_temp_dir(), metrics=("mig", "xyz"))
+        self.assertEqual(weak.weak_dlib_metrics(None, self.get_temp_dir(), ()), {})
 
     def test_bad_method(self):
         with self.assertRaisesRegex(ValueError, "Received: method='vae'"):

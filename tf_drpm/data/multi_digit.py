@@ -96,7 +96,8 @@ def drop_pixels(images, noise_ratio, random_state):
 
 
 def make_multi_digit(
-    images, labels, noise_ratio=0.0, seed=0, cache_dir=None, name="multi"
+    images, labels, noise_ratio=0.0, seed=0, cache_dir=None, name="multi",
+    left_classes=None,
 ):
     """Builds (or loads from the cache) a noisy Multi-X split.
 
@@ -111,12 +112,26 @@ def make_multi_digit(
         cache_dir: Optional directory. When given, the result is read from /
             written to `<cache_dir>/<name>_<fingerprint>_noise<alpha>_seed<seed>.npz`.
         name: Python str used as the cache file prefix.
+        left_classes: Optional sequence of labels. When given, the left image
+            of each of the N examples is drawn uniformly (with replacement,
+            from a third stream of `seed`) from the source images with one of
+            these labels, so the left task can be made easy (e.g. two classes
+            that are easy to tell apart) while the right images still come
+            from every class. Default `None`: every source image is the left
+            image of exactly one example.
 
     Returns:
         images: uint8 array `[N, 28, 28]`, the resized overlays.
         labels: int64 array `[N, 2]`, columns (left label, right label).
         partners: int64 array `[N]`, index of the right image of each example.
     """
+    if left_classes is not None:
+        left_classes = sorted(int(c) for c in left_classes)
+        if not np.isin(left_classes, labels).all():
+            raise ValueError(
+                "Every label in `left_classes` must occur in `labels`. Received: "
+                f"left_classes={left_classes}"
+            )
     images = np.asarray(images)
     labels = np.asarray(labels)
     _check_source_shape(images, "images")
@@ -138,24 +153,31 @@ def make_multi_digit(
             np.ascontiguousarray(images).tobytes()
             + np.ascontiguousarray(labels).tobytes()
         ).hexdigest()[:16]
+        left = "" if left_classes is None else "_left" + "-".join(map(str, left_classes))
         path = os.path.join(
-            cache_dir, f"{name}_{fingerprint}_noise{noise_ratio:.4f}_seed{seed}.npz"
+            cache_dir,
+            f"{name}_{fingerprint}{left}_noise{noise_ratio:.4f}_seed{seed}.npz",
         )
         if os.path.exists(path):
             with np.load(path) as cached:
                 return cached["images"], cached["labels"], cached["partners"]
 
-    pair_seed, noise_seed = np.random.SeedSequence(seed).generate_state(2)
+    pair_seed, noise_seed, left_seed = np.random.SeedSequence(seed).generate_state(3)
     num_examples = images.shape[0]
     partners = np.random.RandomState(pair_seed).randint(
         0, num_examples, size=num_examples
     ).astype(np.int64)
     noise_state = np.random.RandomState(noise_seed)
+    if left_classes is not None:
+        lefts = np.random.RandomState(left_seed).choice(
+            np.flatnonzero(np.isin(labels, left_classes)), size=num_examples)
+    else:
+        lefts = np.arange(num_examples)
 
     out = np.empty((num_examples, _SOURCE_SIZE, _SOURCE_SIZE), np.uint8)
     for start in range(0, num_examples, _CHUNK):
         stop = min(start + _CHUNK, num_examples)
-        left = images[start:stop].astype(np.float32)
+        left = images[lefts[start:stop]].astype(np.float32)
         right = images[partners[start:stop]].astype(np.float32)
         right = drop_pixels(right, noise_ratio, noise_state)
         canvas = compose_canvas(left, right)[..., np.newaxis]  # [b, 36, 36, 1]
@@ -163,7 +185,7 @@ def make_multi_digit(
             canvas, (_SOURCE_SIZE, _SOURCE_SIZE), method="bilinear", antialias=True
         ).numpy()[..., 0]
         out[start:stop] = np.clip(np.round(resized), 0, 255).astype(np.uint8)
-    pair_labels = np.stack([labels, labels[partners]], axis=-1).astype(np.int64)
+    pair_labels = np.stack([labels[lefts], labels[partners]], axis=-1).astype(np.int64)
 
     if path is not None:
         os.makedirs(cache_dir, exist_ok=True)

@@ -14,11 +14,10 @@ from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
 from tf_drpm.internal import seed_util
 from tf_drpm.ops.gumbel import sample_gumbel
-from tf_drpm.ops.neural_sort import descending_order
 from tf_drpm.ops.neural_sort import neural_sort
 from tf_drpm.ops.ordered_blocks_log_prob import ordered_blocks_log_prob
 from tf_drpm.ops.plackett_luce_log_prob import plackett_luce_log_prob
-from tf_drpm.ops.soft_sort_partition import soft_sort_partition
+from tf_drpm.ops.soft_sort_partition import sort_partition
 from tf_drpm.ops.subset_masks import subset_masks
 
 __all__ = ["DifferentiableRandomPartition"]
@@ -385,13 +384,6 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
         else:
             perturbed = tf.broadcast_to(log_scores, scores_shape)
         masks = subset_masks(counts, self.num_elements)  # [S, B..., K, n]
-        if mask is not None:
-            # Rank positions past the real elements are 0 in the forward pass
-            # (the counts sum to the number of real elements); cut their
-            # straight-through gradient too, as in the unpadded model.
-            num_real = tf.reduce_sum(tf.cast(mask, masks.dtype), axis=-1, keepdims=True)
-            rank = tf.range(self.num_elements, dtype=masks.dtype)
-            masks = masks * tf.cast(rank < num_real, masks.dtype)[..., tf.newaxis, :]
         partition = self._partition_from_masks(masks, perturbed, temperature, mask)
         # A temperature <= 0 known only at run time (a variable, a tf.function
         # argument) gives NaN rather than plausible partitions with wrong
@@ -408,21 +400,10 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
 
     def _partition_from_masks(self, masks, perturbed, temperature, mask=None):
         """Y = masks @ P for P = neural_sort(perturbed), without storing P for large n."""
-        if not self._hard_permutation:
-            return soft_sort_partition(masks, perturbed, temperature, self._chunk_size,
-                                       mask=mask)
-        # Straight-through: the forward value is masks @ P_hard, a gather by
-        # rank; the gradient w.r.t. masks goes through P_hard, the gradient
-        # w.r.t. the scores through P_soft. Padded elements rank last, where
-        # the masks are 0 (the counts sum to the number of real elements).
-        batch_dims = len(perturbed.shape) - 1
-        order = descending_order(perturbed, mask)
-        rank = tf.argsort(order, axis=-1, stable=True)  # rank of each element
-        hard_part = tf.gather(masks, rank, axis=-1, batch_dims=batch_dims)
-        soft_part = soft_sort_partition(
-            tf.stop_gradient(masks), perturbed, temperature, self._chunk_size,
-            masks_gradient=False, mask=mask)
-        return hard_part + (soft_part - tf.stop_gradient(soft_part))
+        # Padded elements rank after every real one, where the masks are 0
+        # (the counts sum to the number of real elements).
+        return sort_partition(masks, perturbed, temperature, hard=self._hard_permutation,
+                              chunk_size=self._chunk_size, mask=mask)
 
     def _validated_partition(self, partition):
         partition = tf.convert_to_tensor(partition, dtype=self.dtype, name="partition")

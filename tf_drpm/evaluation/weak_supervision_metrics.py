@@ -30,6 +30,8 @@ __all__ = [
     "linear_probe_score",
     "num_shared_mse",
     "partition_probe_scores",
+    "shared_dimension_diagnostics",
+    "summarize_shared_dimension_diagnostics",
     "weak_supervision_scores",
 ]
 
@@ -223,6 +225,105 @@ def partition_probe_scores(codes, shared_mask, factors, factor_shared,
 def _nanmean(values):
     values = values[np.isfinite(values)]
     return float(values.mean()) if values.size else float("nan")
+
+
+def shared_dimension_diagnostics(model, x1, x2, threshold=0.05):
+    """Per-pair quantities that explain a weakly supervised VAE's estimate of n_s.
+
+    Encodes both views with `model.encode_pair` and runs the view aggregation
+    deterministically (`training=False`): no random stream advances, so it can
+    run inside training without changing it. It separates a size head that is
+    stuck (many dims agree between the views, the estimate stays near 0) from
+    an encoder that has not learnt (few dims agree):
+
+    ```none
+    num_low_kl[b]     = #{j : KL_pw[b, j] < threshold}     dims the views share
+    num_shared[b]     = the aggregation's estimate n_s_hat
+    size_logit_gap[b] = log w_independent - log w_shared   (HG, DRPM)
+    kl_to_prior[j]    = mean_b,view KL[q(z_j | x) || N(0, 1)]
+    ```
+
+    A dim whose posterior equals the prior for every input (`kl_to_prior`
+    near 0, a collapsed dim) agrees between the views trivially;
+    `num_low_kl_active` counts only dims with `kl_to_prior >= 0.1` nats.
+
+    Args:
+        model: A `tf_drpm.models.WeakVAE` (anything with `encode_pair` and an
+            `aggregation` layer returning `num_shared`).
+        x1, x2: Float arrays `[N, 64, 64, channels]`, the two views.
+        threshold: Positive float, the divergence below which a dim counts as
+            shared by the two views.
+
+    Returns:
+        A dict of numpy arrays: `num_shared`, `num_low_kl`,
+        `num_low_kl_active` (`[N]`), `kl_divergence` (`[N, d]`),
+        `kl_to_prior` (`[d]`) and, when the aggregation has a size head,
+        `size_logit_gap` (`[N]`).
+
+    Example:
+
+    >>> pairs = WeakPairSampler(MPI3DStandIn(), 3).sample(256, np.random.RandomState(1))
+    >>> d = shared_dimension_diagnostics(model, pairs["x1"], pairs["x2"])
+    >>> d["num_low_kl"].mean(), d["num_shared"].mean()
+    """
+    if not threshold > 0:
+        raise ValueError(
+            f"`threshold` must be positive. Received: threshold={threshold}")
+    mean1, log_var1, mean2, log_var2, kl_divergence = model.encode_pair(x1, x2)
+    outputs = model.aggregation(kl_divergence, training=False)
+    kl_to_prior = []
+    for mean, log_var in ((mean1, log_var1), (mean2, log_var2)):
+        mean, log_var = np.asarray(mean, np.float64), np.asarray(log_var, np.float64)
+        kl_to_prior.append(0.5 * (mean**2 + np.exp(log_var) - log_var - 1.0))
+    kl_to_prior = np.concatenate(kl_to_prior).mean(axis=0)
+    kl_divergence = np.asarray(kl_divergence, np.float64)
+    low = kl_divergence < threshold
+    result = {
+        "num_shared": np.asarray(outputs["num_shared"], np.float64),
+        "num_low_kl": low.sum(axis=-1).astype(np.float64),
+        "num_low_kl_active": (low & (kl_to_prior >= 0.1)).sum(axis=-1).astype(
+            np.float64),
+        "kl_divergence": kl_divergence,
+        "kl_to_prior": kl_to_prior,
+    }
+    if "log_weights" in outputs:
+        log_weights = np.asarray(outputs["log_weights"], np.float64)
+        result["size_logit_gap"] = log_weights[:, 0] - log_weights[:, 1]
+    return result
+
+
+def summarize_shared_dimension_diagnostics(diagnostics):
+    """JSON-ready summary of `shared_dimension_diagnostics`.
+
+    Returns:
+        A dict of floats (`num_shared_mean`, `num_low_kl_mean`,
+        `num_low_kl_active_mean`, `num_active_dims`, and
+        `size_logit_gap_mean` / `_std` / `_abs_mean` when present) and lists:
+        `num_shared_histogram` / `num_low_kl_histogram` (fraction of pairs
+        with 0, 1, ..., d dims; `num_shared` rounded) and `kl_to_prior`.
+    """
+    num_latent = diagnostics["kl_divergence"].shape[-1]
+
+    def histogram(values):
+        counts = np.bincount(np.clip(np.round(values).astype(np.int64), 0,
+                                     num_latent), minlength=num_latent + 1)
+        return (counts / max(1, len(values))).tolist()
+
+    summary = {
+        "num_shared_mean": float(np.mean(diagnostics["num_shared"])),
+        "num_low_kl_mean": float(np.mean(diagnostics["num_low_kl"])),
+        "num_low_kl_active_mean": float(np.mean(diagnostics["num_low_kl_active"])),
+        "num_active_dims": int(np.sum(diagnostics["kl_to_prior"] >= 0.1)),
+        "num_shared_histogram": histogram(diagnostics["num_shared"]),
+        "num_low_kl_histogram": histogram(diagnostics["num_low_kl"]),
+        "kl_to_prior": diagnostics["kl_to_prior"].tolist(),
+    }
+    if "size_logit_gap" in diagnostics:
+        gap = diagnostics["size_logit_gap"]
+        summary.update(size_logit_gap_mean=float(np.mean(gap)),
+                       size_logit_gap_std=float(np.std(gap)),
+                       size_logit_gap_abs_mean=float(np.mean(np.abs(gap))))
+    return summary
 
 
 def weak_supervision_scores(model, ground_truth_data, num_shared_factors,

@@ -7,15 +7,19 @@ __all__ = ["DeconvDecoder"]
 
 @keras.saving.register_keras_serializable(package="tf_drpm")
 class DeconvDecoder(keras.layers.Layer):
-    """Deconvolutional decoder returning Bernoulli logits of 64x64 images.
+    """Deconvolutional decoder returning Bernoulli logits of square images.
 
     The `deconv_decoder` of disentanglement_lib (Locatello et al., 2019): ReLU
     dense layers of 256 and 1024 units, a reshape to `[4, 4, 64]`, three ReLU
     transposed convolutions (64, 32, 32 filters of 4x4, stride 2) and a linear
-    transposed convolution to `channels` maps, all with "same" padding.
+    transposed convolution to `channels` maps, all with "same" padding. For
+    other square sizes `s` (a multiple of 16) the second dense layer has
+    `(s / 16)^2 * 64` units reshaped to `[s / 16, s / 16, 64]`, the rest
+    unchanged; `s = 64` is disentanglement_lib's decoder.
 
     Args:
-        observation_shape: `(64, 64, channels)`. Default `(64, 64, 3)`.
+        observation_shape: `(s, s, channels)` with `s` a multiple of 16.
+            Default `(64, 64, 3)`.
         **kwargs: Base layer keyword arguments.
 
     Call arguments:
@@ -35,21 +39,27 @@ class DeconvDecoder(keras.layers.Layer):
         observation_shape = tuple(int(s) for s in observation_shape)
         if (
             len(observation_shape) != 3
-            or observation_shape[:2] != (64, 64)
+            or observation_shape[0] != observation_shape[1]
+            or observation_shape[0] < 16
+            or observation_shape[0] % 16
             or (observation_shape[2] < 1)
         ):
             raise ValueError(
-                "Argument `observation_shape` must be (64, 64, channels). "
-                f"Received: observation_shape={observation_shape}"
+                "Argument `observation_shape` must be (s, s, channels) with s a "
+                f"multiple of 16. Received: observation_shape={observation_shape}"
             )
+        base = observation_shape[0] // 16
+        self._base_shape = (base, base, 64)
         self.observation_shape = observation_shape
         policy = self.dtype_policy
         deconv = {"kernel_size": 4, "strides": 2, "padding": "same", "dtype": policy}
         self._dense = [
             keras.layers.Dense(256, activation="relu", name="d1", dtype=policy),
-            keras.layers.Dense(1024, activation="relu", name="d2", dtype=policy),
+            keras.layers.Dense(
+                base * base * 64, activation="relu", name="d2", dtype=policy
+            ),
         ]
-        self._reshape = keras.layers.Reshape((4, 4, 64), dtype=policy)
+        self._reshape = keras.layers.Reshape(self._base_shape, dtype=policy)
         self._deconvs = [
             keras.layers.Conv2DTranspose(64, activation="relu", name="d3", **deconv),
             keras.layers.Conv2DTranspose(32, activation="relu", name="d4", **deconv),
@@ -62,7 +72,7 @@ class DeconvDecoder(keras.layers.Layer):
         for layer in self._dense:
             layer.build(shape)
             shape = layer.compute_output_shape(shape)
-        shape = (shape[0], 4, 4, 64)
+        shape = (shape[0],) + self._base_shape
         for layer in self._deconvs:
             layer.build(shape)
             shape = layer.compute_output_shape(shape)

@@ -43,6 +43,11 @@ class HypergeometricAggregation(_LearnedSizesAggregation):
         prior_log_weights: Two floats, log weights of the prior MVHG
             (independent, shared). Default `(0, 0)`.
         seed: Optional int seed.
+        size_head_input: `"kl"` (the paper: raw pairwise KLs) or
+            `"saturating"` (`kl / (1 + kl)`), the input of the size head.
+            Default `"kl"`.
+        size_head_stop_gradient: Bool; stop the size head's gradient into
+            the encoder. Default `False`.
         **kwargs: Base layer keyword arguments.
 
     Call arguments: see `ViewAggregation` (`labels` is ignored).
@@ -60,6 +65,8 @@ class HypergeometricAggregation(_LearnedSizesAggregation):
         gamma=0.0,
         prior_log_weights=(0.0, 0.0),
         seed=None,
+        size_head_input="kl",
+        size_head_stop_gradient=False,
         **kwargs,
     ):
         super().__init__(
@@ -69,6 +76,8 @@ class HypergeometricAggregation(_LearnedSizesAggregation):
             gamma=gamma,
             prior_log_weights=prior_log_weights,
             seed=seed,
+            size_head_input=size_head_input,
+            size_head_stop_gradient=size_head_stop_gradient,
             **kwargs,
         )
 

@@ -61,6 +61,11 @@ class PartitionAggregation(_LearnedSizesAggregation):
         prior_log_weights: Two floats, prior log weights (independent,
             shared). Default `(0, 0)`.
         seed: Optional int seed.
+        size_head_input: `"kl"` (the paper: raw pairwise KLs) or
+            `"saturating"` (`kl / (1 + kl)`), the input of the size head.
+            Default `"kl"`.
+        size_head_stop_gradient: Bool; stop the size head's gradient into
+            the encoder. Default `False`.
         **kwargs: Base layer keyword arguments.
 
     Call arguments: see `ViewAggregation` (`labels` is ignored).
@@ -80,6 +85,8 @@ class PartitionAggregation(_LearnedSizesAggregation):
         delta=0.01,
         prior_log_weights=(0.0, 0.0),
         seed=None,
+        size_head_input="kl",
+        size_head_stop_gradient=False,
         **kwargs,
     ):
         super().__init__(
@@ -89,6 +96,8 @@ class PartitionAggregation(_LearnedSizesAggregation):
             gamma=gamma,
             prior_log_weights=prior_log_weights,
             seed=seed,
+            size_head_input=size_head_input,
+            size_head_stop_gradient=size_head_stop_gradient,
             **kwargs,
         )
         if (

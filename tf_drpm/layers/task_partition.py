@@ -6,6 +6,9 @@ import tensorflow as tf
 from tf_drpm.distributions.differentiable_random_partition import (
     DifferentiableRandomPartition,
 )
+from tf_drpm.ops.gumbel import sample_gumbel
+from tf_drpm.ops.soft_sort_partition import sort_partition
+from tf_drpm.ops.subset_masks import subset_masks
 
 __all__ = ["TaskPartition"]
 
@@ -51,6 +54,12 @@ class TaskPartition(keras.layers.Layer):
     `evaluation_temperature` is set, it is used instead when `training` is
     false (the reference code validates at the final temperature).
 
+    With `fixed_sizes` (one int per task, summing to `num_features`) the
+    subset sizes are frozen at those values for every example: no MVHG and
+    no `log_weights` map (it returns zeros), and only the ordering stage (which features
+    go to which task) is learnt. It is the ablation that tells whether the
+    DRPM's learnt sizes are a good allocation.
+
     Args:
         num_tasks: Python int >= 1, the number of subsets `T`.
         num_features: Optional Python int, the number of feature dimensions
@@ -63,6 +72,8 @@ class TaskPartition(keras.layers.Layer):
             deterministic relaxed mode).
         seed: Optional int, seed of the layer's `keras.random.SeedGenerator`
             (draws the Gumbel noise when `stochastic=True`).
+        fixed_sizes: Optional tuple of `num_tasks` non-negative ints summing
+            to `num_features`: frozen subset sizes. Default `None` (learnt).
         kernel_initializer: Initializer of both kernels.
         bias_initializer: Initializer of both biases.
         **kwargs: Base `Layer` arguments.
@@ -70,6 +81,9 @@ class TaskPartition(keras.layers.Layer):
     Call arguments:
         partition_encoding: Float tensor `[batch, encoding_dim]`.
         training: Python bool or None.
+        sizes: Optional `[num_tasks]` (or `[batch, num_tasks]`) subset sizes
+            summing to `num_features` that replace the learnt ones for this
+            call (e.g. equal sizes during a warm-up).
 
     Returns:
         A dict with `masks` `[batch, num_tasks, num_features]`, `sizes`
@@ -94,11 +108,29 @@ class TaskPartition(keras.layers.Layer):
         hard_permutation=False,
         stochastic=False,
         seed=None,
+        fixed_sizes=None,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if fixed_sizes is not None:
+            if (
+                not isinstance(fixed_sizes, (tuple, list))
+                or len(fixed_sizes) != num_tasks
+                or not all(
+                    isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                    for n in fixed_sizes
+                )
+                or (num_features is not None and sum(fixed_sizes) != num_features)
+            ):
+                raise ValueError(
+                    "`fixed_sizes` must be None or num_tasks non-negative ints "
+                    "summing to num_features. Received: "
+                    f"fixed_sizes={fixed_sizes!r} (num_tasks={num_tasks}, "
+                    f"num_features={num_features})"
+                )
+            fixed_sizes = tuple(fixed_sizes)
         if not isinstance(num_tasks, int) or num_tasks < 1:
             raise ValueError(
                 f"`num_tasks` must be a positive int. Received: num_tasks={num_tasks}"
@@ -128,6 +160,7 @@ class TaskPartition(keras.layers.Layer):
         self.hard_permutation = bool(hard_permutation)
         self.stochastic = bool(stochastic)
         self.seed = seed
+        self.fixed_sizes = fixed_sizes
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -141,20 +174,28 @@ class TaskPartition(keras.layers.Layer):
             )
         if self.num_features is None:
             self.num_features = int(encoding_dim)
+        if self.fixed_sizes is not None and sum(self.fixed_sizes) != self.num_features:
+            raise ValueError(
+                "`fixed_sizes` must sum to num_features. Received: "
+                f"fixed_sizes={self.fixed_sizes} with num_features={self.num_features}"
+            )
         self.temperature = self.add_weight(
             name="temperature",
             shape=(),
             initializer=keras.initializers.Constant(self.initial_temperature),
             trainable=False,
         )
-        self.weights_kernel = self.add_weight(
-            name="weights_kernel",
-            shape=(encoding_dim, self.num_tasks),
-            initializer=self.kernel_initializer,
-        )
-        self.weights_bias = self.add_weight(
-            name="weights_bias", shape=(self.num_tasks,), initializer=self.bias_initializer
-        )
+        if self.fixed_sizes is None:
+            self.weights_kernel = self.add_weight(
+                name="weights_kernel",
+                shape=(encoding_dim, self.num_tasks),
+                initializer=self.kernel_initializer,
+            )
+            self.weights_bias = self.add_weight(
+                name="weights_bias",
+                shape=(self.num_tasks,),
+                initializer=self.bias_initializer,
+            )
         self.scores_kernel = self.add_weight(
             name="scores_kernel",
             shape=(encoding_dim, self.num_features),
@@ -166,14 +207,22 @@ class TaskPartition(keras.layers.Layer):
             initializer=self.bias_initializer,
         )
 
-    def call(self, partition_encoding, training=None):
+    def call(self, partition_encoding, training=None, sizes=None):
         encoding = tf.convert_to_tensor(partition_encoding, dtype=self.compute_dtype)
-        log_weights = tf.matmul(encoding, self.weights_kernel) + self.weights_bias
         log_scores = tf.matmul(encoding, self.scores_kernel) + self.scores_bias
-        temperature = tf.cast(self.temperature, log_weights.dtype)
+        temperature = tf.cast(self.temperature, log_scores.dtype)
         if not training and self.evaluation_temperature is not None:
-            temperature = tf.constant(self.evaluation_temperature, log_weights.dtype)
-
+            temperature = tf.constant(self.evaluation_temperature, log_scores.dtype)
+        if sizes is None and self.fixed_sizes is not None:
+            sizes = self.fixed_sizes
+        if sizes is not None:
+            outputs = self._fixed_size_partition(log_scores, temperature, sizes)
+            if self.fixed_sizes is None:  # same outputs as the learnt branch
+                outputs["log_weights"] = (
+                    tf.matmul(encoding, self.weights_kernel) + self.weights_bias
+                )
+            return outputs
+        log_weights = tf.matmul(encoding, self.weights_kernel) + self.weights_bias
         drpm = DifferentiableRandomPartition(
             log_weights=log_weights,
             log_scores=log_scores,
@@ -193,6 +242,28 @@ class TaskPartition(keras.layers.Layer):
             "masks": masks,
             "sizes": sizes,
             "log_weights": log_weights,
+            "log_scores": log_scores,
+        }
+
+    def _fixed_size_partition(self, log_scores, temperature, sizes):
+        sizes = tf.broadcast_to(
+            tf.cast(sizes, log_scores.dtype),
+            tf.concat([tf.shape(log_scores)[:-1], [self.num_tasks]], 0),
+        )  # [batch, T]
+        masks = subset_masks(sizes, self.num_features)  # [batch, T, d], by rank
+        perturbed = log_scores
+        if self.stochastic:
+            seed = tf.cast(self.seed_generator.next(), tf.int32)
+            perturbed = log_scores + sample_gumbel(
+                tf.shape(log_scores), seed=seed, dtype=log_scores.dtype
+            )
+        partition = sort_partition(
+            masks, perturbed, temperature, hard=self.hard_permutation
+        )
+        return {
+            "masks": tf.clip_by_value(partition, 0.0, 1.0),
+            "sizes": sizes,
+            "log_weights": tf.zeros_like(sizes),
             "log_scores": log_scores,
         }
 
@@ -216,6 +287,7 @@ class TaskPartition(keras.layers.Layer):
             "hard_permutation": self.hard_permutation,
             "stochastic": self.stochastic,
             "seed": self.seed,
+            "fixed_sizes": self.fixed_sizes,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
         }

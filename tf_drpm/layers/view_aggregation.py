@@ -10,6 +10,8 @@ from tf_drpm.ops.subset_masks import subset_masks
 
 __all__ = ["ViewAggregation"]
 
+_SIZE_HEAD_INPUTS = ("kl", "saturating")
+
 
 class ViewAggregation(keras.layers.Layer):
     """Decides which latent dimensions two views share.
@@ -74,9 +76,21 @@ class _LearnedSizesAggregation(ViewAggregation):
 
     Holds the non-trainable `temperature` weight (annealed by
     `tf_drpm.callbacks.ExponentialTemperatureSchedule`), a seed generator and
-    the dense layer `log_weights = Dense(2)(kl_divergence)` (equation (69) of
-    Sutter et al., 2023). Group 0 is the independent group, group 1 the shared
-    one.
+    the size head `log_weights = Dense(2)(features)`. Group 0 is the
+    independent group, group 1 the shared one. `size_head_input` chooses the
+    features:
+
+    * `"kl"` (equation (69) of Sutter et al., 2023): the raw pairwise KLs.
+      They are unbounded; once the encoder separates the views by tens of
+      nats the logit gap reaches ~100, the MVHG mode sits at 0 shared dims
+      and the straight-through gradient through the sizes vanishes.
+    * `"saturating"`: `kl / (1 + kl)` in [0, 1): about 0 for a dim the views
+      share and about 1 for one they do not, so the head counts differing
+      dims with bounded logits.
+
+    `size_head_stop_gradient=True` stops the head's gradient from reaching
+    the encoder through the KLs (the head then adapts to the encoder, not the
+    encoder to the head).
     """
 
     def __init__(
@@ -87,9 +101,16 @@ class _LearnedSizesAggregation(ViewAggregation):
         gamma=0.25,
         prior_log_weights=(0.0, 0.0),
         seed=None,
+        size_head_input="kl",
+        size_head_stop_gradient=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if size_head_input not in _SIZE_HEAD_INPUTS:
+            raise ValueError(
+                f"Argument `size_head_input` must be one of {_SIZE_HEAD_INPUTS}. "
+                f"Received: size_head_input={size_head_input!r}"
+            )
         if (
             isinstance(temperature, bool)
             or not isinstance(temperature, (int, float))
@@ -124,6 +145,8 @@ class _LearnedSizesAggregation(ViewAggregation):
         self.gamma = float(gamma)
         self.prior_log_weights = prior_log_weights
         self.seed = seed
+        self.size_head_input = size_head_input
+        self.size_head_stop_gradient = bool(size_head_stop_gradient)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.weights_layer = keras.layers.Dense(
             2, name="log_weights", dtype=self.dtype_policy
@@ -141,7 +164,12 @@ class _LearnedSizesAggregation(ViewAggregation):
 
     def _sampling_arguments(self, kl_divergence, training):
         """(log_weights, temperature, stochastic now, seed)."""
-        log_weights = self.weights_layer(kl_divergence)  # [B, 2]
+        features = kl_divergence
+        if self.size_head_input == "saturating":
+            features = kl_divergence / (1.0 + kl_divergence)
+        if self.size_head_stop_gradient:
+            features = tf.stop_gradient(features)
+        log_weights = self.weights_layer(features)  # [B, 2]
         temperature = tf.cast(
             tf.convert_to_tensor(self.temperature), kl_divergence.dtype
         )
@@ -160,5 +188,7 @@ class _LearnedSizesAggregation(ViewAggregation):
             "gamma": self.gamma,
             "prior_log_weights": list(self.prior_log_weights),
             "seed": self.seed,
+            "size_head_input": self.size_head_input,
+            "size_head_stop_gradient": self.size_head_stop_gradient,
         }
         return {**super().get_config(), **config}

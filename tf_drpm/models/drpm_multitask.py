@@ -46,6 +46,12 @@ class DRPMMultitask(_MultitaskModel):
             (exact masks) instead of the soft one.
         stochastic: Python bool; Gumbel noise in the DRPM (off in the paper).
         seed: Optional int seed of the partition layer (stochastic only).
+        fixed_sizes: Optional tuple of `T` ints summing to `d`: frozen subset
+            sizes (only the feature order is learnt; an ablation of the
+            learnt sizes). Default `None`.
+        size_warmup_steps: Non-negative int; during the first this many
+            optimizer steps the subset sizes are held equal (as equal as the
+            integers allow), then learnt. Default `0`.
         **kwargs: Base `keras.Model` arguments.
 
     Call arguments:
@@ -82,6 +88,8 @@ class DRPMMultitask(_MultitaskModel):
         hard_permutation=False,
         stochastic=False,
         seed=None,
+        fixed_sizes=None,
+        size_warmup_steps=0,
         **kwargs,
     ):
         if not regularization_weight >= 0:
@@ -89,7 +97,17 @@ class DRPMMultitask(_MultitaskModel):
                 "`regularization_weight` must be non-negative. "
                 f"Received: regularization_weight={regularization_weight}"
             )
+        if (
+            isinstance(size_warmup_steps, bool)
+            or not isinstance(size_warmup_steps, int)
+            or size_warmup_steps < 0
+        ):
+            raise ValueError(
+                "`size_warmup_steps` must be a non-negative int. "
+                f"Received: size_warmup_steps={size_warmup_steps!r}"
+            )
         self.regularization_weight = float(regularization_weight)
+        self.size_warmup_steps = size_warmup_steps
         super().__init__(encoder, heads, task_names=task_names, **kwargs)
         self.partition_encoder = partition_encoder
         self.partition = TaskPartition(
@@ -99,6 +117,7 @@ class DRPMMultitask(_MultitaskModel):
             hard_permutation=hard_permutation,
             stochastic=stochastic,
             seed=seed,
+            fixed_sizes=fixed_sizes,
             name="task_partition",
         )
 
@@ -132,7 +151,17 @@ class DRPMMultitask(_MultitaskModel):
             encoding = self.partition_encoder(images, training=training)
         if not self.partition.built:
             self.partition.num_features = int(features.shape[-1])
-        partition = self.partition(encoding, training=training)
+        if training and self.size_warmup_steps and self.optimizer is not None:
+            d = int(features.shape[-1])
+            equal = [d // self.num_tasks + (t < d % self.num_tasks)
+                     for t in range(self.num_tasks)]
+            partition = tf.cond(
+                self.optimizer.iterations < self.size_warmup_steps,
+                lambda: self.partition(encoding, training=training, sizes=equal),
+                lambda: self.partition(encoding, training=training),
+            )
+        else:
+            partition = self.partition(encoding, training=training)
         masks = tf.cast(partition["masks"], features.dtype)  # [B, T, d]
         masked = features[:, tf.newaxis, :] * masks  # [B, T, d]
         logits = [
@@ -160,4 +189,6 @@ class DRPMMultitask(_MultitaskModel):
             "hard_permutation": p.hard_permutation,
             "stochastic": p.stochastic,
             "seed": p.seed,
+            "fixed_sizes": p.fixed_sizes,
+            "size_warmup_steps": self.size_warmup_steps,
         }

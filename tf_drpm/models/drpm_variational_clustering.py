@@ -19,6 +19,7 @@ __all__ = ["DRPMVC"]
 _KL_MODES = ("bound", "exact")
 _PARTITION_WEIGHTS = ("mean_responsibilities", "nearest_prior_counts")
 _COUNT_CORRECTIONS = 2
+_PARTITION_MODELS = ("drpm", "nearest_prior")
 
 
 @keras.saving.register_keras_serializable(package="tf_drpm")
@@ -90,6 +91,12 @@ class DRPMVC(keras.Model):
       partition_weights: "mean_responsibilities" (appendix C.1.2, the paper)
         or "nearest_prior_counts" (weights whose most likely sizes are the
         nearest-prior counts of the batch, see above).
+      partition_model: "drpm" (the model) or "nearest_prior", an ablation
+        without any partition model: every image is assigned to its nearest
+        prior (`Y[k, i] = 1` for `k = argmin_k KL_ik`, no sampling), the
+        loss is (47) + (48) with that `Y` and no partition term (a point mass
+        has no entropy to pay for), i.e. a hard-assignment VaDE trained with
+        everything else unchanged.
       seed: int, base seed of the stateless randomness.
       **kwargs: base `keras.Model` arguments.
 
@@ -123,6 +130,7 @@ class DRPMVC(keras.Model):
         hard=True,
         noisy_counts=True,
         partition_weights="mean_responsibilities",
+        partition_model="drpm",
         seed=0,
         **kwargs,
     ):
@@ -133,6 +141,11 @@ class DRPMVC(keras.Model):
             raise ValueError(
                 f"`partition_weights` must be one of {_PARTITION_WEIGHTS}. "
                 f"Received: partition_weights={partition_weights!r}"
+            )
+        if partition_model not in _PARTITION_MODELS:
+            raise ValueError(
+                f"`partition_model` must be one of {_PARTITION_MODELS}. "
+                f"Received: partition_model={partition_model!r}"
             )
         for name, value in (("beta", beta), ("gamma", gamma), ("delta", delta)):
             if not value >= 0:
@@ -173,6 +186,7 @@ class DRPMVC(keras.Model):
         self.hard = bool(hard)
         self.noisy_counts = bool(noisy_counts)
         self.partition_weights = partition_weights
+        self.partition_model = partition_model
         self.seed = int(seed)
         self.prior = GaussianMixturePrior(
             num_clusters, autoencoder.latent_dim, name="prior"
@@ -309,6 +323,18 @@ class DRPMVC(keras.Model):
         )
 
         log_weights, log_scores, kl = self.partition_parameters(mean, log_scale)
+        if self.partition_model == "nearest_prior":
+            nearest = tf.argmin(tf.stop_gradient(kl), axis=-1, output_type=tf.int32)
+            kl_z = tf.reduce_sum(tf.gather(kl, nearest, axis=1, batch_dims=1))
+            zero = tf.zeros_like(kl_z)
+            return {
+                "loss": reconstruction + self.beta * kl_z,
+                "reconstruction": reconstruction,
+                "kl_z": kl_z,
+                "kl_counts": zero,
+                "kl_permutation": zero,
+                "kl_partition": zero,
+            }
         posterior = self.posterior_partition(log_weights, log_scores)
         if self.noisy_counts:
             samples = posterior.sample_with_details(
@@ -431,6 +457,7 @@ class DRPMVC(keras.Model):
                 "hard": self.hard,
                 "noisy_counts": self.noisy_counts,
                 "partition_weights": self.partition_weights,
+                "partition_model": self.partition_model,
                 "seed": self.seed,
             }
         )

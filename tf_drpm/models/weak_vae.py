@@ -15,6 +15,7 @@ __all__ = ["WeakVAE"]
 
 _AGGREGATIONS = ("label", "adaptive", "hg", "drpm")
 _AVERAGING = ("group", "product")
+_VIEW_REDUCTIONS = ("mean", "sum")
 
 
 def _make_aggregation(name, seed, dtype):
@@ -74,7 +75,9 @@ class WeakVAE(keras.Model):
     loss = (rec_1 + rec_2) / 2 + beta * (KL_1 + KL_2) / 2 + partition_loss
     ```
 
-    with `rec_j` the Bernoulli negative log-likelihood of view `j` summed over
+    (`view_reduction="mean"`; with `"sum"` the two views' terms are summed as
+    in equations (62)-(63) of the paper, which halves the weight of the
+    partition term relative to them), with `rec_j` the Bernoulli negative log-likelihood of view `j` summed over
     pixels and `KL_j` the KL divergence of its aggregated posterior from
     `N(0, I)`. The training loss is averaged over the global batch.
 
@@ -88,6 +91,8 @@ class WeakVAE(keras.Model):
             "product" (ML-VAE, product of experts). Default "group".
         seed: Optional int seed of the latent sampling (and of a stochastic
             aggregation created from its name).
+        view_reduction: "mean" (disentanglement_lib) or "sum" (the paper) of
+            the two views' reconstruction and KL terms. Default "mean".
         **kwargs: Base model keyword arguments.
 
     `fit`, `evaluate` and `train_on_batch` take dicts (e.g. the elements of
@@ -98,6 +103,8 @@ class WeakVAE(keras.Model):
             optionally `label` (`[batch]` int, for `LabelAggregation(
             use_labels=True)`), or a tuple `(x1, x2)` / `(x1, x2, label)`.
         training: Python bool.
+        sample_latents: Python bool; `False` decodes the aggregated posterior
+            means (deterministic reconstructions, no random stream advances).
 
     Returns:
         A dict with `logits1`, `logits2` (reconstruction logits), `mean1`,
@@ -121,9 +128,15 @@ class WeakVAE(keras.Model):
         beta=1.0,
         averaging="group",
         seed=None,
+        view_reduction="mean",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if view_reduction not in _VIEW_REDUCTIONS:
+            raise ValueError(
+                f"Argument `view_reduction` must be one of {_VIEW_REDUCTIONS}. "
+                f"Received: view_reduction={view_reduction!r}"
+            )
         if isinstance(aggregation, str):
             if aggregation not in _AGGREGATIONS:
                 raise ValueError(
@@ -154,6 +167,7 @@ class WeakVAE(keras.Model):
         self.beta = float(beta)
         self.averaging = averaging
         self.seed = seed
+        self.view_reduction = view_reduction
         self.encoder = ConvGaussianEncoder(
             num_latent, name="encoder", dtype=self.dtype_policy
         )
@@ -189,13 +203,26 @@ class WeakVAE(keras.Model):
         """Posterior means `[batch, d]`: the representation used for evaluation."""
         return self.encoder(x)[0]
 
-    def call(self, inputs, training=False):
-        x1, x2, labels = _unpack(inputs)
+    def encode_pair(self, x1, x2):
+        """Both views' posteriors and their per-dimension divergence.
+
+        No sampling: calling it does not advance any random stream.
+
+        Args:
+            x1, x2: Float tensors `[batch, 64, 64, channels]`.
+
+        Returns:
+            A tuple `(mean1, log_var1, mean2, log_var2, kl_divergence)`, each
+            `[batch, d]`; `kl_divergence` is equation (68) per dimension.
+        """
         mean1, log_var1 = self.encoder(x1)
         mean2, log_var2 = self.encoder(x2)
-        kl_divergence = _symmetric_gaussian_kl(
-            mean1, log_var1, mean2, log_var2
-        )  # [B, d]
+        kl_divergence = _symmetric_gaussian_kl(mean1, log_var1, mean2, log_var2)
+        return mean1, log_var1, mean2, log_var2, kl_divergence
+
+    def call(self, inputs, training=False, sample_latents=True):
+        x1, x2, labels = _unpack(inputs)
+        mean1, log_var1, mean2, log_var2, kl_divergence = self.encode_pair(x1, x2)
         outputs = dict(
             self.aggregation(kl_divergence, labels=labels, training=training)
         )
@@ -210,8 +237,11 @@ class WeakVAE(keras.Model):
                 )
             )
         (mean1, log_var1), (mean2, log_var2) = posteriors
-        logits1 = self.decoder(self._sample(mean1, log_var1))
-        logits2 = self.decoder(self._sample(mean2, log_var2))
+        if sample_latents:
+            logits1 = self.decoder(self._sample(mean1, log_var1))
+            logits2 = self.decoder(self._sample(mean2, log_var2))
+        else:
+            logits1, logits2 = self.decoder(mean1), self.decoder(mean2)
         outputs.update(
             logits1=logits1,
             logits2=logits2,
@@ -227,11 +257,12 @@ class WeakVAE(keras.Model):
         """Per-pair loss terms `[batch]`: a dict with `loss` and its parts."""
         x1, x2, _ = _unpack(inputs)
         dtype = outputs["logits1"].dtype
-        reconstruction = 0.5 * (
+        scale = 0.5 if self.view_reduction == "mean" else 1.0
+        reconstruction = scale * (
             _bernoulli_nll(tf.cast(x1, dtype), outputs["logits1"])
             + _bernoulli_nll(tf.cast(x2, dtype), outputs["logits2"])
         )
-        kl = 0.5 * (
+        kl = scale * (
             _standard_normal_kl(outputs["mean1"], outputs["log_var1"])
             + _standard_normal_kl(outputs["mean2"], outputs["log_var2"])
         )
@@ -308,6 +339,7 @@ class WeakVAE(keras.Model):
             "beta": self.beta,
             "averaging": self.averaging,
             "seed": self.seed,
+            "view_reduction": self.view_reduction,
         }
 
     @classmethod

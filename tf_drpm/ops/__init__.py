@@ -16,6 +16,7 @@ from tf_drpm.ops.ordered_blocks_log_prob import ordered_blocks_log_prob
 from tf_drpm.ops.plackett_luce_log_prob import plackett_luce_log_prob
 from tf_drpm.ops.plackett_luce_log_prob import ranked_log_prob
 from tf_drpm.ops.soft_sort_partition import soft_sort_partition
+from tf_drpm.ops.soft_sort_partition import sort_partition
 from tf_drpm.ops.straight_through import straight_through
 from tf_drpm.ops.subset_masks import subset_masks
 
@@ -36,6 +37,7 @@ __all__ = [
     "ranked_log_prob",
     "sample_gumbel",
     "soft_sort_partition",
+    "sort_partition",
     "straight_through",
     "subset_masks",
 ]

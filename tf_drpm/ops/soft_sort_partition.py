@@ -4,9 +4,10 @@ import tensorflow as tf
 
 from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
+from tf_drpm.ops.neural_sort import descending_order
 from tf_drpm.ops.neural_sort import pairwise_abs_rowsum
 
-__all__ = ["soft_sort_partition"]
+__all__ = ["soft_sort_partition", "sort_partition"]
 
 
 def soft_sort_partition(masks, log_scores, temperature, chunk_size=256, masks_gradient=True,
@@ -91,17 +92,83 @@ def soft_sort_partition(masks, log_scores, temperature, chunk_size=256, masks_gr
         if mask is not None:
             flat_mask = tf.reshape(dtype_util.element_mask(
                 mask, tf.concat([batch_shape, [num_elements]], 0)), [-1, num_elements])
-            # Rank rows at or beyond the number of real elements take no part.
-            num_real = tf.reduce_sum(tf.cast(flat_mask, dtype), axis=-1)  # [B]
-            rank = tf.range(num_elements, dtype=dtype)
-            flat_masks = flat_masks * tf.cast(
-                rank < num_real[:, tf.newaxis], dtype)[:, tf.newaxis, :]
+            flat_masks = _drop_ranks_past_real(flat_masks, flat_mask)
             flat_scores = tf.where(flat_mask, flat_scores, tf.zeros_like(flat_scores))
         rowsum = pairwise_abs_rowsum(flat_scores, flat_mask)
         result = _masked_neural_sort(
             flat_masks, flat_scores, rowsum, flat_temperature, chunk_size,
             bool(masks_gradient), flat_mask)
         return tf.reshape(result, tf.concat([batch_shape, [num_subsets, num_elements]], 0))
+
+
+def sort_partition(masks, log_scores, temperature, hard=False, chunk_size=256,
+                   mask=None, name=None):
+    """Fills rank-ordered subset masks with the elements sorted by score.
+
+    `soft_sort_partition` with a straight-through option: with `hard=True` the
+    forward value is the exact partition `masks @ P_hard` (each element takes
+    the mask column of its rank in the descending order of `log_scores`),
+    the gradient w.r.t. `masks` goes through `P_hard` and the gradient w.r.t.
+    `log_scores` and `temperature` through the relaxed `P` (NeuralSort).
+
+    #### Mathematical Details
+
+    ```none
+    hard=False:  Y = masks @ P
+    hard=True:   Y = masks @ P_hard + (masks @ P - stop_gradient(masks @ P))
+    ```
+
+    Args:
+        masks: Float `Tensor` `[..., K, n]`, rows by rank (`subset_masks`).
+        log_scores: Float `Tensor` `[..., n]`.
+        temperature: Positive float `Tensor` broadcastable to the batch shape.
+        hard: Python `bool`, straight-through exact partition.
+        chunk_size: Python `int`, see `soft_sort_partition`.
+        mask: Optional boolean `Tensor` broadcastable to `[..., n]`, `True` for
+            real elements (padded sets, see `soft_sort_partition`); padded
+            elements rank after every real one and get all-zero columns.
+        name: Optional name scope.
+
+    Returns:
+        partition: `Tensor` `[..., K, n]`.
+
+    #### Examples
+
+    ```python
+    masks = subset_masks(tf.constant([2., 1.]), num_elements=3)
+    y = sort_partition(masks, tf.constant([0.3, 2., -1.]), 1.0, hard=True)
+    # [[1, 1, 0], [0, 0, 1]] exactly                                  # Shape [2, 3]
+    ```
+    """
+    with tf.name_scope(name or "sort_partition"):
+        log_scores = tf.convert_to_tensor(log_scores)
+        masks = tf.convert_to_tensor(masks, dtype=log_scores.dtype)
+        if not hard:
+            return soft_sort_partition(masks, log_scores, temperature, chunk_size, mask=mask)
+        batch_rank = max(log_scores.shape.rank - 1, masks.shape.rank - 2)
+        batch_shape = tf.broadcast_dynamic_shape(tf.shape(log_scores)[:-1],
+                                                 tf.shape(masks)[:-2])
+        scores = tf.broadcast_to(
+            log_scores, tf.concat([batch_shape, tf.shape(log_scores)[-1:]], 0))
+        masks = tf.broadcast_to(masks, tf.concat([batch_shape, tf.shape(masks)[-2:]], 0))
+        if mask is not None:
+            masks = _drop_ranks_past_real(masks, tf.broadcast_to(mask, tf.shape(scores)))
+        order = descending_order(scores, mask)
+        rank = tf.argsort(order, axis=-1, stable=True)  # rank of each element
+        hard_part = tf.gather(masks, rank, axis=-1, batch_dims=batch_rank)
+        soft_part = soft_sort_partition(
+            tf.stop_gradient(masks), scores, temperature, chunk_size,
+            masks_gradient=False, mask=mask)
+        return hard_part + (soft_part - tf.stop_gradient(soft_part))
+
+
+def _drop_ranks_past_real(masks, mask):
+    """`masks` `[..., K, n]` with the rank rows at or past the number of real
+    elements (`mask` `[..., n]`) set to 0: they take no part, not even in the
+    straight-through gradient (as in the unpadded model)."""
+    num_real = tf.reduce_sum(tf.cast(mask, masks.dtype), axis=-1, keepdims=True)  # [..., 1]
+    rank = tf.range(tf.shape(masks)[-1])
+    return masks * tf.cast(tf.cast(rank, masks.dtype) < num_real, masks.dtype)[..., tf.newaxis, :]
 
 
 def _chunk_logits(scores, rowsum, temperature, start, chunk_size, num_elements, mask=None):
