@@ -6,6 +6,8 @@ import tensorflow as tf
 
 from tf_drpm.ops import neural_sort
 from tf_drpm.ops import soft_sort_partition
+from tf_drpm.ops import sort_partition
+from tf_drpm.ops import subset_masks
 
 
 class SoftSortPartitionTest(tf.test.TestCase, parameterized.TestCase):
@@ -61,6 +63,36 @@ class SoftSortPartitionTest(tf.test.TestCase, parameterized.TestCase):
         self.assertAllClose(grads[1][0, real], expected[1][0, real], atol=1e-10)
         self.assertAllEqual(grads[1][0, [1, 4, 5]], [0., 0., 0.])
         self.assertAllClose(grads[2][0], expected[2][0], atol=1e-10)
+
+    def test_hard_padded_partition_matches_unpadded(self):
+        # Straight-through exact partition of the real elements; padded columns
+        # are 0 and no gradient reaches the rank rows past the real elements.
+        mask = np.array([True, False, True, True, False, True])
+        real = np.where(mask)[0]
+        counts = tf.constant([1., 2., 1.], tf.float64)
+        log_scores = tf.constant(np.random.RandomState(3).randn(6))
+        target = tf.constant(np.random.RandomState(4).randn(3, 6))
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch([counts, log_scores])
+            padded = sort_partition(subset_masks(counts, 6), log_scores, 0.5, hard=True,
+                                    chunk_size=2, mask=mask)
+            alone = sort_partition(subset_masks(counts, 4), tf.gather(log_scores, real), 0.5,
+                                   hard=True, chunk_size=2)
+            padded_loss = tf.reduce_sum(padded * target)
+            alone_loss = tf.reduce_sum(alone * tf.gather(target, real, axis=1))
+        padded, alone = self.evaluate([padded, alone])
+        self.assertAllEqual(padded[:, real], alone)
+        self.assertAllEqual(padded[:, ~mask], np.zeros((3, 2)))
+        for variable in (counts, log_scores):
+            grads = self.evaluate([tf.convert_to_tensor(tape.gradient(loss, variable))
+                                   for loss in (padded_loss, alone_loss)])
+            if variable is counts:
+                self.assertAllClose(grads[0], grads[1], atol=1e-10)
+            else:
+                self.assertAllClose(grads[0][real], grads[1][real], atol=1e-10)
+        jit = tf.function(lambda s: sort_partition(subset_masks(counts, 6), s, 0.5, hard=True,
+                                                   mask=mask), jit_compile=True)(log_scores)
+        self.assertAllEqual(self.evaluate(jit), padded)
 
     def test_broadcasts_masks_and_scores(self):
         masks = tf.random.stateless_uniform([5, 1, 2, 6], seed=[3, 4])
