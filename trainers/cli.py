@@ -14,15 +14,26 @@ and is run as
 searched in the current directory and the repository root, so `include`
 statements may use repository-relative paths. The entry is called as
 `entry(model_dir=...)`; gin's config is cleared afterwards.
+
+Guards (`trainers.run_directory`): `--gin_file` is required (the defaults
+alone would start the multi-hour paper protocol; the error lists the configs
+under `gin/`); the run directory is locked against a second writer; and a
+directory started with another config is not resumed unless
+`--allow_config_change` is given (the error names the bindings that differ).
 """
 
+import contextlib
 import os
+import sys
 
 from absl import app
 from absl import flags
 import gin
 
-__all__ = ["define_flags", "parse_gin", "run", "run_with_gin"]
+from trainers import run_directory
+
+__all__ = ["available_configs", "define_flags", "parse_gin", "require_gin_files", "run",
+           "run_with_gin"]
 
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -34,6 +45,27 @@ def define_flags():
     flags.DEFINE_multi_string("gin_file", [], "Gin config file(s), applied in order.")
     flags.DEFINE_multi_string("gin_param", [], "Gin bindings, e.g. 'train.epochs = 5'.")
     flags.DEFINE_string("model_dir", None, "Run directory (created; reused to resume).")
+    flags.DEFINE_bool("allow_config_change", False,
+                      "Resume a run directory even if its stored config.gin differs.")
+
+
+def available_configs():
+    """The gin configs under the repository's `gin/`, as repository-relative paths."""
+    root = os.path.join(_REPO_ROOT, "gin")
+    configs = []
+    for directory, _, names in os.walk(root):
+        configs += [os.path.relpath(os.path.join(directory, n), _REPO_ROOT)
+                    for n in names if n.endswith(".gin")]
+    return sorted(configs)
+
+
+def require_gin_files(gin_files):
+    """Raises `app.UsageError` (listing the configs) when no `--gin_file` is given."""
+    if not gin_files:
+        raise app.UsageError(
+            "--gin_file is required: without one the defaults would start the full paper "
+            "protocol. Configs under gin/ (quick runs: *_quick.gin, seconds: gin/tests/):\n  "
+            + "\n  ".join(available_configs()) + "\nReceived: --gin_file=[]")
 
 
 def parse_gin(gin_files=(), gin_params=(), finalize=True):
@@ -45,14 +77,25 @@ def parse_gin(gin_files=(), gin_params=(), finalize=True):
                                         finalize_config=finalize)
 
 
-def run_with_gin(entry, model_dir, gin_files=(), gin_params=()):
+def run_with_gin(entry, model_dir, gin_files=(), gin_params=(), allow_config_change=False):
     """Parses gin, calls `entry(model_dir=model_dir)` and clears gin's config.
 
-    Usable from tests and notebooks without absl flags.
+    Usable from tests and notebooks without absl flags. The run directory is
+    locked for the call, and its stored `config.gin` must match the parsed
+    config unless `allow_config_change` (see `trainers.run_directory`).
+
+    Raises:
+        run_directory.RunDirectoryError: if another process uses `model_dir`,
+            or it was started with another config.
     """
     try:
         parse_gin(gin_files, gin_params, finalize=False)
-        return entry(model_dir=model_dir)
+        chief = run_directory.is_chief_process()
+        lock = run_directory.RunLock(model_dir) if chief else contextlib.nullcontext()
+        with lock:
+            run_directory.check_config(model_dir, gin.config_str(), allow_config_change,
+                                       write=chief)
+            return entry(model_dir=model_dir)
     finally:
         gin.clear_config()
 
@@ -67,6 +110,11 @@ def run(entry):
         model_dir = flags.FLAGS.model_dir
         if not model_dir:
             raise app.UsageError("--model_dir is required. Received: --model_dir=None")
-        run_with_gin(entry, model_dir, flags.FLAGS.gin_file, flags.FLAGS.gin_param)
+        require_gin_files(flags.FLAGS.gin_file)
+        try:
+            run_with_gin(entry, model_dir, flags.FLAGS.gin_file, flags.FLAGS.gin_param,
+                         allow_config_change=flags.FLAGS.allow_config_change)
+        except run_directory.RunDirectoryError as e:
+            sys.exit(f"ERROR: {e}")
 
     app.run(main)

@@ -27,6 +27,7 @@ from tf_drpm.callbacks.exponential_temperature_schedule import (
 )
 from tf_drpm.data import celeba
 from tf_drpm.data import multi_digit
+from tf_drpm.data.set_batches import num_set_batches
 from tf_drpm.models.drpm_multitask import DRPMMultitask
 from tf_drpm.models.multi_lenet import MultiLeNet
 from tf_drpm.models.multi_lenet_head import MultiLeNetHead
@@ -164,8 +165,9 @@ def mtl_data(initial_epoch, epochs, seed, source="fashion_mnist", noise_ratio=0.
     """Training and test data of the multitask experiments.
 
     Args:
-        initial_epoch, epochs: From the trainer (unused: the dataset is
-            reshuffled every epoch with a seed).
+        initial_epoch, epochs: From the trainer: Multi-X training data cover
+            epochs `initial_epoch .. epochs - 1`, each shuffled by `(seed,
+            epoch)`, so a resumed run sees the batches of an uninterrupted one.
         seed: Shuffle seed.
         source: `'fashion_mnist'`, `'mnist'`, `'random'` (generated images) or
             `'celeb_a'` (TFDS, must be prepared).
@@ -183,9 +185,8 @@ def mtl_data(initial_epoch, epochs, seed, source="fashion_mnist", noise_ratio=0.
             see `tf_drpm.data.multi_digit.make_multi_digit`.
 
     Returns:
-        `training.TrainData(train, validation)`.
+        `training.TrainData(train, validation, steps_per_epoch)`.
     """
-    del initial_epoch, epochs
     if source == "celeb_a":
         train = celeba.load_celeba("train", data_dir=data_dir, num_tasks=num_tasks,
                                    batch_size=batch_size, shuffle=True, seed=seed)
@@ -197,15 +198,18 @@ def mtl_data(initial_epoch, epochs, seed, source="fashion_mnist", noise_ratio=0.
             test = test.take(max(1, num_test // batch_size))
         return training.TrainData(train=train, validation=test)
     mean, stddev = (0.1307, 0.3081) if normalize else (None, None)
-    splits = {}
+    splits, sizes = {}, {}
     for split, num in (("train", num_train), ("test", num_test)):
         images, labels = _multi_digit_split(
             source, split, noise_ratio, pairing_seed, cache_dir, data_dir, num,
             left_classes)
+        sizes[split] = len(images)
         splits[split] = multi_digit.multi_digit_dataset(
             images, labels, batch_size, shuffle=split == "train", seed=seed,
-            mean=mean, stddev=stddev)
-    return training.TrainData(train=splits["train"], validation=splits["test"])
+            mean=mean, stddev=stddev, initial_epoch=initial_epoch, epochs=epochs)
+    return training.TrainData(
+        train=splits["train"], validation=splits["test"],
+        steps_per_epoch=num_set_batches(sizes["train"], batch_size, drop_remainder=False))
 
 
 @gin.configurable("mtl_callbacks")

@@ -16,6 +16,7 @@ so an interrupted sweep resumes), then writes
 
 import json
 import os
+import sys
 
 from absl import app
 from absl import flags
@@ -23,6 +24,7 @@ import numpy as np
 
 from trainers import cli
 from trainers import mtl  # noqa: F401  (registers the family's configurables)
+from trainers import run_directory
 from trainers import training
 
 __all__ = ["aggregate", "plot_sweep", "run_sweep"]
@@ -35,7 +37,7 @@ def _run_dir(output_dir, method, noise_ratio, seed):
 
 
 def run_sweep(output_dir, gin_files, gin_params=(), noise_ratios=(0.0, 0.5),
-              seeds=(0,), methods=("drpm", "uls")):
+              seeds=(0,), methods=("drpm", "uls"), allow_config_change=False):
     """Trains every (method, noise ratio, seed) and writes JSON and PNG.
 
     Args:
@@ -45,6 +47,8 @@ def run_sweep(output_dir, gin_files, gin_params=(), noise_ratios=(0.0, 0.5),
         noise_ratios: Iterable of alpha values.
         seeds: Iterable of ints; each sets `train.seed` and `mtl_data.pairing_seed`.
         methods: Iterable of `'drpm'` / `'uls'`.
+        allow_config_change: Resume unfinished runs even if their stored
+            config differs (see `trainers.run_directory.check_config`).
 
     Returns:
         The sweep summary written to `sweep.json`.
@@ -67,7 +71,8 @@ def run_sweep(output_dir, gin_files, gin_params=(), noise_ratios=(0.0, 0.5),
                         f"train.seed = {int(seed)}",
                     ]
                     results = cli.run_with_gin(
-                        training.train, model_dir, gin_files, bindings).results
+                        training.train, model_dir, gin_files, bindings,
+                        allow_config_change=allow_config_change).results
                 runs.append({"method": method, "noise_ratio": float(noise_ratio),
                              "seed": int(seed), "model_dir": model_dir,
                              "results": dict(results)})
@@ -146,11 +151,16 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     FLAGS = flags.FLAGS
+    cli.require_gin_files(FLAGS.gin_file)
     if not FLAGS.output_dir:
         raise app.UsageError("--output_dir is required. Received: --output_dir=None")
-    run_sweep(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param,
-              noise_ratios=[float(a) for a in FLAGS.noise_ratios],
-              seeds=[int(s) for s in FLAGS.seeds], methods=FLAGS.methods)
+    try:
+        run_sweep(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param,
+                  noise_ratios=[float(a) for a in FLAGS.noise_ratios],
+                  seeds=[int(s) for s in FLAGS.seeds], methods=FLAGS.methods,
+                  allow_config_change=FLAGS.allow_config_change)
+    except run_directory.RunDirectoryError as e:
+        sys.exit(f"ERROR: {e}")
 
 
 if __name__ == "__main__":
@@ -161,4 +171,6 @@ if __name__ == "__main__":
                       "Noise ratios alpha.")
     flags.DEFINE_list("seeds", ["0"], "Seeds.")
     flags.DEFINE_list("methods", ["drpm", "uls"], "Methods.")
+    flags.DEFINE_bool("allow_config_change", False,
+                      "Resume unfinished runs even if their stored config.gin differs.")
     app.run(main)

@@ -34,6 +34,10 @@ Run directory (`model_dir`):
     results.json           run summary: history, final logs, evaluate_fn results
     results.md             the results as a markdown table
 
+Guards: `train` holds `run_directory.RunLock(model_dir)` (one writer per
+directory); a corrupt `state.json` or checkpoint raises
+`run_directory.RunDirectoryError` naming the file and how to restart.
+
 Resume: rerunning the same command with the same `--model_dir` restores the
 newest committed checkpoint (weights, optimizer slots and step, non-trainable
 variables such as temperatures and seed-generator states) and continues with
@@ -41,16 +45,23 @@ variables such as temperatures and seed-generator states) and continues with
 temporary file and renamed, and `state.json` is replaced atomically after it,
 so a kill at any instant loses at most the unfinished epoch.
 
+Fault injection for tests: with the environment variable
+`TF_DRPM_KILL_AFTER_EPOCH=N` a run sends itself SIGKILL right after committing
+epoch `N` (a real `kill -9` at a known point; used by the kill-and-resume
+tests of every family).
+
 Hand-written losses in `train_step` must be scaled over the global batch:
 `scale_loss_for_distribution(loss_sum, global_batch_size)` (re-exported here
 from `tf_drpm.internal.distribution_util`, which model code imports).
 """
 
 import collections
+import contextlib
 import inspect
 import json
 import math
 import os
+import signal
 import time
 
 import gin
@@ -61,6 +72,7 @@ import tensorflow as tf
 from tf_drpm.internal.distribution_util import average_over_replicas
 from tf_drpm.internal.distribution_util import scale_loss_for_distribution
 from trainers import gin_registry  # noqa: F401  (registers external configurables)
+from trainers import run_directory
 from trainers.scalar_summaries import ScalarSummaries
 from trainers.strategy import get_strategy
 
@@ -80,6 +92,7 @@ __all__ = [
 CHECKPOINT_SUBDIR = "checkpoints"
 STATE_FILE = "state.json"
 EPOCH_LOG_FILE = "epochs.jsonl"
+KILL_AFTER_EPOCH_ENV = "TF_DRPM_KILL_AFTER_EPOCH"
 
 TrainData = collections.namedtuple(
     "TrainData", ["train", "validation", "steps_per_epoch", "validation_steps"],
@@ -204,8 +217,23 @@ def read_checkpoint_state(model_dir):
     path = os.path.join(model_dir, CHECKPOINT_SUBDIR, STATE_FILE)
     if not os.path.exists(path):
         return None
-    with open(path) as f:
-        return json.load(f)
+    try:
+        with open(path) as f:
+            state = json.load(f)
+        for key in ("epoch", "step", "weights", "history"):
+            state[key]  # pylint: disable=pointless-statement
+    except (ValueError, KeyError, TypeError) as e:
+        raise run_directory.RunDirectoryError(
+            f"The checkpoint state {path} is corrupt ({type(e).__name__}: {e}). "
+            + _restart_advice(model_dir)) from e
+    return state
+
+
+def _restart_advice(model_dir):
+    state_path = os.path.join(model_dir, CHECKPOINT_SUBDIR, STATE_FILE)
+    return (f"To restart the run from epoch 0, delete {state_path} (the run then starts "
+            f"over in {model_dir!r}, overwriting its checkpoints and epochs.jsonl), or use "
+            "a new --model_dir.")
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -262,6 +290,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
                       if n.startswith("epoch-") and n.endswith(".weights.h5"))
         for old in kept[:-self.max_to_keep]:
             os.remove(os.path.join(self.checkpoint_dir, old))
+        if os.environ.get(KILL_AFTER_EPOCH_ENV) == str(epoch + 1):
+            os.kill(os.getpid(), signal.SIGKILL)  # tests: a kill -9 after a committed epoch
 
 
 def _seed_generators(model):
@@ -276,24 +306,40 @@ def _seed_generators(model):
     return generators
 
 
-def _first_inputs(dataset):
-    try:
-        batch = next(iter(dataset))
-    except StopIteration as e:
-        raise ValueError(
-            "The model is not built and the training data is empty (a finished "
-            "run?): build the model in `model_fn`, e.g. with model.build(shape).") from e
-    if isinstance(batch, (tuple, list)):
-        return batch[0]
-    return batch
+def _first_inputs(*datasets):
+    """The inputs of the first batch of the first non-empty dataset."""
+    for dataset in datasets:
+        if dataset is None:
+            continue
+        try:
+            batch = next(iter(dataset))
+        except StopIteration:
+            continue  # e.g. the training stream of a finished run
+        if isinstance(batch, (tuple, list)):
+            return batch[0]
+        return batch
+    raise ValueError(
+        "The model is not built and the training data is empty (a finished "
+        "run?): build the model in `model_fn`, e.g. with model.build(shape).")
 
 
 def _restore(model, model_dir):
     """Restores the newest committed checkpoint; returns (initial_epoch, history)."""
     state = read_checkpoint_state(model_dir)
+    log_path = os.path.join(model_dir, EPOCH_LOG_FILE)
     if state is None:
+        if os.path.exists(log_path):  # a restart from epoch 0: no stale epochs
+            _write_text(log_path, "")
         return 0, []
-    model.load_weights(os.path.join(model_dir, CHECKPOINT_SUBDIR, state["weights"]))
+    weights_path = os.path.join(model_dir, CHECKPOINT_SUBDIR, state["weights"])
+    try:
+        model.load_weights(weights_path)
+    except (OSError, ValueError, KeyError) as e:
+        raise run_directory.RunDirectoryError(
+            f"Cannot load the checkpoint {weights_path} named by "
+            f"{os.path.join(model_dir, CHECKPOINT_SUBDIR, STATE_FILE)} "
+            f"({type(e).__name__}: {e}). It is truncated or corrupt, or the model no longer "
+            "matches it. " + _restart_advice(model_dir)) from e
     history = state["history"]
     generators = _seed_generators(model)
     states = state.get("seed_generator_states", [])
@@ -306,8 +352,7 @@ def _restore(model, model_dir):
             len(states), len(generators))
     # The epoch log may lack the last committed epoch (kill between commit and
     # append): rewrite it from the committed history.
-    _write_text(os.path.join(model_dir, EPOCH_LOG_FILE),
-                "".join(json.dumps(r, sort_keys=True) + "\n" for r in history))
+    _write_text(log_path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in history))
     tf.get_logger().info("Resuming %s after epoch %d (step %s).", model_dir,
                          state["epoch"], state["step"])
     return int(state["epoch"]), history
@@ -386,69 +431,72 @@ def train(model_dir,
     else:
         strategy_name = type(strategy).__name__
     write = _is_chief(strategy)
-    if write:
-        _write_text(os.path.join(model_dir, "config.gin"), gin.config_str())
+    # One writer per run directory (re-entrant: the CLI holds it already).
+    lock = run_directory.RunLock(model_dir) if write else contextlib.nullcontext()
+    with lock:
+        if write:
+            _write_text(os.path.join(model_dir, "config.gin"), gin.config_str())
 
-    state = read_checkpoint_state(model_dir)
-    initial_epoch = int(state["epoch"]) if state else 0
-    data = data_fn(initial_epoch=min(initial_epoch, epochs), epochs=epochs, seed=seed)
-    if not isinstance(data, TrainData):
-        data = TrainData(train=data)
+        state = read_checkpoint_state(model_dir)
+        initial_epoch = int(state["epoch"]) if state else 0
+        data = data_fn(initial_epoch=min(initial_epoch, epochs), epochs=epochs, seed=seed)
+        if not isinstance(data, TrainData):
+            data = TrainData(train=data)
 
-    with strategy.scope():
-        model = model_fn()
-        if not getattr(model, "compiled", False):
-            make_optimizer = optimizer if optimizer is not None else keras.optimizers.Adam
-            model.compile(optimizer=make_optimizer(), jit_compile=jit_compile,
-                          steps_per_execution=steps_per_execution,
-                          **(compile_kwargs or {}))
-        if not model.built:
-            model(_first_inputs(data.train), training=False)
-        if model.optimizer is not None and not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-        initial_epoch, history = _restore(model, model_dir)
+        with strategy.scope():
+            model = model_fn()
+            if not getattr(model, "compiled", False):
+                make_optimizer = optimizer if optimizer is not None else keras.optimizers.Adam
+                model.compile(optimizer=make_optimizer(), jit_compile=jit_compile,
+                              steps_per_execution=steps_per_execution,
+                              **(compile_kwargs or {}))
+            if not model.built:
+                model(_first_inputs(data.train, data.validation), training=False)
+            if model.optimizer is not None and not model.optimizer.built:
+                model.optimizer.build(model.trainable_variables)
+            initial_epoch, history = _restore(model, model_dir)
 
-    callbacks = []
-    if callbacks_fn is not None:
-        if "model_dir" in inspect.signature(callbacks_fn).parameters:
-            callbacks = list(callbacks_fn(model, model_dir=model_dir))
-        else:
-            callbacks = list(callbacks_fn(model))
-    checkpoint = EpochCheckpoint(model_dir, history=history,
-                                 max_to_keep=max_checkpoints_to_keep, write=write)
-    callbacks.append(checkpoint)
-    if tensorboard:
-        callbacks.append(ScalarSummaries(os.path.join(model_dir, "tensorboard")))
-    if write:
-        _write_text(os.path.join(model_dir, "operative_config.gin"),
-                    gin.operative_config_str())
+        callbacks = []
+        if callbacks_fn is not None:
+            if "model_dir" in inspect.signature(callbacks_fn).parameters:
+                callbacks = list(callbacks_fn(model, model_dir=model_dir))
+            else:
+                callbacks = list(callbacks_fn(model))
+        checkpoint = EpochCheckpoint(model_dir, history=history,
+                                     max_to_keep=max_checkpoints_to_keep, write=write)
+        callbacks.append(checkpoint)
+        if tensorboard:
+            callbacks.append(ScalarSummaries(os.path.join(model_dir, "tensorboard")))
+        if write:
+            _write_text(os.path.join(model_dir, "operative_config.gin"),
+                        gin.operative_config_str())
 
-    if initial_epoch < epochs:
-        model.fit(data.train, validation_data=data.validation, epochs=epochs,
-                  initial_epoch=initial_epoch, steps_per_epoch=data.steps_per_epoch,
-                  validation_steps=data.validation_steps,
-                  validation_freq=validation_freq, callbacks=callbacks,
-                  shuffle=False, verbose=verbose)
-    history = checkpoint.history
+        if initial_epoch < epochs:
+            model.fit(data.train, validation_data=data.validation, epochs=epochs,
+                      initial_epoch=initial_epoch, steps_per_epoch=data.steps_per_epoch,
+                      validation_steps=data.validation_steps,
+                      validation_freq=validation_freq, callbacks=callbacks,
+                      shuffle=False, verbose=verbose)
+        history = checkpoint.history
 
-    results = dict(evaluate_fn(model, model_dir)) if evaluate_fn is not None else {}
-    summary = {
-        "model_dir": model_dir,
-        "epochs": epochs,
-        "initial_epoch": initial_epoch,
-        "step": int(model.optimizer.iterations.numpy()) if model.optimizer else None,
-        "strategy": strategy_name,
-        "num_replicas": strategy.num_replicas_in_sync,
-        "seed": seed,
-        "wall_time_s": time.time() - start,
-        "final_logs": history[-1]["logs"] if history else {},
-        "history": history,
-        "results": results,
-    }
-    if write:
-        write_json(os.path.join(model_dir, "results.json"), summary)
-        table = format_markdown_table(results or summary["final_logs"])
-        _write_text(os.path.join(model_dir, "results.md"), table)
-        _write_text(os.path.join(model_dir, "operative_config.gin"),
-                    gin.operative_config_str())
-    return TrainResult(model, history, results, model_dir, initial_epoch, strategy)
+        results = dict(evaluate_fn(model, model_dir)) if evaluate_fn is not None else {}
+        summary = {
+            "model_dir": model_dir,
+            "epochs": epochs,
+            "initial_epoch": initial_epoch,
+            "step": int(model.optimizer.iterations.numpy()) if model.optimizer else None,
+            "strategy": strategy_name,
+            "num_replicas": strategy.num_replicas_in_sync,
+            "seed": seed,
+            "wall_time_s": time.time() - start,
+            "final_logs": history[-1]["logs"] if history else {},
+            "history": history,
+            "results": results,
+        }
+        if write:
+            write_json(os.path.join(model_dir, "results.json"), summary)
+            table = format_markdown_table(results or summary["final_logs"])
+            _write_text(os.path.join(model_dir, "results.md"), table)
+            _write_text(os.path.join(model_dir, "operative_config.gin"),
+                        gin.operative_config_str())
+        return TrainResult(model, history, results, model_dir, initial_epoch, strategy)

@@ -91,5 +91,17 @@ class ReadIdxTest(tf.test.TestCase, parameterized.TestCase):
             read_idx(path)
 
 
+    def test_truncated_gzip_names_the_file(self):
+        path = os.path.join(self.get_temp_dir(), "t10k-images-idx3-ubyte.gz")
+        write_idx(path, np.zeros((4, 28, 28), np.uint8), compress=True)
+        with open(path, "rb") as f:
+            data = f.read()
+        with open(path, "wb") as f:
+            f.write(data[:len(data) // 2])
+        with self.assertRaisesRegex(
+                ValueError, f"{path}.*truncated or corrupt.*Replace it with a good copy"):
+            read_idx(path)
+
+
 if __name__ == "__main__":
     tf.test.main()

@@ -83,6 +83,18 @@ class FashionMnistLoaderTest(tf.test.TestCase):
                                     "data_dir='.*empty_tfds' does not hold"):
             fashion_mnist.load_fashion_mnist("train", data_dir=self.empty_tfds)
 
+    def test_truncated_file_names_it_and_the_ways_to_a_good_copy(self):
+        directory = os.path.join(self.get_temp_dir(), "fm_truncated")
+        make_idx_dir(directory, compress=True)
+        path = os.path.join(directory, "t10k-images-idx3-ubyte.gz")
+        with open(path, "rb") as f:
+            data = f.read()
+        with open(path, "wb") as f:
+            f.write(data[:-40])
+        with self.assertRaisesRegex(ValueError, "(?s)" + path + ".*truncated.*apt-get install "
+                                    "--reinstall.*tensorflow_datasets"):
+            fashion_mnist.load_fashion_mnist("test", data_dir=directory)
+
     def test_bad_split(self):
         with self.assertRaisesRegex(ValueError, "Received: split='validation'"):
             fashion_mnist.load_fashion_mnist("validation")

@@ -199,5 +199,26 @@ class MultiDigitDatasetTest(tf.test.TestCase):
         )
 
 
+    def test_epochs_are_shuffled_by_seed_and_epoch(self):
+        # Epoch e's order depends on (seed, e) only: a stream started at
+        # epoch 2 (a resumed run) repeats the last epoch of one started at 0.
+        images, labels = _source(num=30)
+        out, pair_labels, _ = multi_digit.make_multi_digit(images, labels)
+
+        def labels_of(**kwargs):
+            ds = multi_digit.multi_digit_dataset(out, pair_labels, 8, shuffle=True, seed=1,
+                                                 **kwargs)
+            return np.concatenate([y.numpy() for _, y in ds])
+
+        three = labels_of(initial_epoch=0, epochs=3)
+        self.assertLen(three, 90)
+        self.assertAllEqual(labels_of(initial_epoch=2, epochs=3), three[60:])
+        self.assertAllEqual(labels_of(), three[:30])
+        self.assertNotAllEqual(three[:30], three[30:60])
+        for epoch in range(3):
+            self.assertAllEqual(np.sort(three[30 * epoch:30 * (epoch + 1), 0]),
+                                np.sort(pair_labels[:, 0]))
+
+
 if __name__ == "__main__":
     tf.test.main()

@@ -83,6 +83,52 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
         self.assertAllClose(log_probs[finite], expected[finite], atol=1e-6, rtol=0.)
         self.assertAllClose(np.sum(np.exp(log_probs)), 1.0, atol=1e-9)
 
+    @parameterized.named_parameters(("float32", np.float32), ("float64", np.float64))
+    def test_log_prob_is_invariant_to_common_shifts(self, dtype):
+        # Plackett-Luce is invariant to a common shift of the log-scores, Fisher's
+        # MVHG (fixed total) to one of the log-weights. The parameters lie on a
+        # 1/64 grid, so the shifted values are exact in float32 as well.
+        rng = np.random.RandomState(21)
+        log_weights = np.round(rng.randn(3) * 64.) / 64.
+        log_scores = np.round(2. * rng.randn(4) * 64.) / 64.
+        exact = _exact_partition_probs(log_weights, log_scores)
+        keys = sorted(exact)
+        ys = np.stack([_partition_matrix(key, 3) for key in keys]).astype(dtype)
+        expected = np.log([exact[key] for key in keys])
+        for weight_shift in (0., 400., 1e4):
+            for score_shift in (0., 355., 400., 1e4):
+                drpm = DRPM((log_weights + weight_shift).astype(dtype),
+                            (log_scores + score_shift).astype(dtype), dtype(0.5))
+                log_probs = self.evaluate(drpm.log_prob(ys))
+                self.assertAllClose(log_probs, expected, rtol=1e-6, atol=0.,
+                                    msg=f"shifts {weight_shift}, {score_shift}")
+
+    @parameterized.named_parameters(("float32", np.float32), ("float64", np.float64))
+    def test_log_prob_with_large_score_gap(self, dtype):
+        # Two elements, equal weights: p(sizes (1, 1)) = 4 / 6 and the order
+        # has probability sigmoid(+-gap); NaN from a gap of about 355 on.
+        for gap in (350., 360., 1e3, 1e4):
+            drpm = DRPM(np.zeros([2], dtype), np.array([gap, 0.], dtype), dtype(0.5))
+            ys = np.array([[[1., 0.], [0., 1.]], [[0., 1.], [1., 0.]]], dtype)
+            log_prob = self.evaluate(drpm.log_prob(ys))
+            self.assertAllClose(log_prob, [np.log(2. / 3.), np.log(2. / 3.) - gap],
+                                rtol=1e-6, atol=0.)
+
+    def test_log_prob_gradient_is_finite_and_shift_invariant(self):
+        y = _partition_matrix((0, 2, 1, 0, 2), 3)
+        log_weights = np.array([0.5, -0.25, 0.125])
+        log_scores = np.array([1.5, -2., 0.25, 0.75, -0.5])
+        grads = []
+        for shift in (0., 400., 1e4):
+            params = tf.constant(np.concatenate([log_weights + shift, log_scores + shift]))
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                value = DRPM(params[:3], params[3:], np.float64(1.)).log_prob(y)
+            grads.append(self.evaluate(tape.gradient(value, params)))
+        self.assertTrue(np.all(np.isfinite(grads)))
+        self.assertAllClose(grads[1], grads[0], atol=1e-8)
+        self.assertAllClose(grads[2], grads[0], atol=1e-8)
+
     def test_all_assignments_n6_k3_sum_to_one(self):
         rng = np.random.RandomState(7)
         log_weights, log_scores = rng.randn(3), 2.0 * rng.randn(6)
@@ -233,6 +279,29 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
         ys32 = self.evaluate(drpm32.sample(3, seed=[1, 2]))
         self.assertAllEqual(ys32.sum(axis=-2), np.ones((3, 2, 4, 6)))
 
+    @parameterized.named_parameters(("float16", np.float16), ("bfloat16", tf.bfloat16))
+    def test_half_precision_samples_exact_partitions(self, dtype):
+        # float16 counts exactly to 2048, bfloat16 to 256: sizes and ranks are
+        # held in float32 and only the 0/1 partition is cast back.
+        num_elements = 3000
+        log_weights = tf.cast(tf.random.stateless_normal([2, 3], seed=[1, 2]), dtype)
+        log_scores = tf.cast(tf.random.stateless_normal([2, num_elements], seed=[3, 4]), dtype)
+        drpm = DRPM(log_weights, log_scores, tf.constant(0.5, dtype))
+        details = drpm.sample_with_details(seed=[5, 6], return_permutation=False)
+        self.assertEqual(details["partition"].dtype, tf.as_dtype(dtype))
+        self.assertEqual(details["counts"].dtype, tf.float32)
+        partition = self.evaluate(tf.cast(details["partition"], tf.float32))
+        self.assertTrue(np.all((partition == 0.) | (partition == 1.)))
+        self.assertAllEqual(partition.sum(axis=-2), np.ones((2, num_elements)))
+        self.assertAllEqual(partition.sum(axis=-1), self.evaluate(details["counts"]))
+        # log_prob counts in float32 too: it equals the float32 model's value.
+        log_prob = drpm.log_prob(details["partition"])
+        self.assertEqual(log_prob.dtype, tf.as_dtype(dtype))
+        reference = DRPM(tf.cast(log_weights, tf.float32), tf.cast(log_scores, tf.float32),
+                         0.5).log_prob(partition)
+        self.assertAllClose(self.evaluate(tf.cast(log_prob, tf.float32)),
+                            self.evaluate(tf.cast(tf.cast(reference, dtype), tf.float32)))
+
     def test_deterministic_mode_ignores_seed(self):
         drpm = DRPM(tf.constant([0.0, 1.0]), tf.constant([0.3, 2.0, -1.0, 0.5]), 0.5,
                     stochastic=False)
@@ -266,6 +335,170 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
             self.evaluate(drpm.log_prob(tf.constant([[1., 0.5, 0.], [0., 0.5, 1.]])))
         with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "partition"):
             self.evaluate(drpm.log_prob(tf.constant([[1., 1., 0.], [1., 0., 1.]])))
+
+
+    @parameterized.named_parameters(("zero", 0.), ("negative", -1.))
+    def test_run_time_temperature_not_positive(self, value):
+        log_weights, log_scores = tf.zeros([3]), tf.constant([0.3, 2., -1., 0.5, 0.1, 0.])
+
+        @tf.function
+        def sample(temperature, hard, validate_args):
+            drpm = DRPM(log_weights, log_scores, temperature, hard=hard,
+                        validate_args=validate_args)
+            return drpm.sample(2, seed=[1, 2])
+
+        # A tf.function argument: NaN in both modes rather than plausible
+        # partitions (hard) or wrong numbers (soft); an error with validate_args.
+        for hard in (True, False):
+            self.assertTrue(np.all(np.isnan(self.evaluate(
+                sample(tf.constant(value), hard, False)))))
+            with self.assertRaisesOpError("Argument `temperature` must be positive"):
+                self.evaluate(sample(tf.constant(value), hard, True))
+        # A variable assigned after construction.
+        temperature = tf.Variable(1.)
+        drpm = DRPM(log_weights, log_scores, temperature, validate_args=True)
+        temperature.assign(value)
+        with self.assertRaisesOpError("Argument `temperature` must be positive"):
+            self.evaluate(tf.function(lambda: drpm.sample(seed=[1, 2]))())
+
+    def test_log_prob_outside_the_support(self):
+        drpm = DRPM(tf.zeros([2]), tf.zeros([2]), 1.0)
+        outside = [[[2., 0.], [-1., 1.]],      # a column [2, -1]
+                   [[0.5, 0.], [0.5, 1.]],     # a fractional column
+                   [[1., 1.], [1., 0.]],       # an element in two subsets
+                   [[1., 0.], [0., 0.]]]       # an element in none
+        self.assertAllEqual(self.evaluate(drpm.log_prob(outside)), [-np.inf] * 4)
+        inside = self.evaluate(drpm.log_prob([[1., 0.], [0., 1.]]))
+        self.assertAllClose(inside, np.log(2. / 3. * 0.5))
+        checked = DRPM(tf.zeros([2]), tf.zeros([2]), 1.0, validate_args=True)
+        with self.assertRaisesOpError("exactly one 1 in every column"):
+            self.evaluate(checked.log_prob(outside[0]))
+
+    def test_make_trainable_shapes(self):
+        # `shape_fn` maps the sample shape [..., K, n] to the parameter shapes.
+        import tensorflow_probability as tfp  # pylint: disable=g-import-not-at-top
+        drpm = tfp.experimental.util.make_trainable(
+            DRPM, batch_and_event_shape=[3, 5], temperature=1.0, seed=[1, 2])
+        self.assertEqual(drpm.batch_shape, [])
+        self.assertEqual(drpm.event_shape, [3, 5])
+        self.assertEqual(drpm.log_weights.shape, [3])
+        self.assertEqual(drpm.log_scores.shape, [5])
+        batched = tfp.experimental.util.make_trainable(
+            DRPM, batch_and_event_shape=[2, 3, 5], temperature=1.0, seed=[1, 2])
+        self.assertEqual(batched.batch_shape, [2])
+        self.assertEqual(batched.event_shape, [3, 5])
+        self.assertEqual(batched.sample(4, seed=[3, 4]).shape, [4, 2, 3, 5])
+
+    @parameterized.named_parameters(
+        ("chunk_size_zero", dict(chunk_size=0), "Received: chunk_size=0"),
+        ("chunk_size_float", dict(chunk_size=2.), "Received: chunk_size=2.0"),
+        ("quadrature_float", dict(num_quadrature_points=8.7),
+         "Received: num_quadrature_points=8.7"),
+        ("quadrature_small", dict(num_quadrature_points=4), "Received: num_quadrature_points=4"),
+        ("hard_string", dict(hard="no"), "Received: hard='no'"),
+        ("stochastic_int", dict(stochastic=1), "Received: stochastic=1"),
+        ("hard_permutation_string", dict(hard_permutation="yes"),
+         "Received: hard_permutation='yes'"),
+    )
+    def test_bad_python_arguments(self, kwargs, message):
+        with self.assertRaisesRegex(ValueError, message):
+            DRPM(tf.zeros([2]), tf.zeros([3]), 1.0, **kwargs)
+
+
+    def test_padded_batch_has_the_law_of_the_unpadded_sets(self):
+        # Sets of 4, 3 and 2 real elements (not all at the front) padded to n = 4.
+        mask = np.array([[True, True, True, True],
+                         [True, False, True, True],
+                         [False, True, False, True]])
+        rng = np.random.RandomState(13)
+        log_weights = np.round(rng.randn(3, 3) * 16.) / 16.
+        log_scores = np.round(rng.randn(3, 4) * 16.) / 16.
+        num_samples = 20000
+        drpm = DRPM(log_weights, log_scores, np.float64(0.5), mask=mask)
+        ys = self.evaluate(drpm.sample(num_samples, seed=[21, 22]))  # [S, 3, 3, 4]
+        self.assertTrue(np.all((ys == 0.) | (ys == 1.)))
+        self.assertAllEqual(ys.sum(axis=-2), np.broadcast_to(mask, (num_samples, 3, 4)))
+        for b in range(3):
+            real = np.where(mask[b])[0]
+            exact = _exact_partition_probs(log_weights[b], log_scores[b, real])
+            assignments = np.argmax(ys[:, b][:, :, real], axis=-2)
+            counts = {}
+            for a in map(tuple, assignments):
+                counts[a] = counts.get(a, 0) + 1
+            self.assertLessEqual(set(counts), set(exact))
+            # Every cell within 5 binomial standard deviations (plus 1 count).
+            for key, p in exact.items():
+                sigma = math.sqrt(num_samples * p * (1 - p))
+                self.assertLessEqual(abs(counts.get(key, 0) - num_samples * p), 5 * sigma + 1,
+                                     msg=f"member {b}, {key}")
+            # log_prob of every partition of the real elements, padded with
+            # zero columns, equals the unpadded model's and the enumeration.
+            keys = sorted(exact)
+            padded = np.zeros((len(keys), 3, 4))
+            padded[:, :, real] = np.stack([_partition_matrix(key, 3) for key in keys])
+            batch = np.zeros((len(keys), 3, 3, 4))
+            batch[:, b] = padded
+            batch[:, [c for c in range(3) if c != b]] = self.evaluate(
+                drpm.sample(seed=[1, 2]))[[c for c in range(3) if c != b]]
+            log_probs = self.evaluate(drpm.log_prob(batch))[:, b]
+            unpadded = DRPM(log_weights[b], log_scores[b, real], np.float64(0.5))
+            self.assertAllClose(log_probs, self.evaluate(unpadded.log_prob(padded[:, :, real])),
+                                atol=1e-9, rtol=0.)
+            self.assertAllClose(log_probs, np.log([exact[key] for key in keys]),
+                                atol=1e-6, rtol=0.)
+            lower, upper = self.evaluate(drpm.log_prob_bounds(batch))
+            expected_lower, expected_upper = self.evaluate(
+                unpadded.log_prob_bounds(padded[:, :, real]))
+            self.assertAllClose(lower[:, b], expected_lower, atol=1e-9)
+            self.assertAllClose(upper[:, b], expected_upper, atol=1e-9)
+        # A partition that puts a padded element in a subset is outside the support.
+        wrong = self.evaluate(drpm.sample(seed=[3, 4]))
+        wrong[1, :, 1] = [1., 0., 0.]
+        self.assertEqual(self.evaluate(drpm.log_prob(wrong))[1], -np.inf)
+
+    @parameterized.named_parameters(("hard", True), ("soft", False))
+    def test_padded_relaxation_equals_the_unpadded_one(self, hard):
+        # Deterministic mode (no noise): the relaxed values and the gradients
+        # of a padded set are those of the set of its real elements.
+        real = [0, 1, 3, 5]
+        mask = np.isin(np.arange(6), real)
+        log_weights = tf.random.stateless_normal([3], seed=[3, 3])
+        log_scores = tf.random.stateless_normal([6], seed=[4, 4])
+        target = tf.random.stateless_normal([3, 6], seed=[5, 5])
+
+        def value_and_grads(log_scores, target, mask):
+            with tf.GradientTape() as tape:
+                tape.watch([log_weights, log_scores])
+                drpm = DRPM(log_weights, log_scores, 0.7, hard=hard, stochastic=False,
+                            chunk_size=2, mask=mask)
+                y = drpm.sample(seed=[7, 8])
+                loss = tf.reduce_sum(y * target)
+            return [y] + tape.gradient(loss, [log_weights, log_scores])
+
+        y, grad_weights, grad_scores = self.evaluate(value_and_grads(log_scores, target, mask))
+        expected = self.evaluate(value_and_grads(
+            tf.gather(log_scores, real), tf.gather(target, real, axis=1), None))
+        self.assertAllClose(y[:, real], expected[0], atol=1e-6)
+        self.assertAllEqual(y[:, ~mask], np.zeros((3, 2)))
+        self.assertAllClose(grad_weights, expected[1], atol=1e-6)
+        self.assertAllClose(grad_scores[real], expected[2], atol=1e-6)
+        self.assertAllEqual(grad_scores[~mask], [0., 0.])
+
+    def test_mask_shapes_and_empty_sets(self):
+        mask = tf.sequence_mask([6, 4, 0], maxlen=6)
+        drpm = DRPM(tf.zeros([3]), tf.random.stateless_normal([3, 6], seed=[1, 1]), 0.5,
+                    mask=mask)
+        self.assertEqual(drpm.batch_shape, [3])
+        details = self.evaluate(drpm.sample_with_details(2, seed=[2, 3]))
+        self.assertAllEqual(details["partition"].sum(axis=(-2, -1)), [[6., 4., 0.]] * 2)
+        self.assertAllEqual(details["counts"].sum(axis=-1), [[6., 4., 0.]] * 2)
+        permutation = details["permutation"]
+        self.assertAllEqual(permutation.sum(axis=-1), np.ones((2, 3, 6)))
+        self.assertAllEqual(permutation.sum(axis=-2), np.ones((2, 3, 6)))
+        self.assertTrue(np.all(np.isfinite(self.evaluate(drpm.log_prob(details["partition"])))))
+        self.assertEqual(drpm[1:].batch_shape, [2])  # slicing carries the mask
+        with self.assertRaisesRegex(ValueError, "mask.shape"):
+            DRPM(tf.zeros([3]), tf.zeros([6]), 0.5, mask=tf.ones([5], tf.bool))
 
 
 if __name__ == "__main__":

@@ -271,5 +271,24 @@ class MVHGTest(tf.test.TestCase, parameterized.TestCase):
             self.evaluate(dist.log_prob([2., 0.]))
 
 
+    @parameterized.named_parameters(("above_sum", 8.), ("non_integer", 2.5), ("negative", -1.))
+    def test_invalid_variable_total_count(self, value):
+        # Static checks cannot see a variable's value: NaN without
+        # validate_args (not plausible counts), an error with it.
+        total_count = tf.Variable(6.)
+        dist = MVHG(total_count, [2., 2., 2.], [0., 0.5, 1.])
+        checked = MVHG(total_count, [2., 2., 2.], [0., 0.5, 1.], validate_args=True)
+        total_count.assign(value)
+        self.assertTrue(np.all(np.isnan(self.evaluate(dist.sample(3, seed=[1, 2])))))
+        self.assertTrue(np.all(np.isnan(self.evaluate(dist.mean()))))
+        self.assertTrue(np.isnan(self.evaluate(dist.log_prob([2., 2., 2.]))))
+        sample = tf.function(lambda: dist.sample(seed=[1, 2]))
+        self.assertTrue(np.all(np.isnan(self.evaluate(sample()))))
+        with self.assertRaisesOpError("total_count"):
+            self.evaluate(checked.sample(seed=[1, 2]))
+        with self.assertRaisesOpError("total_count"):
+            self.evaluate(checked.mean())
+
+
 if __name__ == "__main__":
     tf.test.main()

@@ -259,5 +259,27 @@ class RelaxedMVHGTest(tf.test.TestCase, parameterized.TestCase):
             self.evaluate(dist.log_prob([1., 2.]))
 
 
+    def test_invalid_variable_total_count_gives_nan(self):
+        total_count = tf.Variable(6.)
+        dist = RelaxedMVHG(total_count, [2., 2., 2.], [0., 0.5, 1.], 0.5)
+        total_count.assign(2.5)
+        counts, encodings = dist.sample_with_encodings(2, seed=[1, 2])
+        self.assertTrue(np.all(np.isnan(self.evaluate(counts))))
+        self.assertTrue(np.all(np.isnan(self.evaluate(encodings))))
+
+
+    def test_mean_is_the_exact_mvhg_mean(self):
+        log_weights = tf.math.log([1., 5., .2])
+        dist = RelaxedMVHG(6., [6., 6., 6.], log_weights, 0.5)
+        # E[n] by enumeration of the exact pmf.
+        pmf = enumerate_mvhg(6, [6, 6, 6], [1, 5, fractions.Fraction(1, 5)])
+        expected = [float(sum(c[k] * p for c, p in pmf.items())) for k in range(3)]
+        self.assertAllClose(self.evaluate(dist.mean()), expected, rtol=1e-5)
+        self.assertAllClose(self.evaluate(dist.mean()),
+                            self.evaluate(MVHG(6., [6., 6., 6.], log_weights).mean()))
+        with self.assertRaisesRegex(NotImplementedError, "hard=False"):
+            RelaxedMVHG(6., [6., 6., 6.], log_weights, 0.5, hard=False).mean()
+
+
 if __name__ == "__main__":
     tf.test.main()

@@ -2,14 +2,16 @@
 
 import os
 
+from absl.testing import parameterized
 import keras
 import numpy as np
 import tensorflow as tf
 
+from tf_drpm.distributions import DRPM
 from tf_drpm.layers import RandomPartition
 
 
-class RandomPartitionTest(tf.test.TestCase):
+class RandomPartitionTest(tf.test.TestCase, parameterized.TestCase):
 
     def test_outputs_partitions_and_details(self):
         layer = RandomPartition(temperature=0.5, return_details=True, exact_log_prob=True, seed=3)
@@ -66,9 +68,94 @@ class RandomPartitionTest(tf.test.TestCase):
         self.assertAllClose(restored(inputs), expected)
         self.assertAllClose(restored.layers[-1].temperature, 0.4)
 
+    @parameterized.named_parameters(("two_rows", 2), ("three_rows", 3))
+    def test_single_tensor_input_is_an_error(self, rows):
+        # A rank-2 tensor unpacks into rows: it must not pass as [log_weights, log_scores].
+        with self.assertRaisesRegex(ValueError, r"expects a list of two inputs \[log_weights"):
+            RandomPartition()(np.zeros((rows, 5), np.float32))
+        built = RandomPartition()
+        built([np.zeros((2, 3), np.float32), np.zeros((2, 5), np.float32)])
+        with self.assertRaisesRegex(ValueError, "a single tensor of shape"):
+            built(np.zeros((rows, 5), np.float32))
+
+    def test_temperature_weight_not_positive(self):
+        inputs = [np.zeros((2, 3), np.float32), np.random.RandomState(0).randn(2, 5)]
+        inputs[1] = inputs[1].astype(np.float32)
+        checked = RandomPartition(validate_args=True, seed=1)
+        unchecked = RandomPartition(seed=1)
+        for layer in (checked, unchecked):
+            layer(inputs)
+            layer.temperature.assign(-1.)  # e.g. a faulty schedule
+        with self.assertRaisesOpError("Argument `temperature` must be positive"):
+            self.evaluate(tf.function(checked)(inputs))
+        self.assertTrue(np.all(np.isnan(self.evaluate(tf.function(unchecked)(inputs)))))
+        self.assertTrue(RandomPartition.from_config(checked.get_config()).validate_args)
+
+    def test_rejects_bad_flags(self):
+        with self.assertRaisesRegex(ValueError, "Received: hard='no'"):
+            RandomPartition(hard="no")
+        with self.assertRaisesRegex(ValueError, "Received: return_details=1"):
+            RandomPartition(return_details=1)
+
+    def test_mask_pads_sets_of_different_sizes(self):
+        sizes = [5, 3, 1]
+        mask = tf.sequence_mask(sizes, maxlen=5)
+        log_weights = np.zeros((3, 2), np.float32)
+        log_scores = np.random.RandomState(2).randn(3, 5).astype(np.float32)
+        layer = RandomPartition(temperature=0.5, return_details=True, exact_log_prob=True,
+                                seed=3)
+        # As a tensor, and as the Keras list of the inputs' masks.
+        for given in (mask, [None, mask]):
+            out = self.evaluate(layer([log_weights, log_scores], mask=given))
+            self.assertAllEqual(out["partition"].sum(axis=1), self.evaluate(
+                tf.cast(mask, tf.float32)))
+            self.assertAllEqual(out["counts"].sum(axis=-1), sizes)
+            for b, size in enumerate(sizes):
+                unpadded = DRPM(log_weights[b], log_scores[b, :size], 0.5)
+                self.assertAllClose(out["log_prob"][b], self.evaluate(
+                    unpadded.log_prob(out["partition"][b, :, :size])), atol=1e-5)
+        inputs = [keras.Input((2,)), keras.Input((5,)), keras.Input((5,), dtype="bool")]
+        partition = RandomPartition(seed=1)(inputs[:2], mask=inputs[2])
+        model = keras.Model(inputs, partition)
+        y = self.evaluate(model([tf.constant(log_weights), tf.constant(log_scores), mask]))
+        self.assertAllEqual(y.sum(axis=1), self.evaluate(tf.cast(mask, tf.float32)))
+
     def test_rejects_bad_temperature(self):
         with self.assertRaisesRegex(ValueError, "Received: temperature=-1"):
             RandomPartition(temperature=-1)
+
+    @parameterized.product(policy=["mixed_float16", "mixed_bfloat16"],
+                           num_elements=[200, 3000])
+    def test_mixed_precision_trains_and_samples_exact_partitions(self, policy, num_elements):
+        previous = keras.mixed_precision.global_policy()
+        self.addCleanup(keras.mixed_precision.set_global_policy, previous)
+        keras.mixed_precision.set_global_policy(policy)
+        inputs = keras.Input((8,))
+        log_weights = keras.layers.Dense(3)(inputs)
+        log_scores = keras.layers.Dense(num_elements)(inputs)
+        partition = RandomPartition(temperature=1.0, seed=1)([log_weights, log_scores])
+        model = keras.Model(inputs, partition)
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        rng = np.random.RandomState(0)
+        x = rng.randn(8, 8).astype(np.float32)
+        y = rng.rand(8, 3, num_elements).astype(np.float32)
+        before = [w.numpy().copy() for w in model.trainable_weights]
+        history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+        self.assertTrue(np.isfinite(history.history["loss"][0]))
+        for weight, old in zip(model.trainable_weights, before):
+            self.assertGreater(np.max(np.abs(weight.numpy() - old)), 0.)
+        samples = model(x)
+        self.assertEqual(samples.dtype, model.compute_dtype)
+        samples = self.evaluate(tf.cast(samples, tf.float32))
+        # Every column holds exactly one 1: an exact partition of n elements.
+        self.assertTrue(np.all((samples == 0.) | (samples == 1.)))
+        self.assertAllEqual(samples.sum(axis=1), np.ones((8, num_elements)))
+        details = RandomPartition(return_details=True, seed=2)(
+            keras.Model(inputs, [log_weights, log_scores])(x))
+        self.assertEqual(details["counts"].dtype, tf.float32)
+        partition = self.evaluate(tf.cast(details["partition"], tf.float32))
+        self.assertAllEqual(partition.sum(axis=1), np.ones((8, num_elements)))
+        self.assertAllEqual(partition.sum(axis=-1), self.evaluate(details["counts"]))
 
 
 if __name__ == "__main__":

@@ -176,6 +176,33 @@ class NeuralSortTest(tf.test.TestCase, parameterized.TestCase):
         naive = np.abs(x[idx, None] - x[None, :]).sum(-1)
         self.assertAllClose(fast[idx], naive, rtol=1e-10)
 
+    @parameterized.parameters(False, True)
+    def test_mask_gives_the_unpadded_sort_of_the_real_elements(self, hard):
+        rng = np.random.RandomState(4)
+        log_scores = rng.randn(6)
+        mask = np.array([True, False, True, True, False, True])
+        real = np.where(mask)[0]
+        scores = tf.constant(log_scores)
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(scores)
+            padded = neural_sort(scores, 0.7, hard=hard, mask=mask)
+            alone = neural_sort(tf.gather(scores, real), 0.7, hard=hard)
+            padded_loss = tf.reduce_sum(
+                tf.gather(padded[:4], real, axis=1) * np.arange(16.).reshape(4, 4))
+            alone_loss = tf.reduce_sum(alone * np.arange(16.).reshape(4, 4))
+        padded_value = self.evaluate(padded)
+        self.assertAllClose(padded_value[:4][:, real], self.evaluate(alone), atol=1e-12)
+        self.assertAllEqual(padded_value[:4][:, ~mask], np.zeros((4, 2)))
+        # The padded elements fill the last rows, in index order.
+        self.assertAllEqual(padded_value[4:], np.eye(6)[[1, 4]])
+        padded_grad, alone_grad = self.evaluate(
+            [tf.convert_to_tensor(tape.gradient(loss, scores))
+             for loss in (padded_loss, alone_loss)])
+        self.assertAllClose(padded_grad[real], alone_grad[real], atol=1e-10)
+        self.assertAllEqual(padded_grad[~mask], [0., 0.])
+        self.assertAllClose(self.evaluate(pairwise_abs_rowsum(log_scores, mask))[real],
+                            np.abs(log_scores[real][:, None] - log_scores[real]).sum(-1))
+
     def test_bad_temperature_raises(self):
         with self.assertRaisesRegex(ValueError, "temperature=0"):
             neural_sort(tf.zeros([3]), 0.)

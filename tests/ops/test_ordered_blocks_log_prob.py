@@ -53,20 +53,30 @@ class OrderedBlocksLogProbTest(tf.test.TestCase, parameterized.TestCase):
         expected = _enumerated_block_log_probs(log_scores, assignment, num_subsets)
         self.assertAllClose(got, expected, atol=1e-6, rtol=0.)
 
-    @parameterized.parameters(5., 30.)
-    def test_extreme_scores_match_high_precision(self, scale):
-        rng = np.random.RandomState(int(scale))
-        log_scores = rng.randn(10) * scale
-        assignment = np.array([0, 0, 1, 1, 1, 2, 0, 1, 2, 2])
-        y = np.zeros((3, 10))
-        y[assignment, np.arange(10)] = 1.
+    def _check_against_mpmath(self, log_scores, assignment, atol, shift=0.):
+        """Blocks 0 and 1 against mpmath (scores given minus `shift`), block 2 is 0."""
+        y = np.zeros((3, len(log_scores)))
+        y[assignment, np.arange(len(log_scores))] = 1.
         got = self.evaluate(ordered_blocks_log_prob(log_scores, y))
         for k in range(2):
             block = list(np.where(assignment == k)[0])
             later = list(np.where(assignment > k)[0])
-            self.assertAllClose(got[k], _mpmath_block_log_prob(log_scores, block, later),
-                                atol=1e-6, rtol=1e-7)
+            expected = _mpmath_block_log_prob(log_scores - shift, block, later)
+            self.assertAllClose(got[k], expected, atol=atol, rtol=1e-7)
         self.assertAllClose(got[2], 0.)
+
+    @parameterized.parameters(5., 30.)
+    def test_extreme_scores_match_high_precision(self, scale):
+        rng = np.random.RandomState(int(scale))
+        self._check_against_mpmath(rng.randn(10) * scale,
+                                   np.array([0, 0, 1, 1, 1, 2, 0, 1, 2, 2]), atol=1e-6)
+
+    @parameterized.parameters(0., 400., 1e4)
+    def test_large_score_gaps_match_high_precision(self, shift):
+        # Gaps of hundreds of nats between blocks, all scores shifted by `shift`.
+        log_scores = np.array([400., 0., 360., -5., 3., 700., -300., 1.]) + shift
+        self._check_against_mpmath(log_scores, np.array([0, 1, 0, 2, 1, 0, 2, 1]),
+                                   atol=1e-7, shift=shift)
 
     def test_float32_is_finite_for_extreme_scores(self):
         log_scores = np.array([30., -30., 29., -29., 0.], np.float32)

@@ -9,6 +9,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tf_drpm.ops import plackett_luce_log_prob
+from tf_drpm.ops import ranked_log_prob
 
 tfd = tfp.distributions
 
@@ -62,6 +63,16 @@ class PlackettLuceLogProbTest(tf.test.TestCase, parameterized.TestCase):
                             atol=tol)
         expected = [_reference_log_prob(log_scores, o) for o in orders]
         self.assertAllClose(log_prob, expected, rtol=tol, atol=tol)
+
+    def test_mask_leaves_padded_elements_out(self):
+        # Padded elements may be ranked anywhere: they are left out.
+        log_scores = np.array([0.5, 9., -1., 2., 7.])
+        mask = np.array([True, False, True, True, False])
+        order = [4, 3, 1, 0, 2]   # padded elements at ranks 0 and 2
+        permutation = np.eye(5)[order]
+        got = self.evaluate(plackett_luce_log_prob(log_scores, permutation, mask=mask))
+        self.assertAllClose(got, _reference_log_prob(log_scores[[0, 2, 3]], [2, 0, 1]))
+        self.assertAllClose(self.evaluate(ranked_log_prob(log_scores[order], mask[order])), got)
 
     def test_uniform_scores_give_minus_log_factorial(self):
         permutations, _ = _all_permutation_matrices(4, np.float64)

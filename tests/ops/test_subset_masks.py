@@ -1,12 +1,13 @@
 """Tests of subset_masks."""
 
+from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
 from tf_drpm.ops import subset_masks
 
 
-class SubsetMasksTest(tf.test.TestCase):
+class SubsetMasksTest(tf.test.TestCase, parameterized.TestCase):
 
     def test_blocks_follow_counts_with_empty_subsets(self):
         masks = self.evaluate(subset_masks(tf.constant([2., 0., 3., 1.]), num_elements=6))
@@ -33,6 +34,17 @@ class SubsetMasksTest(tf.test.TestCase):
         grad = self.evaluate(tape.gradient(loss, counts))
         self.assertTrue(np.all(np.isfinite(grad)))
         self.assertGreater(np.abs(grad).max(), 0.)
+
+    @parameterized.named_parameters(("float16", tf.float16), ("bfloat16", tf.bfloat16))
+    def test_half_precision_counts_give_exact_masks(self, dtype):
+        # Positions up to 200 are not all representable in half precision.
+        counts = [100., 28., 72.]
+        masks = tf.function(lambda c: subset_masks(c, num_elements=200))(
+            tf.constant(counts, dtype))
+        self.assertEqual(masks.dtype, dtype)
+        expected = np.zeros((3, 200))
+        expected[0, :100], expected[1, 100:128], expected[2, 128:] = 1., 1., 1.
+        self.assertAllEqual(self.evaluate(tf.cast(masks, tf.float32)), expected)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from tests.trainers import resume_util
 from trainers import cli
 from trainers import mtl
 from trainers import mtl_allocation
@@ -30,7 +31,9 @@ class MtlSmokeTest(tf.test.TestCase, parameterized.TestCase):
             first = cli.run_with_gin(training.train, model_dir, [MTL_GIN],
                                      params + ["train.epochs = 1"])
             self.assertLen(first.history, 1)
-        result = cli.run_with_gin(training.train, model_dir, [MTL_GIN], params)
+        # The epoch count changed since the first run: allowed explicitly.
+        result = cli.run_with_gin(training.train, model_dir, [MTL_GIN], params,
+                                  allow_config_change=method == "drpm")
         with self.assertRaises(ValueError):
             gin.query_parameter("train.epochs")  # gin cleared after the run
         self.assertEqual(result.initial_epoch, 1 if method == "drpm" else 0)
@@ -205,6 +208,18 @@ class MtlSmokeTest(tf.test.TestCase, parameterized.TestCase):
     def test_bad_method(self):
         with self.assertRaisesRegex(ValueError, "method='x'"):
             mtl.mtl_model(method="x")
+
+
+
+class MtlKillAndResumeTest(tf.test.TestCase):
+
+    def test_killed_run_resumes_exactly(self):
+        # Each epoch is shuffled by (seed, epoch): before, the shuffle restarted
+        # with the process and epochs after a resume differed.
+        cache = os.path.join(self.get_temp_dir(), "cache")
+        resume_util.check_kill_and_resume(
+            self, "mtl", [MTL_GIN], ["train.epochs = 3", f"mtl_data.cache_dir = '{cache}'"],
+            run_subdir="", kill_after_epoch=1, epochs=3)
 
 
 if __name__ == "__main__":

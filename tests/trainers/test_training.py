@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from trainers import cli
+from trainers import run_directory
 from trainers import strategy as strategy_lib
 from trainers import toy  # noqa: F401  (registers the toy family's configurables)
 from trainers import training
@@ -264,8 +265,10 @@ class KillAndResumeTest(tf.test.TestCase):
         # this process; on a CPU this model's results do not depend on it).
         reference = cli.run_with_gin(training.train, reference_dir, [TOY_GIN],
                                      params + ["train.deterministic = False"])
-        resumed = subprocess.run(_toy_command(killed_dir, *params), cwd=REPO_ROOT,
-                                 env=_env(), capture_output=True, text=True, timeout=300)
+        # Without the kill window's sleep: a config change, allowed explicitly.
+        resumed = subprocess.run(_toy_command(killed_dir, *params) + ["--allow_config_change"],
+                                 cwd=REPO_ROOT, env=_env(), capture_output=True, text=True,
+                                 timeout=300)
         self.assertEqual(resumed.returncode, 0, resumed.stderr[-3000:])
 
         with open(os.path.join(killed_dir, "results.json")) as f:
@@ -285,6 +288,131 @@ class KillAndResumeTest(tf.test.TestCase):
         self.assertAllClose([r["logs"]["loss"] for r in history],
                             [r["logs"]["loss"] for r in reference.history], rtol=1e-6)
         self.assertAllClose(summary["results"], reference.results, rtol=1e-6)
+
+
+
+class RunDirectoryGuardsTest(tf.test.TestCase):
+    """The CLI guards: --gin_file required, config changes, lock, corrupt state."""
+
+    _PARAMS = ["train.deterministic = False", "train.verbose = 0", "train.tensorboard = False"]
+
+    def _toy(self, model_dir, *params, **kwargs):
+        return cli.run_with_gin(training.train, model_dir, [TOY_GIN],
+                                self._PARAMS + list(params), **kwargs)
+
+    def test_missing_gin_file_lists_the_configs(self):
+        model_dir = os.path.join(self.get_temp_dir(), "no_gin")
+        proc = subprocess.run(
+            [sys.executable, "-m", "trainers.toy", "--model_dir", model_dir], cwd=REPO_ROOT,
+            env=_env(), capture_output=True, text=True, timeout=300)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("--gin_file is required", proc.stderr)
+        for config in ("gin/tests/toy_smoke.gin", "gin/vc/fmnist_quick.gin",
+                       "gin/mtl/multi_fashion.gin", "gin/weak/quick.gin"):
+            self.assertIn(config, proc.stderr)
+        self.assertFalse(os.path.exists(model_dir))  # nothing started
+
+    def test_changed_config_is_refused_and_the_bindings_named(self):
+        model_dir = os.path.join(self.get_temp_dir(), "changed")
+        self._toy(model_dir, "train.epochs = 1")
+        with self.assertRaises(run_directory.RunDirectoryError) as caught:
+            self._toy(model_dir, "train.epochs = 2", "SGD.learning_rate = 0.1")
+        message = str(caught.exception)
+        self.assertIn("train.epochs: 1 -> 2", message)
+        self.assertIn("SGD.learning_rate: 0.05 -> 0.1", message)
+        self.assertIn("--allow_config_change", message)
+        self.assertNotIn("train.seed", message)  # unchanged bindings are not listed
+        self.assertLen(_read_jsonl(os.path.join(model_dir, "epochs.jsonl")), 1)
+        # The same config resumes; an allowed change resumes and keeps the old config.
+        self.assertLen(self._toy(model_dir, "train.epochs = 1").history, 1)
+        result = self._toy(model_dir, "train.epochs = 2", allow_config_change=True)
+        self.assertEqual((result.initial_epoch, len(result.history)), (1, 2))
+        kept = [n for n in os.listdir(model_dir) if n.startswith("config.before-")]
+        self.assertLen(kept, 1)
+        with open(os.path.join(model_dir, kept[0])) as f:
+            self.assertIn("train.epochs = 1", f.read())
+        # Through the CLI: an error message, not a traceback.
+        proc = subprocess.run(_toy_command(model_dir, "train.epochs = 3"), cwd=REPO_ROOT,
+                              env=_env(), capture_output=True, text=True, timeout=300)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("ERROR: The run directory", proc.stderr)
+        self.assertIn("train.epochs: 2 -> 3", proc.stderr)
+
+    def test_second_writer_is_stopped_and_a_stale_lock_taken_over(self):
+        model_dir = os.path.join(self.get_temp_dir(), "locked")
+        holder = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(f"""
+                import time
+                from trainers.run_directory import RunLock
+                RunLock({model_dir!r}).__enter__()
+                print("LOCKED", flush=True)
+                time.sleep(300)
+            """)], cwd=REPO_ROOT, env=_env(), stdout=subprocess.PIPE, text=True)
+        self.addCleanup(holder.kill)
+        self.assertEqual(holder.stdout.readline().strip(), "LOCKED")
+        for attempt in (lambda: self._toy(model_dir),
+                        lambda: training.train(model_dir, model_fn=None, data_fn=None)):
+            with self.assertRaisesRegex(run_directory.RunDirectoryError,
+                                        f'in use by another process.*"pid": {holder.pid}'):
+                attempt()
+        self.assertFalse(os.path.exists(os.path.join(model_dir, "epochs.jsonl")))
+        # kill -9 leaves the lock file behind; the next run takes it over.
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+        with open(os.path.join(model_dir, run_directory.LOCK_FILE)) as f:
+            self.assertIn(f'"pid": {holder.pid}', f.read())
+        self.assertLen(self._toy(model_dir, "train.epochs = 1").history, 1)
+        with open(os.path.join(model_dir, run_directory.LOCK_FILE)) as f:
+            self.assertIn(f'"pid": {os.getpid()}', f.read())
+
+    def test_weak_sub_runs_under_one_guarded_model_dir(self):
+        # The weak family trains several runs in sub-directories of one
+        # model_dir: the top level is locked and its config checked; each
+        # sub-run locks its own directory inside the same process.
+        from trainers import weak  # pylint: disable=g-import-not-at-top
+        model_dir = os.path.join(self.get_temp_dir(), "weak")
+        weak_gin = os.path.join(REPO_ROOT, "gin", "tests", "weak_smoke.gin")
+        params = ["weak_experiment.methods = ('label',)"]
+        cli.run_with_gin(weak.weak_experiment, model_dir, [weak_gin], params)
+        run_dir = os.path.join(model_dir, "label", "ns3_seed0")
+        for directory in (model_dir, run_dir):
+            self.assertTrue(os.path.exists(os.path.join(directory, run_directory.LOCK_FILE)))
+        self.assertTrue(os.path.exists(os.path.join(model_dir, "config.gin")))
+        cli.run_with_gin(weak.weak_experiment, model_dir, [weak_gin], params)  # same config
+        with self.assertRaisesRegex(run_directory.RunDirectoryError,
+                                    "weak_data.batch_size: 2 -> 4"):
+            cli.run_with_gin(weak.weak_experiment, model_dir, [weak_gin],
+                             params + ["weak_data.batch_size = 4"])
+
+    def test_corrupt_state_names_the_file_and_how_to_restart(self):
+        model_dir = os.path.join(self.get_temp_dir(), "corrupt_state")
+        self._toy(model_dir, "train.epochs = 1")
+        state_path = os.path.join(model_dir, "checkpoints", "state.json")
+        with open(state_path) as f:
+            text = f.read()
+        with open(state_path, "w") as f:
+            f.write(text[:len(text) // 2])
+        with self.assertRaisesRegex(run_directory.RunDirectoryError,
+                                    f"{state_path} is corrupt.*To restart the run from epoch 0, "
+                                    f"delete {state_path}"):
+            self._toy(model_dir, "train.epochs = 1")
+        # Following the advice restarts cleanly: no stale epochs in the log.
+        os.remove(state_path)
+        result = self._toy(model_dir, "train.epochs = 1")
+        self.assertEqual(result.initial_epoch, 0)
+        self.assertLen(_read_jsonl(os.path.join(model_dir, "epochs.jsonl")), 1)
+
+    def test_corrupt_checkpoint_names_the_file(self):
+        model_dir = os.path.join(self.get_temp_dir(), "corrupt_weights")
+        self._toy(model_dir, "train.epochs = 1")
+        weights = os.path.join(model_dir, "checkpoints", "epoch-0001.weights.h5")
+        with open(weights, "rb") as f:
+            data = f.read()
+        with open(weights, "wb") as f:
+            f.write(data[:len(data) // 3])
+        with self.assertRaisesRegex(run_directory.RunDirectoryError,
+                                    f"Cannot load the checkpoint {weights}.*To restart"):
+            self._toy(model_dir, "train.epochs = 2", allow_config_change=True)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from tests.trainers import resume_util
 from tf_drpm.models.drpm_variational_clustering import DRPMVC
 from tf_drpm.models.mlp_autoencoder import MLPAutoencoder
 from trainers import cli
@@ -128,6 +129,17 @@ class VCTrainerTest(tf.test.TestCase):
     def test_bad_method(self):
         with self.assertRaisesRegex(ValueError, "methods"):
             vc.run(self.get_temp_dir(), dataset="generated", methods=("kmeans",))
+
+
+
+class VCKillAndResumeTest(tf.test.TestCase):
+
+    def test_killed_run_resumes_exactly(self):
+        # The smoke pretraining has 1 epoch: the kill after epoch 2 hits DRPM-VC.
+        resume_util.check_kill_and_resume(
+            self, "vc", [os.path.join(_REPO, "gin", "tests", "vc_smoke.gin")],
+            ["vc.epochs = 3", "vc.methods = ['drpm_vc']"],
+            run_subdir="drpm_vc", kill_after_epoch=2, epochs=3)
 
 
 if __name__ == "__main__":

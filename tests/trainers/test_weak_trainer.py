@@ -8,6 +8,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from tests.trainers import resume_util
 from trainers import cli
 from trainers import weak
 
@@ -217,6 +218,15 @@ class WeakTrainerTest(tf.test.TestCase):
             weak.ground_truth_dataset("shapes3d")
         with self.assertRaisesRegex(ValueError, "Received: path=None"):
             weak.ground_truth_dataset("mpi3d_toy")
+
+
+
+class WeakKillAndResumeTest(tf.test.TestCase):
+
+    def test_killed_run_resumes_exactly(self):
+        resume_util.check_kill_and_resume(
+            self, "weak", [_SMOKE], ["train.epochs = 3", "weak_experiment.methods = ('drpm',)"],
+            run_subdir=os.path.join("drpm", "ns3_seed0"), kill_after_epoch=1, epochs=3)
 
 
 if __name__ == "__main__":

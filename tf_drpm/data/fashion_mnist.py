@@ -51,14 +51,14 @@ def _load(name, split, data_dir, tfds_data_dir, download, env_var, debian_dir):
     explicit = data_dir or os.environ.get(env_var) or None
     if explicit:
         source = "data_dir" if data_dir else f"${env_var}"
-        result = _idx_splits.load_idx_split(explicit, split)
+        result = _load_idx(name, explicit, split, env_var, debian_dir)
         if result is None:
             raise FileNotFoundError(
                 f"{source}={explicit!r} does not hold "
                 f"{_idx_splits.expected_file_names(split)}. " + _ways(name, env_var, debian_dir))
         return result
     if debian_dir is not None:
-        result = _idx_splits.load_idx_split(debian_dir, split)
+        result = _load_idx(name, debian_dir, split, env_var, debian_dir)
         if result is not None:
             return result
     result = _idx_splits.load_tfds_split(name, split, tfds_data_dir, download)
@@ -67,12 +67,21 @@ def _load(name, split, data_dir, tfds_data_dir, download, env_var, debian_dir):
     raise FileNotFoundError(f"{name} ({split}) not found. " + _ways(name, env_var, debian_dir))
 
 
+def _load_idx(name, directory, split, env_var, debian_dir):
+    """`load_idx_split`, with the ways to get a good copy added to a bad-file error."""
+    try:
+        return _idx_splits.load_idx_split(directory, split)
+    except ValueError as e:
+        raise ValueError(f"{e} " + _ways(name, env_var, debian_dir)) from e
+
+
 def _ways(name, env_var, debian_dir):
     ways = [f"(1) pass data_dir= or set the environment variable {env_var} to a "
             "directory of the IDX files (*-images-idx3-ubyte[.gz], *-labels-idx1-ubyte[.gz])"]
     if debian_dir is not None:
-        ways.append(f"(2) install Debian's package (`apt-get install dataset-{name.replace('_', '-')}`), "
-                    f"which provides {debian_dir}")
+        ways.append(f"(2) install Debian's package (`apt-get install dataset-{name.replace('_', '-')}`; "
+                    f"`apt-get install --reinstall ...` repairs a damaged copy), which provides "
+                    f"{debian_dir}")
     ways.append(f"({len(ways) + 1}) prepare tensorflow_datasets '{name}' in a TFDS data_dir "
                 "(tfds_data_dir= or $TFDS_DATA_DIR), or pass download=True where the "
                 "internet is reachable")

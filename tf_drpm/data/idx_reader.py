@@ -1,7 +1,7 @@
 """Reads IDX files (the MNIST / Fashion-MNIST format), gzipped or not."""
 
 import gzip
-import os
+import zlib
 
 import numpy as np
 
@@ -35,12 +35,18 @@ def read_idx(path):
 
     Raises:
         ValueError: if the file is not a well-formed IDX file (bad magic
-            number, unknown type code, or a size that does not match the data).
+            number, unknown type code, a size that does not match the data, or
+            a truncated or corrupt gzip stream); the message names the file.
     """
     with open(path, "rb") as f:
         raw = f.read()
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as e:
+            raise ValueError(
+                f"The IDX file {path!r} is truncated or corrupt ({type(e).__name__}: {e}). "
+                "Replace it with a good copy.") from e
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ValueError(f"Not an IDX file (bad magic number). Received: path={path!r}")
     type_code, num_dims = raw[2], raw[3]
@@ -56,7 +62,8 @@ def read_idx(path):
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(raw) - header_size != expected:
         raise ValueError(
-            f"IDX file {os.path.basename(path)!r} declares shape {shape} "
-            f"({expected} bytes of data) but holds {len(raw) - header_size} bytes.")
+            f"The IDX file {path!r} declares shape {shape} ({expected} bytes of data) but "
+            f"holds {len(raw) - header_size} bytes: it is truncated or corrupt. Replace it "
+            "with a good copy.")
     data = np.frombuffer(raw, dtype, offset=header_size).reshape(shape)
     return data.astype(dtype.newbyteorder("="), copy=True)

@@ -29,6 +29,8 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from tf_drpm.data.set_batches import set_batches
+
 __all__ = [
     "CANVAS_SIZE",
     "LEFT_OFFSET",
@@ -203,18 +205,30 @@ def multi_digit_dataset(
     drop_remainder=False,
     mean=None,
     stddev=None,
+    initial_epoch=0,
+    epochs=None,
 ):
     """A `tf.data.Dataset` of `(image [28, 28, 1] float32, labels [2] int32)`.
+
+    With `shuffle`, epoch `e` visits the examples in the order of a stateless
+    permutation seeded by `(seed, e)` (`tf_drpm.data.set_batches`), and the
+    dataset covers epochs `initial_epoch .. epochs - 1` back to back (one
+    epoch by default): with `fit(steps_per_epoch=num_set_batches(N,
+    batch_size, drop_remainder))` a run resumed at epoch `e` sees exactly the
+    batches of an uninterrupted run.
 
     Args:
         images: uint8 array `[N, 28, 28]` from `make_multi_digit`.
         labels: Integer array `[N, 2]`.
         batch_size: Python int.
-        shuffle: Whether to reshuffle every epoch (seeded by `seed`).
+        shuffle: Whether to shuffle each epoch (seeded by `(seed, epoch)`).
         seed: Python int, shuffle seed.
         drop_remainder: Whether to drop the last incomplete batch.
         mean: Optional float; subtracted after scaling to [0, 1].
         stddev: Optional float; divides after subtracting `mean`.
+        initial_epoch: First epoch index (with `shuffle`).
+        epochs: End epoch index, exclusive (with `shuffle`); default
+            `initial_epoch + 1`.
 
     Returns:
         A batched `tf.data.Dataset`.
@@ -234,10 +248,15 @@ def multi_digit_dataset(
             x = x / stddev
         return x, tf.cast(y, tf.int32)
 
-    ds = tf.data.Dataset.from_tensor_slices((images, labels))
     if shuffle:
-        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+        ds = set_batches(
+            images, batch_size, labels=labels, seed=seed, drop_remainder=drop_remainder,
+            initial_epoch=initial_epoch,
+            epochs=initial_epoch + 1 if epochs is None else epochs,
+        )
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((images, labels))
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     return ds.map(_scale, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
         tf.data.AUTOTUNE
     )

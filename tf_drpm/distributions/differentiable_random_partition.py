@@ -10,6 +10,7 @@ from tf_drpm.distributions.multivariate_noncentral_hypergeometric import (
 from tf_drpm.distributions.relaxed_multivariate_noncentral_hypergeometric import (
     RelaxedMultivariateNoncentralHypergeometric,
 )
+from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
 from tf_drpm.internal import seed_util
 from tf_drpm.ops.gumbel import sample_gumbel
@@ -47,6 +48,21 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
     biased gradients); with `stochastic=False` no Gumbel noise is used and
     the sample is deterministic (the mode-seeking use of the multitask model).
 
+    Padded sets: with a boolean `mask` `[..., n]` (`True` = real element, the
+    Keras masking convention) a batch member with `m` real elements is the
+    DRPM of its real elements alone: the subset sizes are drawn for `m`
+    elements (MVHG with `K` groups of `m`, total `m`), the padded elements
+    are ranked after every real one and belong to no subset (all-zero
+    columns), and samples (their law, and the relaxed values and gradients),
+    `log_prob` and the bounds equal those of the unpadded model. Padded
+    entries of `log_scores` are ignored.
+
+    Half precision (`float16`, `bfloat16`, e.g. under Keras mixed precision)
+    cannot hold every integer count or rank position up to `n` (float16 is
+    exact to 2048, bfloat16 to 256), so subset sizes, ranks, noise and
+    quadrature are computed in float32 and only samples and log-probabilities
+    are cast back to `dtype`: a hard sample is an exact partition at any `n`.
+
     #### Mathematical Details
 
     The pmf is exact (Proposition 4.1 of [1], evaluated without enumeration):
@@ -60,7 +76,9 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
 
     with `s = exp(log_scores)`, `w = exp(log_weights)` and `n_k = |S_k|`. The
     one-dimensional integrals are computed in log space by quadrature
-    (`ordered_blocks_log_prob`). Lemma 4.2 of [1] brackets `p(Y)`:
+    (`ordered_blocks_log_prob`); `log_prob` is `-inf` outside the support (an
+    entry not 0 or 1, a column without exactly one 1). Lemma 4.2 of [1]
+    brackets `p(Y)`:
 
     ```none
     p(n) p(pi)  <=  p(Y)  <=  |Pi_Y| p(n) max_pi' p(pi'),   |Pi_Y| = prod_k n_k!
@@ -80,6 +98,13 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
     lower, upper = drpm.log_prob_bounds(y)    # Shape [4] each
     details = drpm.sample_with_details(seed=[3, 4])
     details["counts"]                         # Shape [3]
+
+    # Sets of 6, 4 and 2 elements in one batch, padded to n = 6.
+    mask = tf.sequence_mask([6, 4, 2], maxlen=6)          # Shape [3, 6]
+    padded = DRPM(tf.zeros([3, 3]), tf.random.normal([3, 6]), 0.5, mask=mask)
+    y = padded.sample(seed=[5, 6])            # Shape [3, 3, 6]
+    tf.reduce_sum(y, axis=[-2, -1])           # [6., 4., 2.]: padded columns are 0
+    padded.log_prob(y)                        # Shape [3], as for the unpadded sets
     ```
 
     #### References
@@ -102,6 +127,7 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                  hard_permutation=None,
                  num_quadrature_points=128,
                  chunk_size=256,
+                 mask=None,
                  validate_args=False,
                  allow_nan_stats=True,
                  name="DifferentiableRandomPartition"):
@@ -124,14 +150,22 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                 exact `log_prob`.
             chunk_size: Python `int`, rank rows processed at once when sampling
                 (memory is O(batch * chunk_size * n)).
+            mask: Optional boolean `Tensor` `[..., n]` (broadcastable with the
+                batch shape): `True` for the real elements of padded sets.
+                Default: every element is real.
             validate_args: Python `bool`; check parameters and values at run
                 time. Statically invalid shapes raise regardless.
             allow_nan_stats: Python `bool`.
             name: Python `str`.
 
         Raises:
-            ValueError: If `K < 1` or `n < 1`, or a statically known
-                `temperature` is not positive or a parameter is not finite.
+            ValueError: If `K < 1` or `n < 1`, a statically known
+                `temperature` is not positive or a parameter is not finite,
+                `hard` / `stochastic` / `hard_permutation` are not bools, or
+                `num_quadrature_points` (>= 8) / `chunk_size` (>= 1) are not
+                integers in range. A `temperature` known only at run time
+                (a variable, a `tf.function` argument) that is not positive
+                gives NaN samples, or an error with `validate_args=True`.
             TypeError: If the parameters have different dtypes.
         """
         parameters = dict(locals())
@@ -143,12 +177,16 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                 log_scores, dtype=dtype, name="log_scores")
             self._temperature = dtype_util.convert_nonref_to_tensor(
                 temperature, dtype=dtype, name="temperature")
-            self._hard = bool(hard)
-            self._stochastic = bool(stochastic)
-            self._hard_permutation = self._hard if hard_permutation is None else bool(
-                hard_permutation)
-            self._num_quadrature_points = int(num_quadrature_points)
-            self._chunk_size = int(chunk_size)
+            self._mask = dtype_util.convert_nonref_to_tensor(mask, dtype=tf.bool, name="mask")
+            self._hard = arg_util.check_bool(hard, "hard")
+            self._stochastic = arg_util.check_bool(stochastic, "stochastic")
+            hard_permutation = arg_util.check_bool(
+                hard_permutation, "hard_permutation", allow_none=True)
+            self._hard_permutation = self._hard if hard_permutation is None else hard_permutation
+            self._num_quadrature_points = arg_util.check_int(
+                num_quadrature_points, "num_quadrature_points", minimum=8)
+            self._chunk_size = arg_util.check_int(chunk_size, "chunk_size", minimum=1)
+            self._wide_dtype = dtype_util.wide_dtype(dtype)
             self._check_static_arguments()
             super().__init__(
                 dtype=dtype,
@@ -159,6 +197,12 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                 name=name)
 
     def _check_static_arguments(self):
+        if self._mask is not None and self._mask.shape.rank is not None and (
+                self._mask.shape.rank < 1
+                or self._mask.shape[-1] not in (None, self._log_scores.shape[-1])):
+            raise ValueError(
+                "`mask` must have shape [..., n] like `log_scores`. Received: "
+                f"mask.shape={self._mask.shape}, log_scores.shape={self._log_scores.shape}")
         for arg_name, value, what in (("log_weights", self._log_weights, "K"),
                                       ("log_scores", self._log_scores, "n")):
             rank = value.shape.rank
@@ -178,20 +222,23 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                 if static is not None and not np.all(np.isfinite(static)):
                     raise ValueError(
                         f"`{arg_name}` must be finite. Received: {arg_name}={static}")
-        if not dtype_util.is_ref(self._temperature):
-            static = tf.get_static_value(self._temperature)
-            if static is not None and not np.all(static > 0):
-                raise ValueError(f"`temperature` must be positive. Received: temperature={static}")
-        if self._num_quadrature_points < 8:
-            raise ValueError(
-                "`num_quadrature_points` must be at least 8. "
-                f"Received: num_quadrature_points={self._num_quadrature_points}")
+        arg_util.check_static_positive(self._temperature, "temperature")
 
     @classmethod
     def _parameter_properties(cls, dtype, num_classes=None):
+        # `shape_fn` maps the shape of a sample, `[..., K, n]`, to the
+        # parameter's shape (e.g. for `tfp.experimental.util.make_trainable`).
         return dict(
-            log_weights=tfp.util.ParameterProperties(event_ndims=1),
-            log_scores=tfp.util.ParameterProperties(event_ndims=1),
+            log_weights=tfp.util.ParameterProperties(
+                event_ndims=1, shape_fn=lambda sample_shape: sample_shape[:-1]),
+            log_scores=tfp.util.ParameterProperties(
+                event_ndims=1,
+                shape_fn=lambda sample_shape: _concat_shapes(
+                    sample_shape[:-2], sample_shape[-1:])),
+            mask=tfp.util.ParameterProperties(
+                event_ndims=1, is_preferred=False,
+                shape_fn=lambda sample_shape: _concat_shapes(
+                    sample_shape[:-2], sample_shape[-1:])),
             temperature=tfp.util.ParameterProperties(
                 shape_fn=lambda sample_shape: sample_shape[:-2],
                 default_constraining_bijector_fn=(
@@ -211,6 +258,11 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
     def temperature(self):
         """Temperature of both relaxations."""
         return self._temperature
+
+    @property
+    def mask(self):
+        """Boolean `[..., n]`, `True` for real elements (padded sets), or None."""
+        return self._mask
 
     @property
     def hard(self):
@@ -236,33 +288,59 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
     def _event_shape_tensor(self):
         return tf.constant([self.num_subsets, self.num_elements], tf.int32)
 
-    def _broadcast_parameters(self):
-        batch_shape = self.batch_shape_tensor()
-        log_weights = tf.broadcast_to(
-            tf.convert_to_tensor(self._log_weights),
-            tf.concat([batch_shape, [self.num_subsets]], 0))
-        log_scores = tf.broadcast_to(
-            tf.convert_to_tensor(self._log_scores),
-            tf.concat([batch_shape, [self.num_elements]], 0))
-        temperature = tf.broadcast_to(tf.convert_to_tensor(self._temperature), batch_shape)
-        return log_weights, log_scores, temperature
+    def _wide(self, value):
+        """`value` as a tensor of the wide dtype (float32 for half precision)."""
+        return tf.cast(tf.convert_to_tensor(value), self._wide_dtype)
 
-    def _counts_distribution(self, log_weights, temperature):
-        n = tf.cast(self.num_elements, self.dtype)
+    def _broadcast_parameters(self):
+        """The parameters broadcast to the batch shape, in the wide dtype.
+
+        Returns `log_weights` `[B..., K]`, `log_scores` `[B..., n]` (0 at
+        padded elements), `temperature` `[B...]` and `mask` `[B..., n]` or None.
+        """
+        batch_shape = self.batch_shape_tensor()
+        scores_shape = tf.concat([batch_shape, [self.num_elements]], 0)
+        log_weights = tf.broadcast_to(
+            self._wide(self._log_weights), tf.concat([batch_shape, [self.num_subsets]], 0))
+        log_scores = tf.broadcast_to(self._wide(self._log_scores), scores_shape)
+        temperature = tf.broadcast_to(self._wide(self._temperature), batch_shape)
+        mask = dtype_util.element_mask(self._mask, scores_shape)
+        if mask is not None:
+            log_scores = tf.where(mask, log_scores, tf.zeros_like(log_scores))
+        return log_weights, log_scores, temperature, mask
+
+    def _size_parameters(self, mask):
+        """MVHG `total_count` and `group_sizes`: n, or the real elements per member."""
+        if mask is None:
+            n = tf.cast(self.num_elements, self._wide_dtype)
+            return n, tf.fill([self.num_subsets], n)
+        num_real = tf.reduce_sum(tf.cast(mask, self._wide_dtype), axis=-1)  # [B...]
+        return num_real, num_real[..., tf.newaxis] * tf.ones([self.num_subsets],
+                                                             self._wide_dtype)
+
+    def _counts_distribution(self, log_weights, temperature, mask):
+        total_count, group_sizes = self._size_parameters(mask)
         return RelaxedMultivariateNoncentralHypergeometric(
-            total_count=n,
-            group_sizes=tf.fill([self.num_subsets], n),
+            total_count=total_count,
+            group_sizes=group_sizes,
             log_weights=log_weights,
             temperature=temperature,
             hard=self._hard,
-            stochastic=self._stochastic)
+            stochastic=self._stochastic,
+            max_count=self.num_elements)
 
-    def _exact_counts_distribution(self, log_weights=None):
-        n = tf.cast(self.num_elements, self.dtype)
-        if log_weights is None:
-            log_weights = self._log_weights
+    def _exact_counts_distribution(self):
+        total_count, group_sizes = self._size_parameters(self._mask)
         return MultivariateNoncentralHypergeometric(
-            total_count=n, group_sizes=tf.fill([self.num_subsets], n), log_weights=log_weights)
+            total_count=total_count, group_sizes=group_sizes,
+            log_weights=self._wide(self._log_weights), max_count=self.num_elements)
+
+    def _real_log_scores(self):
+        """`log_scores` in the wide dtype, 0 at padded elements."""
+        log_scores = self._wide(self._log_scores)
+        if self._mask is None:
+            return log_scores
+        return tf.where(self._mask, log_scores, tf.zeros_like(log_scores))
 
     def sample_with_details(self, sample_shape=(), seed=None, return_permutation=True,
                             name="sample_with_details"):
@@ -280,6 +358,9 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
             `[S..., B..., K]` (straight-through subset sizes), `perturbed_log_scores`
             `[S..., B..., n]` and, if requested, `permutation`
             `[S..., B..., n, n]` (the relaxed sort of the perturbed scores).
+            `partition` and `permutation` have the distribution's `dtype`;
+            `counts` and `perturbed_log_scores` are float32 when `dtype` is a
+            half-precision type (which cannot hold every count up to `n`).
         """
         with self._name_and_control_scope(name):
             sample_shape = tf.cast(tf.reshape(sample_shape, [-1]), tf.int32)
@@ -292,26 +373,37 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
         return self._sample_details(n, seed, return_permutation=False)["partition"]
 
     def _sample_details(self, num_samples, seed, return_permutation):
-        log_weights, log_scores, temperature = self._broadcast_parameters()
+        log_weights, log_scores, temperature, mask = self._broadcast_parameters()
         counts_seed, noise_seed = seed_util.split_seed(seed, n=2, salt="DRPM")
-        counts = self._counts_distribution(log_weights, temperature).sample(
+        counts = self._counts_distribution(log_weights, temperature, mask).sample(
             num_samples, seed=counts_seed)  # [S, B..., K]
         scores_shape = tf.concat([[num_samples], tf.shape(log_scores)], 0)
         if self._stochastic:
-            perturbed = log_scores + sample_gumbel(scores_shape, seed=noise_seed, dtype=self.dtype)
+            perturbed = log_scores + sample_gumbel(
+                scores_shape, seed=noise_seed, dtype=self._wide_dtype)
         else:
             perturbed = tf.broadcast_to(log_scores, scores_shape)
         masks = subset_masks(counts, self.num_elements)  # [S, B..., K, n]
-        partition = self._partition_from_masks(masks, perturbed, temperature)
-        details = dict(partition=partition, counts=counts, perturbed_log_scores=perturbed)
+        partition = self._partition_from_masks(masks, perturbed, temperature, mask)
+        # A temperature <= 0 known only at run time (a variable, a tf.function
+        # argument) gives NaN rather than plausible partitions with wrong
+        # gradients; `validate_args=True` makes it an error.
+        partition = tf.where(temperature[..., tf.newaxis, tf.newaxis] > 0, partition,
+                             tf.constant(np.nan, partition.dtype))
+        details = dict(partition=tf.cast(partition, self.dtype), counts=counts,
+                       perturbed_log_scores=perturbed)
         if return_permutation:
-            details["permutation"] = neural_sort(perturbed, temperature, hard=self._hard_permutation)
+            details["permutation"] = tf.cast(
+                neural_sort(perturbed, temperature, hard=self._hard_permutation, mask=mask),
+                self.dtype)
         return details
 
-    def _partition_from_masks(self, masks, perturbed, temperature):
+    def _partition_from_masks(self, masks, perturbed, temperature, mask=None):
         """Y = masks @ P for P = neural_sort(perturbed), without storing P for large n."""
+        # Padded elements rank after every real one, where the masks are 0
+        # (the counts sum to the number of real elements).
         return sort_partition(masks, perturbed, temperature, hard=self._hard_permutation,
-                              chunk_size=self._chunk_size)
+                              chunk_size=self._chunk_size, mask=mask)
 
     def _validated_partition(self, partition):
         partition = tf.convert_to_tensor(partition, dtype=self.dtype, name="partition")
@@ -325,37 +417,63 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                     f"Received: partition.shape={partition.shape}")
         if self.validate_args:
             message = ("The partition passed to `log_prob` must be binary with exactly one 1 "
-                       "in every column (each element in exactly one subset).")
+                       "in every column (each element in exactly one subset; all-zero "
+                       "columns for padded elements).")
             with tf.control_dependencies([
                     tf.debugging.assert_equal(
-                        tf.reduce_all(tf.equal(partition, 0.) | tf.equal(partition, 1.)), True,
-                        message=message),
-                    tf.debugging.assert_equal(
-                        tf.reduce_all(tf.equal(tf.reduce_sum(partition, axis=-2), 1.)), True,
-                        message=message),
+                        tf.reduce_all(self._in_support(partition)), True, message=message),
             ]):
                 partition = tf.identity(partition)
         return partition
 
+    def _expected_column_sums(self, dtype):
+        """`[..., 1, n]`: 1 for real elements, 0 for padded ones."""
+        if self._mask is None:
+            return tf.ones([1, self.num_elements], dtype)
+        return tf.cast(self._mask, dtype)[..., tf.newaxis, :]
+
+    def _in_support(self, partition):
+        """`[...]`: entries 0 or 1, one 1 per real column, padded columns 0."""
+        column_sums = tf.reduce_sum(partition, axis=-2, keepdims=True)
+        return tf.reduce_all(
+            (tf.equal(partition, 0.) | tf.equal(partition, 1.))
+            & tf.equal(column_sums, self._expected_column_sums(partition.dtype)),
+            axis=[-2, -1])
+
     def counts_log_prob(self, counts, name="counts_log_prob"):
-        """Exact MVHG log-pmf `log p(n; w)` of subset sizes `counts` `[..., K]`."""
+        """Exact MVHG log-pmf `log p(n; w)` of subset sizes `counts` `[..., K]`.
+
+        `counts` may be of any floating dtype (e.g. the float32 counts of
+        `sample_with_details` under half precision); the result has `dtype`.
+        """
         with self._name_and_control_scope(name):
-            counts = tf.convert_to_tensor(counts, dtype=self.dtype, name="counts")
-            return self._exact_counts_distribution().log_prob(counts)
+            counts = self._wide(counts)
+            return tf.cast(self._exact_counts_distribution().log_prob(counts), self.dtype)
 
     def permutation_log_prob(self, permutation, name="permutation_log_prob"):
         """Exact Plackett-Luce log-pmf of a hard permutation matrix `[..., n, n]`."""
         with self._name_and_control_scope(name):
             permutation = tf.convert_to_tensor(permutation, dtype=self.dtype, name="permutation")
-            return plackett_luce_log_prob(tf.convert_to_tensor(self._log_scores), permutation)
+            return tf.cast(plackett_luce_log_prob(
+                self._real_log_scores(), self._wide(permutation), mask=self._mask), self.dtype)
 
     def _log_prob(self, partition):
-        partition = self._validated_partition(partition)
-        counts = tf.reduce_sum(partition, axis=-1)
-        log_scores = tf.convert_to_tensor(self._log_scores)
+        partition = self._wide(self._validated_partition(partition))
+        # Outside the support (an entry not 0/1, a real column without exactly
+        # one 1, a padded column not 0) the pmf is 0: -inf, not the value of a
+        # formula for partitions.
+        in_support = self._in_support(partition)
+        first_subset = tf.one_hot([0], self.num_subsets, axis=0, dtype=partition.dtype)  # [K, 1]
+        safe_partition = tf.where(
+            in_support[..., tf.newaxis, tf.newaxis], partition,
+            first_subset * self._expected_column_sums(partition.dtype))
         blocks = ordered_blocks_log_prob(
-            log_scores, partition, num_quadrature_points=self._num_quadrature_points)
-        return self._exact_counts_distribution().log_prob(counts) + tf.reduce_sum(blocks, -1)
+            self._real_log_scores(), safe_partition,
+            num_quadrature_points=self._num_quadrature_points)
+        log_prob = (self._exact_counts_distribution().log_prob(
+            tf.reduce_sum(safe_partition, axis=-1)) + tf.reduce_sum(blocks, -1))
+        log_prob = tf.where(in_support, log_prob, tf.constant(-np.inf, log_prob.dtype))
+        return tf.cast(log_prob, self.dtype)
 
     def log_prob_bounds(self, partition, permutation=None, name="log_prob_bounds"):
         """Lower and upper bounds of `log p(Y)` from Lemma 4.2 of Sutter et al. (2023).
@@ -374,20 +492,21 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
             `upper = sum_k log n_k! + log p(n) + log max_pi' p(pi')`.
         """
         with self._name_and_control_scope(name):
-            partition = self._validated_partition(partition)
-            log_scores = tf.convert_to_tensor(self._log_scores)
+            partition = self._wide(self._validated_partition(partition))
+            log_scores = self._real_log_scores()
             counts = tf.reduce_sum(partition, axis=-1)
             log_p_counts = self._exact_counts_distribution().log_prob(counts)
             if permutation is None:
                 permutation = _best_compatible_permutation(log_scores, partition)
             else:
-                permutation = tf.convert_to_tensor(permutation, dtype=self.dtype)
-            lower = log_p_counts + plackett_luce_log_prob(log_scores, permutation)
+                permutation = self._wide(
+                    tf.convert_to_tensor(permutation, dtype=self.dtype))
+            lower = log_p_counts + plackett_luce_log_prob(log_scores, permutation, self._mask)
             best_order = _best_compatible_permutation(
                 log_scores, tf.ones_like(partition[..., :1, :]))
             upper = (tf.reduce_sum(tf.math.lgamma(counts + 1.), axis=-1) + log_p_counts
-                     + plackett_luce_log_prob(log_scores, best_order))
-            return lower, upper
+                     + plackett_luce_log_prob(log_scores, best_order, self._mask))
+            return tf.cast(lower, self.dtype), tf.cast(upper, self.dtype)
 
     def _parameter_control_dependencies(self, is_init):
         if not self.validate_args:
@@ -400,8 +519,7 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                     tf.reduce_all(tf.math.is_finite(value)), True,
                     message=f"`{arg_name}` must be finite."))
         if is_init != dtype_util.is_ref(self._temperature):
-            assertions.append(tf.debugging.assert_positive(
-                self._temperature, message="`temperature` must be positive."))
+            assertions.append(arg_util.positive_assertion(self._temperature, "temperature"))
         return assertions
 
 
@@ -417,3 +535,10 @@ def _best_compatible_permutation(log_scores, partition):
     within = tf.argsort(block_by_score, axis=-1, stable=True)
     order = tf.gather(by_score, within, batch_dims=len(log_scores.shape) - 1)
     return tf.one_hot(order, tf.shape(log_scores)[-1], dtype=log_scores.dtype)
+
+
+def _concat_shapes(first, second):
+    """Concatenates two shapes, given as `TensorShape`s, lists or 1-D tensors."""
+    if tf.is_tensor(first) or tf.is_tensor(second):
+        return tf.concat([first, second], axis=0)
+    return tf.TensorShape(first).concatenate(tf.TensorShape(second))

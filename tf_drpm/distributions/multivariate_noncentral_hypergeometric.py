@@ -39,7 +39,10 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
     ```
 
     by the Gumbel-max trick (`tf_drpm.ops.mvhg_sequential_sample`). `mean`
-    is exact (`tf_drpm.ops.mvhg_mean`). The support length `max(N) + 1` must
+    is exact (`tf_drpm.ops.mvhg_mean`). Parameters known only at run time
+    (a `tf.Variable`, a `tf.function` argument) that are invalid, e.g. a
+    `total_count` above `sum(group_sizes)` or not an integer, give NaN
+    samples, means and log-probabilities (an error with `validate_args=True`). The support length `max(N) + 1` must
     be static: under `tf.function(jit_compile=True)` pass `total_count` (or
     `group_sizes`) as Python numbers, NumPy arrays or constants. Cost:
     `O(K N log N)` per batch member.
@@ -71,6 +74,7 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
                  total_count,
                  group_sizes,
                  log_weights,
+                 max_count=None,
                  validate_args=False,
                  allow_nan_stats=True,
                  name="MultivariateNoncentralHypergeometric"):
@@ -82,6 +86,11 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
           group_sizes: A floating `Tensor` `[..., K]` of non-negative integer
             values `m_k`.
           log_weights: A floating `Tensor` `[..., K]` of finite log-weights.
+          max_count: Optional Python `int`, a static bound on `total_count`
+            (the support is `0..max_count`). Needed only when neither
+            `total_count` nor `group_sizes` is static (e.g. sizes computed
+            from a mask); default: the static `total_count`, else
+            `sum(group_sizes)`.
           validate_args: Python `bool`; if `True`, check parameters and the
             counts passed to `log_prob` at run time. Statically known
             invalid parameters raise at construction regardless.
@@ -107,8 +116,8 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
                 log_weights, dtype=dtype, name="log_weights")
             mvhg_util.check_static_arguments(self._total_count, self._group_sizes,
                                    self._log_weights)
-            self._max_count = mvhg_util.static_max_count(self._total_count,
-                                               self._group_sizes)
+            self._max_count = mvhg_util.static_max_count(
+                self._total_count, self._group_sizes, max_count)
             super().__init__(
                 dtype=dtype,
                 reparameterization_type=tfd.NOT_REPARAMETERIZED,
@@ -188,6 +197,10 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
         log_prob = tf.reduce_sum(log_terms, axis=-1) - log_normalizer
         log_prob = tf.where(valid, log_prob,
                             tf.constant(-float("inf"), tf.float64))
+        # Invalid parameters known only at run time (the normaliser is NaN):
+        # NaN, like `sample` and `mean`; `validate_args=True` raises instead.
+        log_prob = tf.where(tf.math.is_nan(log_normalizer),
+                            tf.constant(float("nan"), tf.float64), log_prob)
         return tf.cast(log_prob, dtype)
 
     def _mean(self):
@@ -201,7 +214,7 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
         if not self.validate_args:
             return []
         return mvhg_util.parameter_assertions(self._total_count, self._group_sizes,
-                                    self._log_weights, is_init)
+                                              self._log_weights, is_init, self._max_count)
 
     def _sample_control_dependencies(self, counts):
         if not self.validate_args:

@@ -1,12 +1,12 @@
 """Reparameterized (Gumbel-softmax) relaxation of Fisher's MVHG."""
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tf_drpm.distributions.multivariate_noncentral_hypergeometric import (
     MultivariateNoncentralHypergeometric,
 )
+from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
 from tf_drpm.internal import mvhg_util
 from tf_drpm.ops.mvhg_sequential_sample import mvhg_sequential_sample
@@ -55,7 +55,9 @@ class RelaxedMultivariateNoncentralHypergeometric(
 
     `log_prob(counts)` is the exact MVHG log-pmf of integer counts (the law
     of the forward value when `hard=True` and `stochastic=True`), not a
-    density of relaxed samples. `max(total_count)` must be static.
+    density of relaxed samples; `mean()` is the exact MVHG mean (as
+    `MultivariateNoncentralHypergeometric.mean`), available when
+    `hard=True` and `stochastic=True`. `max(total_count)` must be static.
 
     #### Examples
 
@@ -87,6 +89,7 @@ class RelaxedMultivariateNoncentralHypergeometric(
                  temperature,
                  hard=True,
                  stochastic=True,
+                 max_count=None,
                  validate_args=False,
                  allow_nan_stats=True,
                  name="RelaxedMultivariateNoncentralHypergeometric"):
@@ -103,6 +106,11 @@ class RelaxedMultivariateNoncentralHypergeometric(
           hard: Python `bool`; straight-through one-hot samples (default).
           stochastic: Python `bool`; add Gumbel noise (default). `False` is
             the deterministic relaxed mode.
+          max_count: Optional Python `int`, a static bound on `total_count`
+            (the support is `0..max_count`). Needed only when neither
+            `total_count` nor `group_sizes` is static (e.g. sizes computed
+            from a mask); default: the static `total_count`, else
+            `sum(group_sizes)`.
           validate_args: Python `bool`; run-time checks of parameters and of
             the counts passed to `log_prob`.
           allow_nan_stats: Python `bool`, default `True`.
@@ -127,18 +135,13 @@ class RelaxedMultivariateNoncentralHypergeometric(
                 log_weights, dtype=dtype, name="log_weights")
             self._temperature = dtype_util.convert_nonref_to_tensor(
                 temperature, dtype=dtype, name="temperature")
-            self._hard = bool(hard)
-            self._stochastic = bool(stochastic)
+            self._hard = arg_util.check_bool(hard, "hard")
+            self._stochastic = arg_util.check_bool(stochastic, "stochastic")
             mvhg_util.check_static_arguments(
                 self._total_count, self._group_sizes, self._log_weights)
-            if not dtype_util.is_ref(self._temperature):
-                value = tf.get_static_value(self._temperature)
-                if value is not None and not np.all(value > 0):
-                    raise ValueError(
-                        "`temperature` must be positive. "
-                        f"Received: temperature={value}")
+            arg_util.check_static_positive(self._temperature, "temperature")
             self._max_count = mvhg_util.static_max_count(
-                self._total_count, self._group_sizes)
+                self._total_count, self._group_sizes, max_count)
             super().__init__(
                 dtype=dtype,
                 reparameterization_type=tfd.FULLY_REPARAMETERIZED,
@@ -213,7 +216,7 @@ class RelaxedMultivariateNoncentralHypergeometric(
     def _exact(self):
         return MultivariateNoncentralHypergeometric(
             self._total_count, self._group_sizes, self._log_weights,
-            validate_args=self.validate_args,
+            max_count=self._max_count, validate_args=self.validate_args,
             allow_nan_stats=self.allow_nan_stats)
 
     def _sample_both(self, n, seed):
@@ -263,15 +266,23 @@ class RelaxedMultivariateNoncentralHypergeometric(
     def _log_prob(self, counts):
         return self._exact().log_prob(counts)
 
+    def _mean(self):
+        # With hard=True and stochastic=True the samples are exact MVHG draws;
+        # the mean of soft or noiseless samples has no closed form here.
+        if not (self._hard and self._stochastic):
+            raise NotImplementedError(
+                "`mean` is the exact MVHG mean, the mean of the samples only with "
+                "hard=True and stochastic=True. Received: "
+                f"hard={self._hard}, stochastic={self._stochastic}")
+        return self._exact().mean()
+
     def _parameter_control_dependencies(self, is_init):
         if not self.validate_args:
             return []
         assertions = mvhg_util.parameter_assertions(
-            self._total_count, self._group_sizes, self._log_weights, is_init)
+            self._total_count, self._group_sizes, self._log_weights, is_init, self._max_count)
         if is_init != dtype_util.is_ref(self._temperature):
-            assertions.append(tf.debugging.assert_positive(
-                tf.convert_to_tensor(self._temperature),
-                message="`temperature` must be positive."))
+            assertions.append(arg_util.positive_assertion(self._temperature, "temperature"))
         return assertions
 
     def _sample_control_dependencies(self, counts):

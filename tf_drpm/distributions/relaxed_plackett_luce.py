@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
 from tf_drpm.internal import seed_util
 from tf_drpm.ops.gumbel import sample_gumbel
@@ -140,12 +141,7 @@ class RelaxedPlackettLuce(tfd.AutoCompositeTensorDistribution):
                 raise ValueError(
                     "`log_scores` must hold at least one element (n >= 1). "
                     f"Received: log_scores.shape={self._log_scores.shape}")
-        if not dtype_util.is_ref(self._temperature):
-            value = tf.get_static_value(self._temperature)
-            if value is not None and not np.all(value > 0):
-                raise ValueError(
-                    "`temperature` must be positive. "
-                    f"Received: temperature={value}")
+        arg_util.check_static_positive(self._temperature, "temperature")
         if not dtype_util.is_ref(self._log_scores):
             value = tf.get_static_value(self._log_scores)
             if value is not None and not np.all(np.isfinite(value)):
@@ -241,9 +237,7 @@ class RelaxedPlackettLuce(tfd.AutoCompositeTensorDistribution):
                 tf.reduce_all(tf.math.is_finite(log_scores)), True,
                 message="`log_scores` must be finite."))
         if is_init != dtype_util.is_ref(self._temperature):
-            temperature = tf.convert_to_tensor(self._temperature)
-            assertions.append(tf.debugging.assert_positive(
-                temperature, message="`temperature` must be positive."))
+            assertions.append(arg_util.positive_assertion(self._temperature, "temperature"))
         return assertions
 
     def _sample_control_dependencies(self, x):

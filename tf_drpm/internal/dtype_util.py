@@ -11,10 +11,15 @@ import tensorflow_probability as tfp
 __all__ = [
         "common_dtype",
         "convert_nonref_to_tensor",
+        "element_mask",
         "eps",
         "is_ref",
+        "masked_logit",
         "tiny",
+        "wide_dtype",
 ]
+
+_HALF_DTYPES = (tf.float16, tf.bfloat16)
 
 
 def _dtype_of(value):
@@ -116,3 +121,32 @@ def tiny(dtype):
 def eps(dtype):
     """Machine epsilon of `dtype` (a Python float)."""
     return float(np.finfo(tf.as_dtype(dtype).as_numpy_dtype).eps)
+
+
+def wide_dtype(dtype):
+    """The dtype in which counts, ranks and positions are held: float32 for
+    half precision, else `dtype`.
+
+    float16 holds every integer only up to 2048 and bfloat16 up to 256, so
+    subset sizes, their cumulative sums and rank positions of larger sets are
+    computed in float32 and only the results are cast back (mixed precision).
+    """
+    dtype = tf.as_dtype(dtype)
+    return tf.float32 if dtype in _HALF_DTYPES else dtype
+
+
+def masked_logit(dtype):
+    """A finite, very negative value for masked-out logits and log-scores.
+
+    `exp(masked_logit - x)` is 0 for any ordinary `x`, and sums and
+    differences of a few of them stay finite (unlike `-inf`, whose
+    arithmetic gives NaN values and gradients). A Python float.
+    """
+    return -float(np.finfo(tf.as_dtype(dtype).as_numpy_dtype).max) / 16.
+
+
+def element_mask(mask, shape):
+    """`mask` as a boolean `Tensor` broadcast to `shape`, or None."""
+    if mask is None:
+        return None
+    return tf.broadcast_to(tf.convert_to_tensor(mask, tf.bool), shape)

@@ -3,23 +3,29 @@
 import numpy as np
 import tensorflow as tf
 
+from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
 
 __all__ = [
     "check_static_arguments",
     "counts_assertions",
+    "nan_unless_valid",
     "parameter_assertions",
+    "safe_parameters",
     "static_max_count",
+    "valid_parameters",
 ]
 
 
-def static_max_count(total_count, group_sizes):
+def static_max_count(total_count, group_sizes, max_count=None):
     """Static support bound `max_count >= max(total_count)` (a Python int).
 
-    Uses the static value of `total_count`, else the static value of
-    `sum(group_sizes)`; raises if neither is known (under
+    Uses `max_count` if given, else the static value of `total_count`, else
+    the static value of `sum(group_sizes)`; raises if none is known (under
     `tf.function(jit_compile=True)` shapes must be static).
     """
+    if max_count is not None:
+        return arg_util.check_int(max_count, "max_count", minimum=0)
     if not dtype_util.is_ref(total_count):
         value = tf.get_static_value(total_count)
         if value is not None:
@@ -30,8 +36,8 @@ def static_max_count(total_count, group_sizes):
             return int(np.round(np.max(np.sum(value, axis=-1))))
     raise ValueError(
         "The support size needs a static `total_count` (or static "
-        "`group_sizes`): pass Python numbers, NumPy arrays or constant "
-        f"tensors. Received: total_count={total_count}")
+        "`group_sizes`, or `max_count`): pass Python numbers, NumPy arrays or "
+        f"constant tensors. Received: total_count={total_count}")
 
 
 def check_static_arguments(total_count, group_sizes, log_weights):
@@ -78,7 +84,7 @@ def check_static_arguments(total_count, group_sizes, log_weights):
                 f"{total}")
 
 
-def parameter_assertions(total_count, group_sizes, log_weights, is_init):
+def parameter_assertions(total_count, group_sizes, log_weights, is_init, max_count=None):
     """Run-time assertions for `validate_args=True` (see `check_static_arguments`)."""
     assertions = []
     refs = [dtype_util.is_ref(x) for x in (total_count, group_sizes,
@@ -100,6 +106,10 @@ def parameter_assertions(total_count, group_sizes, log_weights, is_init):
         assertions.append(tf.debugging.assert_equal(
             total_count, tf.round(total_count),
             message="`total_count` must hold integer values."))
+        if max_count is not None:
+            assertions.append(tf.debugging.assert_less_equal(
+                total_count, tf.cast(max_count, total_count.dtype),
+                message=f"`total_count` must not exceed max_count={max_count}."))
     if is_init != refs[1]:
         assertions.append(tf.debugging.assert_non_negative(
             group_sizes, message="`group_sizes` must be non-negative."))
@@ -139,3 +149,37 @@ def counts_assertions(counts, total_count, group_sizes, dtype):
             tf.broadcast_to(total_count, tf.shape(counts)[:-1]),
             message="`counts` must sum to `total_count` over the last axis."),
     ]
+
+
+
+def valid_parameters(total_count, group_sizes, max_count=None):
+    """Which batch members have valid parameters (a bool `Tensor` `[...]`).
+
+    Valid: `group_sizes` `[..., K]` and `total_count` `[...]` hold
+    non-negative integers, `total_count <= sum(group_sizes)` and, if given,
+    `total_count <= max_count` (the static support bound). Parameters
+    known only at run time (variables, `tf.function` arguments) escape the
+    static checks; the ops compute with `safe_parameters` and return NaN for
+    the invalid members (`nan_unless_valid`) rather than plausible numbers
+    (`[0, 1, 1.5]` for a total count of 2.5).
+    """
+    n = tf.cast(total_count, tf.float64)
+    m = tf.cast(group_sizes, tf.float64)
+    valid = (tf.reduce_all((m >= 0.) & tf.equal(m, tf.round(m)), axis=-1)
+             & (n >= 0.) & tf.equal(n, tf.round(n)) & (n <= tf.reduce_sum(m, axis=-1)))
+    if max_count is not None:
+        valid = valid & (n <= float(max_count))
+    return valid
+
+
+def safe_parameters(total_count, group_sizes, valid):
+    """`(total_count, group_sizes)` with invalid batch members replaced by zeros."""
+    return (tf.where(valid, total_count, tf.zeros_like(total_count)),
+            tf.where(valid[..., tf.newaxis], group_sizes, tf.zeros_like(group_sizes)))
+
+
+def nan_unless_valid(values, valid):
+    """`values` `[B..., ...]` with NaN for the batch members where `valid` `[B...]` is False."""
+    valid = tf.reshape(valid, tf.concat(
+        [tf.shape(valid), tf.ones([values.shape.rank - valid.shape.rank], tf.int32)], 0))
+    return tf.where(valid, values, tf.constant(np.nan, values.dtype))

@@ -8,6 +8,10 @@ import tensorflow as tf
 from tf_drpm.distributions.differentiable_random_partition import (
     DifferentiableRandomPartition,
 )
+from tf_drpm.internal import arg_util
+from tf_drpm.internal import dtype_util
+from tf_drpm.ops.neural_sort import descending_order
+from tf_drpm.ops.plackett_luce_log_prob import ranked_log_prob
 
 __all__ = ["RandomPartition"]
 
@@ -24,6 +28,19 @@ class RandomPartition(keras.layers.Layer):
     its exact conditionals, the element order from a NeuralSort-relaxed
     Plackett-Luce distribution (`tf_drpm.distributions.DRPM`). Gradients reach
     both inputs.
+
+    Padded sets: a boolean `mask` `[batch, n]` (`True` = real element, the
+    Keras masking convention; given as `mask=` or carried by `log_scores`,
+    e.g. from `keras.layers.Masking` or `Embedding(mask_zero=True)`) makes
+    each batch member the DRPM of its real elements alone: subset sizes are
+    drawn for the real elements, padded elements belong to no subset
+    (all-zero columns), and the partition of the real elements has exactly
+    the law of the unpadded model (see `tf_drpm.distributions.DRPM`).
+
+    Under a mixed-precision policy (`mixed_float16`, `mixed_bfloat16`) the
+    partition is sampled in float32 and cast to the compute dtype (its 0/1
+    entries are exact); `counts` and the log-probabilities stay float32,
+    since half precision cannot hold every count up to `n`.
 
     The temperature of both relaxations is a non-trainable scalar weight named
     `"temperature"`, created in `build`, so
@@ -42,11 +59,18 @@ class RandomPartition(keras.layers.Layer):
         exact_log_prob: Bool; with `return_details`, also return the exact
             `log p(Y)` of the (hard) partition. Default `False`.
         seed: Optional int seed of the layer's `keras.random.SeedGenerator`.
+        validate_args: Bool; run-time checks of the inputs and of the
+            temperature weight (e.g. assigned a value <= 0 by a callback), as
+            `validate_args` of `tf_drpm.distributions.DRPM`. Without them a
+            temperature <= 0 gives NaN partitions. Default `False`.
         **kwargs: Base layer keyword arguments.
 
     Call arguments:
         inputs: A list `[log_weights, log_scores]` of float tensors of shapes
             `[batch, K]` and `[batch, n]` (`log_weights` may also be `[K]`).
+        mask: Optional boolean tensor `[batch, n]`, `True` for real elements,
+            or the Keras mask list `[log_weights_mask, log_scores_mask]` (the
+            second is used). Default: every element is real.
 
     Returns:
         The partition `[batch, K, n]`, or with `return_details=True` a dict
@@ -62,10 +86,18 @@ class RandomPartition(keras.layers.Layer):
     >>> y = layer([np.zeros((2, 3)), np.random.randn(2, 8)])
     >>> y.shape
     TensorShape([2, 3, 8])
+
+    Sets of 8 and 5 elements in one batch:
+
+    >>> mask = tf.sequence_mask([8, 5], maxlen=8)
+    >>> y = layer([np.zeros((2, 3)), np.random.randn(2, 8)], mask=mask)
+    >>> tf.reduce_sum(y, axis=[1, 2]).numpy()
+    array([8., 5.], dtype=float32)
     """
 
     def __init__(self, temperature=1.0, hard=True, stochastic=True, hard_permutation=None,
-                 return_details=False, exact_log_prob=False, seed=None, **kwargs):
+                 return_details=False, exact_log_prob=False, seed=None, validate_args=False,
+                 **kwargs):
         super().__init__(**kwargs)
         if (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
                 or not math.isfinite(temperature) or temperature <= 0):
@@ -73,20 +105,19 @@ class RandomPartition(keras.layers.Layer):
                 "Argument `temperature` must be a positive finite float. "
                 f"Received: temperature={temperature}")
         self.initial_temperature = float(temperature)
-        self.hard = bool(hard)
-        self.stochastic = bool(stochastic)
-        self.hard_permutation = None if hard_permutation is None else bool(hard_permutation)
-        self.return_details = bool(return_details)
-        self.exact_log_prob = bool(exact_log_prob)
+        self.hard = arg_util.check_bool(hard, "hard")
+        self.stochastic = arg_util.check_bool(stochastic, "stochastic")
+        self.hard_permutation = arg_util.check_bool(
+            hard_permutation, "hard_permutation", allow_none=True)
+        self.return_details = arg_util.check_bool(return_details, "return_details")
+        self.exact_log_prob = arg_util.check_bool(exact_log_prob, "exact_log_prob")
+        self.validate_args = arg_util.check_bool(validate_args, "validate_args")
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.temperature = None
 
     def build(self, input_shape):
-        if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
-            raise ValueError(
-                "`RandomPartition` expects a list of two inputs [log_weights, log_scores]. "
-                f"Received: input_shape={input_shape}")
+        _check_two_inputs(input_shape, "input_shape")
         self.temperature = self.add_weight(
             name="temperature",
             shape=(),
@@ -94,32 +125,42 @@ class RandomPartition(keras.layers.Layer):
             trainable=False,
         )
 
-    def call(self, inputs):
+    def call(self, inputs, mask=None):
+        _check_two_inputs(inputs, "inputs")
+        if isinstance(mask, (list, tuple)):
+            mask = mask[1]  # Keras passes the inputs' masks: the log-scores' one.
         log_weights, log_scores = inputs
         log_scores = tf.convert_to_tensor(log_scores)
         if not log_scores.dtype.is_floating:
             log_scores = tf.cast(log_scores, self.compute_dtype)
+        output_dtype = log_scores.dtype
+        # Half precision cannot count to n: sample in float32, cast back below.
+        log_scores = tf.cast(log_scores, dtype_util.wide_dtype(output_dtype))
         log_weights = tf.cast(tf.convert_to_tensor(log_weights), log_scores.dtype)
         temperature = tf.cast(tf.convert_to_tensor(self.temperature), log_scores.dtype)
         drpm = DifferentiableRandomPartition(
             log_weights, log_scores, temperature, hard=self.hard, stochastic=self.stochastic,
-            hard_permutation=self.hard_permutation)
+            hard_permutation=self.hard_permutation, mask=mask, validate_args=self.validate_args)
         seed = self.seed_generator.next() if self.stochastic else None
         details = drpm.sample_with_details(seed=seed, return_permutation=self.return_details)
         if not self.return_details:
-            return details["partition"]
+            return tf.cast(details["partition"], output_dtype)
         hard_counts = tf.round(details["counts"])
         outputs = {
-            "partition": details["partition"],
+            "partition": tf.cast(details["partition"], output_dtype),
             "counts": details["counts"],
-            "permutation": details["permutation"],
+            "permutation": tf.cast(details["permutation"], output_dtype),
             "log_prob_counts": drpm.counts_log_prob(tf.stop_gradient(hard_counts)),
             "log_prob_permutation": _sorted_order_log_prob(
-                log_scores, tf.stop_gradient(details["perturbed_log_scores"])),
+                log_scores, tf.stop_gradient(details["perturbed_log_scores"]), mask),
         }
         if self.exact_log_prob:
             outputs["log_prob"] = drpm.log_prob(tf.stop_gradient(tf.round(details["partition"])))
         return outputs
+
+    def compute_mask(self, inputs, mask=None):
+        # The output is a partition matrix; padded elements are its zero columns.
+        return None
 
     def compute_output_shape(self, input_shape):
         weights_shape, scores_shape = (tuple(s) for s in input_shape)
@@ -149,14 +190,46 @@ class RandomPartition(keras.layers.Layer):
             "return_details": self.return_details,
             "exact_log_prob": self.exact_log_prob,
             "seed": self.seed,
+            "validate_args": self.validate_args,
         }
         return {**base_config, **config}
 
 
-def _sorted_order_log_prob(log_scores, perturbed_log_scores):
-    """Plackett-Luce log-pmf of the descending order of the perturbed scores."""
-    order = tf.argsort(perturbed_log_scores, axis=-1, direction="DESCENDING", stable=True)
+def _is_shape(value):
+    return isinstance(value, (list, tuple, tf.TensorShape)) and all(
+        d is None or isinstance(d, int) for d in value)
+
+
+def _check_two_inputs(inputs, arg_name):
+    """Raises unless `inputs` is a pair `[log_weights, log_scores]` (tensors or shapes).
+
+    One rank-2 tensor (or its shape `(batch, n)`) is a pair too for Python, so
+    the items are checked to be tensors or shapes, not numbers or rows.
+    """
+    if isinstance(inputs, (list, tuple)) and len(inputs) == 2:
+        if arg_name == "input_shape":
+            if all(_is_shape(item) for item in inputs):
+                return
+        elif all(hasattr(item, "shape") for item in inputs):
+            return
+    description = inputs
+    if hasattr(inputs, "shape") and not isinstance(inputs, (list, tuple)):
+        description = f"a single tensor of shape {tuple(inputs.shape)}"
+    raise ValueError(
+        "`RandomPartition` expects a list of two inputs [log_weights, log_scores] "
+        f"(shapes [batch, K] and [batch, n]). Received: {arg_name}={description}")
+
+
+def _sorted_order_log_prob(log_scores, perturbed_log_scores, mask=None):
+    """Plackett-Luce log-pmf of the descending order of the perturbed scores.
+
+    Padded elements (mask False) are ranked last and left out.
+    """
+    order = descending_order(perturbed_log_scores, mask)
+    batch_dims = len(order.shape) - 1
     log_scores = tf.broadcast_to(log_scores, tf.shape(perturbed_log_scores))
-    ordered = tf.gather(log_scores, order, batch_dims=len(order.shape) - 1)
-    normalisers = tf.math.cumulative_logsumexp(ordered, axis=-1, reverse=True)
-    return tf.reduce_sum(ordered - normalisers, axis=-1)
+    ordered = tf.gather(log_scores, order, batch_dims=batch_dims)
+    if mask is None:
+        return ranked_log_prob(ordered)
+    mask = tf.broadcast_to(tf.convert_to_tensor(mask, tf.bool), tf.shape(order))
+    return ranked_log_prob(ordered, tf.gather(mask, order, batch_dims=batch_dims))

@@ -14,6 +14,7 @@ from tf_drpm.ops.neural_sort import neural_sort
 from tf_drpm.ops.neural_sort import pairwise_abs_rowsum
 from tf_drpm.ops.ordered_blocks_log_prob import ordered_blocks_log_prob
 from tf_drpm.ops.plackett_luce_log_prob import plackett_luce_log_prob
+from tf_drpm.ops.plackett_luce_log_prob import ranked_log_prob
 from tf_drpm.ops.soft_sort_partition import soft_sort_partition
 from tf_drpm.ops.soft_sort_partition import sort_partition
 from tf_drpm.ops.straight_through import straight_through
@@ -33,6 +34,7 @@ __all__ = [
     "ordered_blocks_log_prob",
     "pairwise_abs_rowsum",
     "plackett_luce_log_prob",
+    "ranked_log_prob",
     "sample_gumbel",
     "soft_sort_partition",
     "sort_partition",

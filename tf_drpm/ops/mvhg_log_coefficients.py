@@ -48,6 +48,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from tf_drpm.internal import mvhg_util
 from tf_drpm.ops.log_convolve import log_convolve
 
 __all__ = [
@@ -489,12 +490,16 @@ def mvhg_log_normalizer(total_count, group_sizes, log_weights, max_count=None,
         n = tf.broadcast_to(tf.cast(total_count, tf.float64),
                             tf.shape(log_tilt))
         a = tf.cast(log_weights, tf.float64)
-        mass = _gather_last(pmf, tf.cast(tf.round(n), tf.int32))
+        index = tf.clip_by_value(tf.cast(tf.round(n), tf.int32), 0, fft_length - 1)
+        mass = _gather_last(pmf, index)
         log_mass = tf.math.log(tf.maximum(mass, _TINY64))
         result = (-n * log_tilt +
                   tf.reduce_sum(m * tf.nn.softplus(log_tilt[..., tf.newaxis] +
                                                    a), axis=-1) +
                   log_mass)
+        # Invalid parameters known only at run time: NaN, not a number.
+        result = mvhg_util.nan_unless_valid(
+            result, mvhg_util.valid_parameters(n, m, tf.get_static_value(max_count)))
         return tf.cast(result, dtype)
 
 
@@ -511,7 +516,8 @@ def mvhg_mean(total_count, group_sizes, log_weights, max_count=None,
     with the tilted binomials `X_k` of `mvhg_tilted_log_pmfs` and
     `S_{-k} = sum_{l != k} X_l`; the numerator is the coefficient `N` of
     `irfft(rfft(j P(X_k = j)) prod_{l != k} rfft(P(X_l = .)))`. Absolute
-    accuracy about `1e-13 N`.
+    accuracy about `1e-13 N`. NaN where `N` is not an integer in
+    `[0, sum_k m_k]` (or the `m_k` are not non-negative integers).
 
     Args:
       total_count: A floating `Tensor` `[...]` of integer values.
@@ -548,6 +554,9 @@ def mvhg_mean(total_count, group_sizes, log_weights, max_count=None,
         m = tf.broadcast_to(m, full)
         n = tf.broadcast_to(n, batch_shape)
         length = int(tf.get_static_value(max_count)) + 1
+        # Invalid parameters known only at run time: computed as zeros, NaN at the end.
+        valid = mvhg_util.valid_parameters(n, m, length - 1)
+        n, m = mvhg_util.safe_parameters(n, m, valid)
         fft_length = mvhg_fft_length(length - 1)
         log_tilt = mvhg_log_tilt(n, m, a)
         pmfs = tf.exp(_tilted_binomial_log_pmfs(m, a, log_tilt, fft_length))
@@ -573,6 +582,7 @@ def mvhg_mean(total_count, group_sizes, log_weights, max_count=None,
         denominator = _gather_last(totals, index)
         mean = numerator / denominator[..., tf.newaxis]
         mean = tf.clip_by_value(mean, 0., m)
+        mean = mvhg_util.nan_unless_valid(mean, valid)
         return tf.cast(mean, dtype)
 
 

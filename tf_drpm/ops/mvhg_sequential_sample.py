@@ -2,6 +2,8 @@
 
 import tensorflow as tf
 
+from tf_drpm.internal import arg_util
+from tf_drpm.internal import mvhg_util
 from tf_drpm.internal import seed_util
 from tf_drpm.ops.gumbel import sample_gumbel
 from tf_drpm.ops.mvhg_log_coefficients import mvhg_conditional_logits
@@ -76,6 +78,12 @@ def mvhg_sequential_sample(total_count,
       counts: `Tensor` `[S, ..., K]`.
       encodings: `Tensor` `[S, ..., K, L]`, row `k` the (relaxed) one-hot of
         `n_k`.
+      Both are NaN for a batch member whose `N` is not an integer in
+      `[0, sum_k m_k]` (or whose `m_k` are not non-negative integers): such
+      values, known only at run time, escape the static checks.
+
+    Raises:
+      ValueError: If `temperature` is statically known and not positive.
 
     #### Examples
 
@@ -100,6 +108,7 @@ def mvhg_sequential_sample(total_count,
         total_count = tf.convert_to_tensor(total_count, dtype=dtype)
         group_sizes = tf.convert_to_tensor(group_sizes, dtype=dtype)
         temperature = tf.convert_to_tensor(temperature, dtype=dtype)
+        arg_util.check_static_positive(temperature, "temperature")
         num_groups = tf.compat.dimension_value(log_weights.shape[-1])
         if num_groups is None:
             num_groups = tf.compat.dimension_value(group_sizes.shape[-1])
@@ -121,10 +130,18 @@ def mvhg_sequential_sample(total_count,
                        [-1, num_groups])                               # [B, K]
         tau = flat(tf.cast(temperature, tf.float64), batch_shape)      # [B]
         tau = tau[:, tf.newaxis, tf.newaxis]                           # [B,1,1]
+        # Invalid parameters known only at run time: computed as zeros, NaN at the end.
+        valid = mvhg_util.valid_parameters(n, m, length - 1)           # [B]
+        n, m = mvhg_util.safe_parameters(n, m, valid)
 
         # Unbatched sizes [K] stay unbroadcast (log C(m, j) computed once).
-        sizes_arg = (tf.cast(group_sizes, tf.float64)
-                     if group_sizes.shape.rank == 1 else m)
+        if group_sizes.shape.rank == 1:
+            sizes_arg = tf.cast(group_sizes, tf.float64)
+            _, sizes_arg = mvhg_util.safe_parameters(
+                tf.zeros([], tf.float64), sizes_arg,
+                mvhg_util.valid_parameters(tf.zeros([], tf.float64), sizes_arg))
+        else:
+            sizes_arg = m
         _, log_pmfs, log_suffix = mvhg_tilted_log_pmfs(
             n, sizes_arg, a, length - 1, first_row=1)  # log_suffix[:, k]: S_{k+1}
         batch_size = tf.shape(n)[0]
@@ -192,6 +209,8 @@ def mvhg_sequential_sample(total_count,
 
         counts = tf.stack(counts, axis=-1)                     # [B, S, K]
         encodings = tf.stack(encodings, axis=-2)               # [B, S, K, L]
+        counts = mvhg_util.nan_unless_valid(counts, valid)
+        encodings = mvhg_util.nan_unless_valid(encodings, valid)
         counts = tf.transpose(counts, [1, 0, 2])
         encodings = tf.transpose(encodings, [1, 0, 2, 3])
         sample_batch = tf.concat([[num_samples], batch_shape], axis=0)

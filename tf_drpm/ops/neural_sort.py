@@ -3,10 +3,11 @@
 import numpy as np
 import tensorflow as tf
 
+from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
 from tf_drpm.ops.straight_through import straight_through
 
-__all__ = ["hard_sort_permutation", "neural_sort", "pairwise_abs_rowsum"]
+__all__ = ["descending_order", "hard_sort_permutation", "neural_sort", "pairwise_abs_rowsum"]
 
 
 def _flatten_batch(values):
@@ -15,13 +16,13 @@ def _flatten_batch(values):
     return tf.reshape(values, [-1, shape[-1]]), shape
 
 
-def pairwise_abs_rowsum(values, name=None):
+def pairwise_abs_rowsum(values, mask=None, name=None):
     """Row sums of the pairwise absolute differences, in O(n log n).
 
     #### Mathematical Details
 
     ```none
-    A_i = sum_j |x_i - x_j|
+    A_i = sum_j |x_i - x_j|          (j over the real elements when masked)
     ```
 
     With `y = sort(x)` (ascending), `c_k = y_0 + ... + y_k` and `T = c_{n-1}`,
@@ -37,8 +38,15 @@ def pairwise_abs_rowsum(values, name=None):
     differentiable; its gradient is `sum_j sign(x_i - x_j)` (the gradient of
     the naive formula, with ties contributing 0 up to the sort's tie order).
 
+    With a `mask` the padded elements are left out: the real values are
+    centred by their own mean, the padded ones set to 0, and their
+    contribution `n_padded |x_i|` is subtracted. Padded entries of the result
+    are 0.
+
     Args:
       values: A floating `Tensor` of shape `[..., n]`.
+      mask: Optional boolean `Tensor` broadcastable to `[..., n]`, `True` for
+        real elements (Keras masking convention).
       name: Optional name scope.
 
     Returns:
@@ -52,7 +60,11 @@ def pairwise_abs_rowsum(values, name=None):
     """
     with tf.name_scope(name or "pairwise_abs_rowsum"):
         values = tf.convert_to_tensor(values, name="values")
-        values = values - tf.reduce_mean(values, axis=-1, keepdims=True)
+        mask = dtype_util.element_mask(mask, tf.shape(values))
+        if mask is None:
+            values = values - tf.reduce_mean(values, axis=-1, keepdims=True)
+        else:
+            values = _centre_real(values, mask)
         flat, shape = _flatten_batch(values)                      # [B, n]
         n = tf.shape(flat)[-1]
         order = tf.argsort(flat, axis=-1, stable=True)            # [B, n]
@@ -66,10 +78,24 @@ def pairwise_abs_rowsum(values, name=None):
         # Scatter back to the original element order.
         inverse_order = tf.argsort(order, axis=-1, stable=True)   # [B, n]
         rowsum = tf.gather(sorted_rowsum, inverse_order, batch_dims=1)
-        return tf.reshape(rowsum, shape)
+        rowsum = tf.reshape(rowsum, shape)
+        if mask is None:
+            return rowsum
+        # Padded values are 0: each added |x_i - 0| to every A_i.
+        num_padded = tf.reduce_sum(tf.cast(~mask, values.dtype), axis=-1, keepdims=True)
+        return tf.where(mask, rowsum - num_padded * tf.abs(values), tf.zeros_like(rowsum))
 
 
-def hard_sort_permutation(log_scores, name=None):
+def _centre_real(values, mask):
+    """Real values minus their mean; padded values 0."""
+    real = tf.cast(mask, values.dtype)
+    count = tf.maximum(tf.reduce_sum(real, axis=-1, keepdims=True), 1.)
+    mean = tf.reduce_sum(tf.where(mask, values, tf.zeros_like(values)), axis=-1,
+                         keepdims=True) / count
+    return tf.where(mask, values - mean, tf.zeros_like(values))
+
+
+def hard_sort_permutation(log_scores, mask=None, name=None):
     """Exact permutation matrix sorting `log_scores` in descending order.
 
     #### Mathematical Details
@@ -80,10 +106,14 @@ def hard_sort_permutation(log_scores, name=None):
 
     Rows are rank positions (largest score first), columns are elements. Ties
     are broken by the lower element index first, so `P` is a valid permutation
-    matrix (one 1 per row and per column) even for exactly tied scores.
+    matrix (one 1 per row and per column) even for exactly tied scores. With
+    a `mask`, the padded elements take the last rank positions, in index
+    order.
 
     Args:
       log_scores: A floating `Tensor` of shape `[..., n]`.
+      mask: Optional boolean `Tensor` broadcastable to `[..., n]`, `True` for
+        real elements.
       name: Optional name scope.
 
     Returns:
@@ -102,12 +132,19 @@ def hard_sort_permutation(log_scores, name=None):
         n = tf.compat.dimension_value(log_scores.shape[-1])
         if n is None:
             n = tf.shape(log_scores)[-1]
-        order = tf.argsort(log_scores, axis=-1, direction="DESCENDING",
-                           stable=True)                           # [..., n]
+        order = descending_order(log_scores, mask)                # [..., n]
         return tf.one_hot(order, n, dtype=log_scores.dtype)       # [..., n, n]
 
 
-def neural_sort(log_scores, temperature, hard=False, name=None):
+def descending_order(log_scores, mask=None):
+    """Stable descending argsort; padded elements (mask False) last, by index."""
+    if mask is not None:
+        mask = dtype_util.element_mask(mask, tf.shape(log_scores))
+        log_scores = tf.where(mask, log_scores, tf.constant(-np.inf, log_scores.dtype))
+    return tf.argsort(log_scores, axis=-1, direction="DESCENDING", stable=True)
+
+
+def neural_sort(log_scores, temperature, hard=False, mask=None, name=None):
     """NeuralSort relaxation of the descending sort permutation.
 
     #### Mathematical Details
@@ -131,12 +168,21 @@ def neural_sort(log_scores, temperature, hard=False, name=None):
     `P` (straight-through, biased). Stochastic NeuralSort is
     `neural_sort(log_scores + gumbel, temperature)`.
 
+    With a `mask` (padded sets), a batch member with `m` real elements gets
+    the NeuralSort of its real elements alone in rows `0..m-1` and columns
+    of the real elements (the formula above with `m` for `n` and the sum
+    `A_i` over real elements), so its values and gradients are those of the
+    unpadded set; rows `m..n-1` hold the padded elements in index order
+    (constant, no gradient).
+
     Args:
       log_scores: A floating `Tensor` of shape `[..., n]`.
       temperature: A positive scalar or a `Tensor` broadcastable to the batch
         shape `[...]` of `log_scores`.
       hard: Python `bool`; if `True`, return the straight-through hard
         permutation. Default: `False`.
+      mask: Optional boolean `Tensor` broadcastable to `[..., n]`, `True` for
+        real elements (Keras masking convention).
       name: Optional name scope.
 
     Returns:
@@ -166,33 +212,43 @@ def neural_sort(log_scores, temperature, hard=False, name=None):
         log_scores = tf.convert_to_tensor(log_scores, dtype, name="log_scores")
         temperature = tf.convert_to_tensor(
             temperature, dtype, name="temperature")
-        static_temperature = tf.get_static_value(temperature)
-        if (static_temperature is not None
-                and not np.all(static_temperature > 0)):
-            raise ValueError(
-                "`temperature` must be positive. "
-                f"Received: temperature={static_temperature}")
+        arg_util.check_static_positive(temperature, "temperature")
         n = tf.compat.dimension_value(log_scores.shape[-1])
         if n is None:
             n = tf.shape(log_scores)[-1]
         n_float = tf.cast(n, dtype)
+        mask = dtype_util.element_mask(mask, tf.shape(log_scores))
         # Centring leaves the softmax unchanged (each row shifts by a constant)
         # and keeps the logits small.
-        centred = log_scores - tf.reduce_mean(log_scores, axis=-1,
-                                              keepdims=True)    # [..., n]
-        rowsum = pairwise_abs_rowsum(centred)                   # [..., n]
-        # [n]: n + 1 - 2 (r + 1) for rank positions r = 0, ..., n - 1.
-        scaling = n_float - 1. - 2. * tf.cast(tf.range(n), dtype)
+        if mask is None:
+            centred = log_scores - tf.reduce_mean(log_scores, axis=-1,
+                                                  keepdims=True)  # [..., n]
+        else:
+            centred = _centre_real(log_scores, mask)
+            # [..., 1]: the number of real elements replaces n below.
+            n_float = tf.reduce_sum(tf.cast(mask, dtype), axis=-1, keepdims=True)
+        rowsum = pairwise_abs_rowsum(centred, mask)             # [..., n]
+        # [n] (or [..., n]): n + 1 - 2 (r + 1) for rank positions r.
+        rank = tf.cast(tf.range(n), dtype)
+        scaling = n_float - 1. - 2. * rank
         # Divide the [..., n] vectors by the temperature before the outer
         # product, so only one [..., n, n] tensor is built before the softmax.
         inverse_temperature = tf.math.reciprocal(
             temperature)[..., tf.newaxis]                       # [..., 1]
         scaled_scores = centred * inverse_temperature            # [..., n]
         scaled_rowsum = rowsum * inverse_temperature             # [..., n]
-        logits = (scaling[:, tf.newaxis] * scaled_scores[..., tf.newaxis, :]
+        logits = (scaling[..., tf.newaxis] * scaled_scores[..., tf.newaxis, :]
                   - scaled_rowsum[..., tf.newaxis, :])          # [..., n, n]
+        if mask is not None:
+            logits = tf.where(mask[..., tf.newaxis, :], logits,
+                              tf.constant(dtype_util.masked_logit(dtype), dtype))
         soft = tf.nn.softmax(logits, axis=-1)                   # [..., n, n]
+        if mask is not None:
+            permutation = hard_sort_permutation(log_scores, mask)
+            real_rank = rank < n_float                          # [..., n]
+            soft = tf.where(real_rank[..., tf.newaxis], soft, permutation)
         if not hard:
             return soft
-        permutation = hard_sort_permutation(log_scores)         # [..., n, n]
+        if mask is None:
+            permutation = hard_sort_permutation(log_scores)     # [..., n, n]
         return straight_through(permutation, soft)

@@ -97,8 +97,15 @@ def _log1mexp_of_exp(w):
 
 
 def _dlog1mexp_of_exp(w):
-    """First and second derivative of `_log1mexp_of_exp` in w (float64)."""
-    x = tf.exp(tf.clip_by_value(w, -700.0, 700.0))
+    """First and second derivative of `_log1mexp_of_exp` in w (float64).
+
+    With `x = e^w` and `g(x) = x / (e^x - 1)` they are `g` and `x g'(x)`. For
+    `x > 40` both are computed from `exp(w - x)` (`g = x e^-x` to within
+    `e^-40` relative), which is finite for every real `w` and underflows to 0
+    once `x > 745`: no `inf * 0` for large `w`.
+    """
+    w_capped = tf.minimum(w, 700.0)
+    x = tf.exp(tf.maximum(w_capped, -700.0))
     small = x < 1e-4
     large = x > 40.0
     x_mid = tf.where(small | large, tf.ones_like(x), x)
@@ -106,14 +113,13 @@ def _dlog1mexp_of_exp(w):
     # g(x) = x / (e^x - 1); d/dw g = x g'(x).
     g_mid = x_mid / em1
     gp_mid = (em1 - x_mid * (em1 + 1.0)) / tf.square(em1)
-    first = tf.where(
-        small,
-        1.0 - 0.5 * x,
-        tf.where(large, x * tf.exp(-tf.minimum(x, 700.0)), g_mid))
+    # x e^-x = exp(w - x); for w > 700 it is 0 (x is at least e^700 there).
+    tail = tf.exp(w_capped - x)
+    first = tf.where(small, 1.0 - 0.5 * x, tf.where(large, tail, g_mid))
     second = tf.where(
         small,
         -0.5 * x + tf.square(x) / 6.0,
-        tf.where(large, -x * (x - 1.0) * tf.exp(-tf.minimum(x, 700.0)), x_mid * gp_mid),
+        tf.where(large, -(x - 1.0) * tail, x_mid * gp_mid),
     )
     return first, second
 
@@ -135,8 +141,15 @@ def _blocks_log_prob(s, y, num_points):
     # blocks are masked out of every per-block sum.
     batch_dims = len(s.shape) - 1
     element_block = tf.cast(tf.argmax(y, axis=-2), tf.int32)  # [..., n]
-    log_ratio = s - tf.gather(log_z, element_block, batch_dims=batch_dims)  # [..., n]
-    active = tf.cast(in_block & ~trivial[..., tf.newaxis], tf.float64)  # [..., K, n]
+    active_mask = in_block & ~trivial[..., tf.newaxis]  # [..., K, n]
+    active = tf.cast(active_mask, tf.float64)
+    # Elements of trivial blocks get log_ratio 0: their log(s_i / Z_k) is
+    # meaningless (log Z_k was set to 0 above) and, for large scores, would
+    # push the masked-out per-element terms to +-inf (0 * inf = NaN).
+    element_active = tf.reduce_any(active_mask, axis=-2)  # [..., n]
+    log_ratio = tf.where(
+        element_active, s - tf.gather(log_z, element_block, batch_dims=batch_dims),
+        tf.zeros_like(s))  # [..., n]
 
     # Bisection on phi'(v) = 1 - e^v + sum_i g(log_ratio_i + v), decreasing in v.
     lo = tf.zeros_like(block_size)

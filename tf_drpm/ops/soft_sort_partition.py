@@ -2,13 +2,16 @@
 
 import tensorflow as tf
 
+from tf_drpm.internal import arg_util
+from tf_drpm.internal import dtype_util
+from tf_drpm.ops.neural_sort import descending_order
 from tf_drpm.ops.neural_sort import pairwise_abs_rowsum
 
 __all__ = ["soft_sort_partition", "sort_partition"]
 
 
 def soft_sort_partition(masks, log_scores, temperature, chunk_size=256, masks_gradient=True,
-                        name=None):
+                        mask=None, name=None):
     """Computes `masks @ neural_sort(log_scores, temperature)` in O(chunk * n) memory.
 
     The relaxed partition of the DRPM sums the rows of a relaxed permutation
@@ -28,6 +31,12 @@ def soft_sort_partition(masks, log_scores, temperature, chunk_size=256, masks_gr
     Gradients w.r.t. `masks`, `log_scores` and `temperature` are exact
     gradients of this expression.
 
+    With an element `mask` (padded sets), a batch member with `m` real
+    elements uses the NeuralSort of its real elements alone (`m` for `n`,
+    `A_i` summed over real elements, the softmax over real elements) and the
+    rank rows `0..m-1` of `masks`: padded elements get all-zero columns, and
+    values and gradients are those of the unpadded set.
+
     Args:
         masks: Float `Tensor` `[..., K, n]` (e.g. from `subset_masks`).
         log_scores: Float `Tensor` `[..., n]`.
@@ -36,10 +45,16 @@ def soft_sort_partition(masks, log_scores, temperature, chunk_size=256, masks_gr
         masks_gradient: Python `bool`; if `False` the gradient w.r.t. `masks`
             is not computed (it is returned as zeros), which saves a matmul per
             chunk when `masks` is a constant.
+        mask: Optional boolean `Tensor` broadcastable to `[..., n]`, `True` for
+            real elements (Keras masking convention).
         name: Optional name scope.
 
     Returns:
         partition: `Tensor` `[..., K, n]`: the relaxed partition.
+
+    Raises:
+        ValueError: If `temperature` is statically known and not positive, or
+            `chunk_size` is not a positive integer.
 
     #### Examples
 
@@ -59,6 +74,8 @@ def soft_sort_partition(masks, log_scores, temperature, chunk_size=256, masks_gr
         dtype = log_scores.dtype
         masks = tf.convert_to_tensor(masks, dtype=dtype)
         temperature = tf.convert_to_tensor(temperature, dtype=dtype)
+        arg_util.check_static_positive(temperature, "temperature")
+        chunk_size = arg_util.check_int(chunk_size, "chunk_size", minimum=1)
         num_subsets = tf.compat.dimension_value(masks.shape[-2])
         num_elements = tf.compat.dimension_value(log_scores.shape[-1])
         batch_shape = tf.broadcast_dynamic_shape(
@@ -71,15 +88,21 @@ def soft_sort_partition(masks, log_scores, temperature, chunk_size=256, masks_gr
             tf.broadcast_to(log_scores, tf.concat([batch_shape, [num_elements]], 0)),
             [-1, num_elements])
         flat_temperature = tf.reshape(tf.broadcast_to(temperature, batch_shape), [-1])
-        rowsum = pairwise_abs_rowsum(flat_scores)
+        flat_mask = None
+        if mask is not None:
+            flat_mask = tf.reshape(dtype_util.element_mask(
+                mask, tf.concat([batch_shape, [num_elements]], 0)), [-1, num_elements])
+            flat_masks = _drop_ranks_past_real(flat_masks, flat_mask)
+            flat_scores = tf.where(flat_mask, flat_scores, tf.zeros_like(flat_scores))
+        rowsum = pairwise_abs_rowsum(flat_scores, flat_mask)
         result = _masked_neural_sort(
-            flat_masks, flat_scores, rowsum, flat_temperature, int(chunk_size),
-            bool(masks_gradient))
+            flat_masks, flat_scores, rowsum, flat_temperature, chunk_size,
+            bool(masks_gradient), flat_mask)
         return tf.reshape(result, tf.concat([batch_shape, [num_subsets, num_elements]], 0))
 
 
 def sort_partition(masks, log_scores, temperature, hard=False, chunk_size=256,
-                   name=None):
+                   mask=None, name=None):
     """Fills rank-ordered subset masks with the elements sorted by score.
 
     `soft_sort_partition` with a straight-through option: with `hard=True` the
@@ -101,6 +124,9 @@ def sort_partition(masks, log_scores, temperature, hard=False, chunk_size=256,
         temperature: Positive float `Tensor` broadcastable to the batch shape.
         hard: Python `bool`, straight-through exact partition.
         chunk_size: Python `int`, see `soft_sort_partition`.
+        mask: Optional boolean `Tensor` broadcastable to `[..., n]`, `True` for
+            real elements (padded sets, see `soft_sort_partition`); padded
+            elements rank after every real one and get all-zero columns.
         name: Optional name scope.
 
     Returns:
@@ -118,31 +144,56 @@ def sort_partition(masks, log_scores, temperature, hard=False, chunk_size=256,
         log_scores = tf.convert_to_tensor(log_scores)
         masks = tf.convert_to_tensor(masks, dtype=log_scores.dtype)
         if not hard:
-            return soft_sort_partition(masks, log_scores, temperature, chunk_size)
+            return soft_sort_partition(masks, log_scores, temperature, chunk_size, mask=mask)
         batch_rank = max(log_scores.shape.rank - 1, masks.shape.rank - 2)
         batch_shape = tf.broadcast_dynamic_shape(tf.shape(log_scores)[:-1],
                                                  tf.shape(masks)[:-2])
         scores = tf.broadcast_to(
             log_scores, tf.concat([batch_shape, tf.shape(log_scores)[-1:]], 0))
         masks = tf.broadcast_to(masks, tf.concat([batch_shape, tf.shape(masks)[-2:]], 0))
-        order = tf.argsort(scores, axis=-1, direction="DESCENDING", stable=True)
+        if mask is not None:
+            masks = _drop_ranks_past_real(masks, tf.broadcast_to(mask, tf.shape(scores)))
+        order = descending_order(scores, mask)
         rank = tf.argsort(order, axis=-1, stable=True)  # rank of each element
         hard_part = tf.gather(masks, rank, axis=-1, batch_dims=batch_rank)
         soft_part = soft_sort_partition(
             tf.stop_gradient(masks), scores, temperature, chunk_size,
-            masks_gradient=False)
+            masks_gradient=False, mask=mask)
         return hard_part + (soft_part - tf.stop_gradient(soft_part))
 
 
-def _chunk_logits(scores, rowsum, temperature, start, chunk_size, num_elements):
+def _drop_ranks_past_real(masks, mask):
+    """`masks` `[..., K, n]` with the rank rows at or past the number of real
+    elements (`mask` `[..., n]`) set to 0: they take no part, not even in the
+    straight-through gradient (as in the unpadded model)."""
+    num_real = tf.reduce_sum(tf.cast(mask, masks.dtype), axis=-1, keepdims=True)  # [..., 1]
+    rank = tf.range(tf.shape(masks)[-1])
+    return masks * tf.cast(tf.cast(rank, masks.dtype) < num_real, masks.dtype)[..., tf.newaxis, :]
+
+
+def _chunk_logits(scores, rowsum, temperature, start, chunk_size, num_elements, mask=None):
+    """Logits [B, C, n] of rank rows start..start+C and their coefficients.
+
+    The coefficients are [C], or [B, C] with an element `mask` [B, n] (whose
+    number of real elements replaces `num_elements`); padded columns get
+    `masked_logit`.
+    """
     rank = tf.cast(start + tf.range(chunk_size), scores.dtype)
-    coefficient = (num_elements - 1.0) - 2.0 * rank  # [C]
-    logits = coefficient[:, tf.newaxis] * scores[:, tf.newaxis, :] - rowsum[:, tf.newaxis, :]
-    return logits / temperature[:, tf.newaxis, tf.newaxis], coefficient  # [B, C, n]
+    if mask is None:
+        coefficient = (num_elements - 1.0) - 2.0 * rank  # [C]
+        logits = coefficient[:, tf.newaxis] * scores[:, tf.newaxis, :] - rowsum[:, tf.newaxis, :]
+        return logits / temperature[:, tf.newaxis, tf.newaxis], coefficient  # [B, C, n]
+    num_real = tf.reduce_sum(tf.cast(mask, scores.dtype), axis=-1, keepdims=True)  # [B, 1]
+    coefficient = (num_real - 1.0) - 2.0 * rank  # [B, C]
+    logits = coefficient[..., tf.newaxis] * scores[:, tf.newaxis, :] - rowsum[:, tf.newaxis, :]
+    logits = tf.where(mask[:, tf.newaxis, :], logits / temperature[:, tf.newaxis, tf.newaxis],
+                      tf.constant(dtype_util.masked_logit(scores.dtype), scores.dtype))
+    return logits, coefficient
 
 
-def _masked_neural_sort(masks, scores, rowsum, temperature, chunk_size, masks_gradient):
-    """masks [B, K, n], scores/rowsum [B, n], temperature [B] -> [B, K, n]."""
+def _masked_neural_sort(masks, scores, rowsum, temperature, chunk_size, masks_gradient,
+                        mask=None):
+    """masks [B, K, n], scores/rowsum [B, n], temperature [B], mask [B, n] -> [B, K, n]."""
     num_elements = scores.shape[-1]
     chunk_size = max(1, min(chunk_size, num_elements))
     num_chunks = -(-num_elements // chunk_size)
@@ -150,7 +201,8 @@ def _masked_neural_sort(masks, scores, rowsum, temperature, chunk_size, masks_gr
     if num_chunks == 1:
         # One chunk: plain autodiff (keeps the softmax for the backward pass,
         # which is cheaper than recomputing it and fits in memory).
-        logits, _ = _chunk_logits(scores, rowsum, temperature, 0, num_elements, num_elements)
+        logits, _ = _chunk_logits(scores, rowsum, temperature, 0, num_elements, num_elements,
+                                  mask)
         if not masks_gradient:
             masks = tf.stop_gradient(masks)
         return tf.linalg.matmul(masks, tf.nn.softmax(logits, axis=-1))
@@ -170,7 +222,7 @@ def _masked_neural_sort(masks, scores, rowsum, temperature, chunk_size, masks_gr
 
         def body(index, result):
             logits, _ = _chunk_logits(
-                scores, rowsum, temperature, index * chunk_size, chunk_size, num_elements)
+                scores, rowsum, temperature, index * chunk_size, chunk_size, num_elements, mask)
             probs = tf.nn.softmax(logits, axis=-1)
             return index + 1, result + tf.linalg.matmul(chunked_masks[index], probs)
 
@@ -180,7 +232,8 @@ def _masked_neural_sort(masks, scores, rowsum, temperature, chunk_size, masks_gr
         def grad(upstream):
             def grad_body(index, d_masks, d_scores, d_rowsum, d_temperature):
                 logits, coefficient = _chunk_logits(
-                    scores, rowsum, temperature, index * chunk_size, chunk_size, num_elements)
+                    scores, rowsum, temperature, index * chunk_size, chunk_size, num_elements,
+                    mask)
                 probs = tf.nn.softmax(logits, axis=-1)  # [B, C, n]
                 mask_chunk = chunked_masks[index]  # [B, K, C]
                 d_probs = tf.linalg.matmul(mask_chunk, upstream, transpose_a=True)  # [B, C, n]
@@ -189,7 +242,12 @@ def _masked_neural_sort(masks, scores, rowsum, temperature, chunk_size, masks_gr
                         index, tf.linalg.matmul(upstream, probs, transpose_b=True))
                 d_logits = probs * (d_probs - tf.reduce_sum(probs * d_probs, -1, keepdims=True))
                 scaled = d_logits / temperature[:, tf.newaxis, tf.newaxis]
-                d_scores += tf.einsum("bci,c->bi", scaled, coefficient)
+                if mask is None:
+                    d_scores += tf.einsum("bci,c->bi", scaled, coefficient)
+                else:
+                    # Padded columns: probs and d_logits are exactly 0 there.
+                    d_scores += tf.einsum("bci,bc->bi", scaled, coefficient)
+                    logits = tf.where(mask[:, tf.newaxis, :], logits, tf.zeros_like(logits))
                 d_rowsum -= tf.reduce_sum(scaled, axis=1)
                 d_temperature -= tf.reduce_sum(scaled * logits, axis=[1, 2])
                 return index + 1, d_masks, d_scores, d_rowsum, d_temperature

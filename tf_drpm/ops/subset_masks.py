@@ -2,6 +2,8 @@
 
 import tensorflow as tf
 
+from tf_drpm.internal import dtype_util
+
 __all__ = ["subset_masks"]
 
 
@@ -23,6 +25,8 @@ def subset_masks(counts, num_elements, name=None):
     `H` is the Heaviside step. The forward value is exact (0 or 1 for integer
     counts); gradients flow to `counts` by the straight-through estimator with
     the logistic sigmoid (unit slope) as the surrogate of `H`. Cost O(K n).
+    Half-precision counts are computed in float32 (float16 and bfloat16 cannot
+    hold every position up to `n`) and the masks cast back.
 
     Args:
         counts: Float `Tensor` of shape `[..., K]`: subset sizes (integer values,
@@ -47,12 +51,13 @@ def subset_masks(counts, num_elements, name=None):
         if not counts.dtype.is_floating:
             counts = tf.cast(counts, tf.float32)
         dtype = counts.dtype
+        counts = tf.cast(counts, dtype_util.wide_dtype(dtype))
         ends = tf.cumsum(counts, axis=-1)  # [..., K]
         starts = ends - counts
-        positions = tf.range(num_elements, dtype=dtype) + 0.5  # [n]
+        positions = tf.range(num_elements, dtype=counts.dtype) + 0.5  # [n]
         below_end = _straight_through_step(ends[..., tf.newaxis] - positions)
         below_start = _straight_through_step(starts[..., tf.newaxis] - positions)
-        return below_end - below_start
+        return tf.cast(below_end - below_start, dtype)
 
 
 def _straight_through_step(x):

@@ -1,0 +1,186 @@
+"""Guards of a run directory: one writer at a time, no silent config change.
+
+* `RunLock(model_dir)`: an exclusive `fcntl.flock` on `<model_dir>/run.lock`
+  (which records the holder's pid, host and command). A second writer (another
+  process) stops with a message naming the holder. The kernel drops the lock
+  when its process dies, even by `kill -9`, so a lock file left by a dead
+  process is simply taken over. Re-entrant within a process (the CLI and
+  `training.train` both lock the directory of a toy or MTL run; the weak and
+  VC families lock their sub-run directories too).
+* `check_config(model_dir, config, allow_change)`: a run directory remembers
+  the gin config it was started with (`config.gin`); a different config is
+  refused unless `allow_change`, and the error names the bindings that differ.
+* `RunDirectoryError`: what both raise (and what a corrupt `state.json` or
+  checkpoint raises in `training`), with the way out in the message.
+"""
+
+import datetime
+import fcntl
+import json
+import os
+import re
+import socket
+import sys
+
+__all__ = [
+    "CONFIG_FILE",
+    "LOCK_FILE",
+    "RunDirectoryError",
+    "RunLock",
+    "check_config",
+    "config_bindings",
+    "is_chief_process",
+]
+
+CONFIG_FILE = "config.gin"
+LOCK_FILE = "run.lock"
+
+_HELD = {}  # realpath of a lock file -> [file object, count] (this process)
+
+
+class RunDirectoryError(RuntimeError):
+    """A run directory cannot be used as asked (busy, changed config, corrupt state)."""
+
+
+def is_chief_process():
+    """False for a non-chief task of a multi-worker cluster (`TF_CONFIG`), which writes nothing."""
+    try:
+        config = json.loads(os.environ.get("TF_CONFIG", "") or "{}")
+    except ValueError:
+        return True
+    task = config.get("task") or {}
+    task_type = task.get("type")
+    if not task_type:
+        return True
+    if task_type == "chief":
+        return True
+    return (task_type == "worker" and int(task.get("index", 0)) == 0
+            and "chief" not in (config.get("cluster") or {}))
+
+
+class RunLock:
+    """Context manager: exclusive use of a run directory by this process.
+
+    Args:
+        model_dir: the run directory (created).
+
+    Raises:
+        RunDirectoryError: on entry, if another live process holds the lock.
+    """
+
+    def __init__(self, model_dir):
+        self.model_dir = model_dir
+        self.path = os.path.realpath(os.path.join(model_dir, LOCK_FILE))
+
+    def __enter__(self):
+        held = _HELD.get(self.path)
+        if held is not None:
+            held[1] += 1
+            return self
+        os.makedirs(self.model_dir, exist_ok=True)
+        handle = open(self.path, "a+")  # pylint: disable=consider-using-with
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise RunDirectoryError(
+                f"The run directory {self.model_dir!r} is in use by another process "
+                f"({holder}); two writers would interleave its checkpoints and "
+                f"epochs.jsonl. Wait for that run to end (or stop it), or use another "
+                f"--model_dir. Lock file: {self.path}") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({
+            "pid": os.getpid(), "host": socket.gethostname(),
+            "since": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "command": " ".join(sys.argv)}, sort_keys=True) + "\n")
+        handle.flush()
+        _HELD[self.path] = [handle, 1]
+        return self
+
+    def __exit__(self, *exc_info):
+        held = _HELD[self.path]
+        held[1] -= 1
+        if held[1] == 0:
+            del _HELD[self.path]
+            # The file stays (removing it would race with a new holder); the
+            # lock itself goes with the descriptor.
+            fcntl.flock(held[0].fileno(), fcntl.LOCK_UN)
+            held[0].close()
+        return False
+
+
+def config_bindings(text):
+    """`{binding: value}` of a gin config text (`gin.config_str()` format).
+
+    Comments and blank lines are skipped; a value continued on indented lines
+    (long lists, dicts) is joined into one line; other statements (imports,
+    includes) are kept as keys with an empty value.
+    """
+    bindings, key = {}, None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if line[0].isspace() and key is not None:
+            bindings[key] = (bindings[key] + " " + stripped).strip()
+            continue
+        match = re.match(r"^([^=\s]+)\s*=\s*(.*)$", stripped)
+        if match:
+            key = match.group(1)
+            bindings[key] = match.group(2).rstrip("\\").strip()
+        else:
+            key = None
+            bindings[stripped] = ""
+    return {k: re.sub(r"\s*\\\s*", " ", v).strip() for k, v in bindings.items()}
+
+
+def _describe_changes(old, new):
+    lines = []
+    for key in sorted(set(old) | set(new)):
+        if key not in new:
+            lines.append(f"  {key}: {old[key]} -> (unset)")
+        elif key not in old:
+            lines.append(f"  {key}: (unset) -> {new[key]}")
+        elif old[key] != new[key]:
+            lines.append(f"  {key}: {old[key]} -> {new[key]}")
+    return lines
+
+
+def check_config(model_dir, config, allow_change=False, write=True):
+    """Refuses a run directory started with another gin config; records `config`.
+
+    Args:
+        model_dir: the run directory.
+        config: the new config text (`gin.config_str()`).
+        allow_change: resume even if the stored config differs (the old one is
+            kept as `config.before-<UTC time>.gin`).
+        write: write `config.gin` (False on a non-chief worker).
+
+    Raises:
+        RunDirectoryError: if `model_dir/config.gin` exists, differs in a
+            binding from `config` and `allow_change` is False.
+    """
+    path = os.path.join(model_dir, CONFIG_FILE)
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read()
+        changes = _describe_changes(config_bindings(old), config_bindings(config))
+        if changes and not allow_change:
+            raise RunDirectoryError(
+                f"The run directory {model_dir!r} was started with another config "
+                f"({path}); resuming it with this one would mix two experiments in one "
+                "run. Bindings that differ (stored -> new):\n" + "\n".join(changes)
+                + "\nUse another --model_dir, or pass --allow_config_change to resume "
+                "with the new config anyway.")
+        if changes and write:
+            stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+            os.replace(path, os.path.join(model_dir, f"config.before-{stamp}.gin"))
+    if write:
+        os.makedirs(model_dir, exist_ok=True)
+        tmp = f"{path}.tmp"
+        with open(tmp, "w") as f:
+            f.write(config)
+        os.replace(tmp, path)
