@@ -37,7 +37,7 @@ def main():
     import gin
     import tensorflow as tf
 
-    from tf_drpm.models.drpm_variational_clustering import DRPMVC
+    from tf_drpm.clustering.drpm_variational_clustering import DRPMVC
     from tf_drpm.ops.gumbel import sample_gumbel
     from trainers import vc
 

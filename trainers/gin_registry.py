@@ -5,8 +5,9 @@ Importing this module registers, under their module paths:
 * `keras.optimizers.{Adam, AdamW, SGD, RMSprop, Adagrad, Nadam}` and the
   learning-rate schedules `keras.optimizers.schedules.{ExponentialDecay,
   CosineDecay, PiecewiseConstantDecay}`;
-* every public class of `tf_drpm.callbacks`, `tf_drpm.layers` and
-  `tf_drpm.models` (as `tf_drpm.callbacks.ExponentialTemperatureSchedule`, ...);
+* every public class of `tf_drpm.callbacks`, `tf_drpm.layers`, `tf_drpm.models`
+  and the experiment packages `tf_drpm.clustering`, `tf_drpm.weak_supervision`,
+  `tf_drpm.multitask` (as `tf_drpm.callbacks.ExponentialTemperatureSchedule`, ...);
 * `trainers.strategy.get_strategy` is configurable as `get_strategy`.
 
 Bind a class without parentheses where the trainer must create it itself (the
@@ -14,10 +15,10 @@ optimizer: `train.optimizer = @keras.optimizers.AdamW`), with parentheses for
 an instance (`@tf_drpm.callbacks.ExponentialTemperatureSchedule()`).
 """
 
+import importlib
+
 import gin
 import keras
-
-import tf_drpm
 
 __all__ = ["register_module_classes"]
 
@@ -47,12 +48,5 @@ for _name in _OPTIMIZERS:
 for _name in _SCHEDULES:
     _register(getattr(keras.optimizers.schedules, _name), _name,
               "keras.optimizers.schedules")
-for _sub in ("callbacks", "layers", "models"):
-    _mod = getattr(tf_drpm, _sub, None)
-    if _mod is None:
-        try:
-            _mod = __import__(f"tf_drpm.{_sub}", fromlist=["_"])
-        except ImportError:
-            _mod = None
-    if _mod is not None:
-        register_module_classes(_mod, f"tf_drpm.{_sub}")
+for _sub in ("callbacks", "layers", "models", "clustering", "weak_supervision", "multitask"):
+    register_module_classes(importlib.import_module(f"tf_drpm.{_sub}"), f"tf_drpm.{_sub}")

@@ -7,7 +7,7 @@ Gin-configurable builders for the shared trainer (`trainers.training.train`):
   'multi_lenet'`, 28x28x1 inputs) or the ResNet-18 encoder with linear binary
   heads (`architecture='resnet18'`, 64x64x3 CelebA inputs).
 * `mtl_data`: noisy Multi-X built from Fashion-MNIST / MNIST (cached `.npz`,
-  see `tf_drpm.data.multi_digit`), TFDS CelebA, or generated images
+  see `tf_drpm.multitask.multi_digit`), TFDS CelebA, or generated images
   (`source='random'`, for smoke tests); the test split is the validation data.
 * `mtl_callbacks`: the exponential temperature schedule of DRPM-MTL.
 * `mtl_evaluate`: per-task accuracy, mean accuracy and subset sizes at the
@@ -25,14 +25,14 @@ import numpy as np
 from tf_drpm.callbacks.exponential_temperature_schedule import (
     ExponentialTemperatureSchedule,
 )
-from tf_drpm.data import celeba
-from tf_drpm.data import multi_digit
 from tf_drpm.data.set_batches import num_set_batches
-from tf_drpm.models.drpm_multitask import DRPMMultitask
-from tf_drpm.models.multi_lenet import MultiLeNet
-from tf_drpm.models.multi_lenet_head import MultiLeNetHead
-from tf_drpm.models.resnet18_encoder import ResNet18Encoder
-from tf_drpm.models.uniform_loss_scaling import UniformLossScaling
+from tf_drpm.multitask import celeba
+from tf_drpm.multitask import multi_digit
+from tf_drpm.multitask.drpm_multitask import DRPMMultitask
+from tf_drpm.multitask.multi_lenet import MultiLeNet
+from tf_drpm.multitask.multi_lenet_head import MultiLeNetHead
+from tf_drpm.multitask.resnet18_encoder import ResNet18Encoder
+from tf_drpm.multitask.uniform_loss_scaling import UniformLossScaling
 from trainers import cli
 from trainers import training
 
@@ -182,7 +182,7 @@ def mtl_data(initial_epoch, epochs, seed, source="fashion_mnist", noise_ratio=0.
             (0.1307, 0.3081) as the reference code does.
         left_classes: Multi-X only: optional labels the left image is drawn
             from (e.g. `(1, 8)`, trouser and bag, for an easy left task);
-            see `tf_drpm.data.multi_digit.make_multi_digit`.
+            see `tf_drpm.multitask.multi_digit.make_multi_digit`.
 
     Returns:
         `training.TrainData(train, validation, steps_per_epoch)`.

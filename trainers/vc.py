@@ -31,16 +31,16 @@ import keras
 import numpy as np
 
 from tf_drpm.callbacks import ExponentialTemperatureSchedule
+from tf_drpm.clustering import clustering_scores
+from tf_drpm.clustering.contrastive_pretraining import ContrastivePretraining
+from tf_drpm.clustering.drpm_variational_clustering import DRPMVC
+from tf_drpm.clustering.gaussian_mixture_prior import GaussianMixturePrior
+from tf_drpm.clustering.mlp_autoencoder import MLPAutoencoder
+from tf_drpm.clustering.vade import VaDE
 from tf_drpm.data import load_fashion_mnist
 from tf_drpm.data import load_mnist
 from tf_drpm.data import num_set_batches
 from tf_drpm.data import set_batches
-from tf_drpm.evaluation import clustering_scores
-from tf_drpm.models.contrastive_pretraining import ContrastivePretraining
-from tf_drpm.models.drpm_variational_clustering import DRPMVC
-from tf_drpm.models.gaussian_mixture_prior import GaussianMixturePrior
-from tf_drpm.models.mlp_autoencoder import MLPAutoencoder
-from tf_drpm.models.vade import VaDE
 from trainers import cli
 from trainers import training
 from trainers import vc_plots

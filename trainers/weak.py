@@ -1,10 +1,10 @@
 """The weakly supervised family: Label-, Ada-, HG- and DRPM-VAE on image pairs.
 
 Section 5.2 and appendix C.2 of Sutter et al. (2023): pairs of images share
-exactly `n_s` of their generative factors; a `tf_drpm.models.WeakVAE` with
+exactly `n_s` of their generative factors; a `tf_drpm.weak_supervision.WeakVAE` with
 one of four view aggregations learns which latent dimensions are shared. Each
 (method, n_s, seed) is one run of the shared `trainers.training.train`
-routine, evaluated by `tf_drpm.evaluation.weak_supervision_scores`:
+routine, evaluated by `tf_drpm.weak_supervision.weak_supervision_scores`:
 
     python -m trainers.weak --gin_file gin/weak/quick.gin --model_dir runs/weak_quick
 
@@ -42,22 +42,28 @@ import tensorflow as tf
 from tf_drpm.callbacks.exponential_temperature_schedule import (
     ExponentialTemperatureSchedule,
 )
-from tf_drpm.data.mpi3d_stand_in import MPI3DStandIn
-from tf_drpm.data.npz_ground_truth import NpzGroundTruthData
-from tf_drpm.data.weak_pairs import WeakPairSampler
-from tf_drpm.evaluation.disentanglement_lib_metrics import DEFAULT_METRICS
-from tf_drpm.evaluation.disentanglement_lib_metrics import disentanglement_lib_scores
-from tf_drpm.evaluation.disentanglement_lib_metrics import encoder_representation
-from tf_drpm.evaluation.weak_supervision_metrics import shared_dimension_diagnostics
-from tf_drpm.evaluation.weak_supervision_metrics import (
+from tf_drpm.weak_supervision.adaptive_aggregation import AdaptiveAggregation
+from tf_drpm.weak_supervision.disentanglement_lib_metrics import DEFAULT_METRICS
+from tf_drpm.weak_supervision.disentanglement_lib_metrics import (
+    disentanglement_lib_scores,
+)
+from tf_drpm.weak_supervision.disentanglement_lib_metrics import encoder_representation
+from tf_drpm.weak_supervision.hypergeometric_aggregation import (
+    HypergeometricAggregation,
+)
+from tf_drpm.weak_supervision.label_aggregation import LabelAggregation
+from tf_drpm.weak_supervision.mpi3d_stand_in import MPI3DStandIn
+from tf_drpm.weak_supervision.npz_ground_truth import NpzGroundTruthData
+from tf_drpm.weak_supervision.partition_aggregation import PartitionAggregation
+from tf_drpm.weak_supervision.weak_pairs import WeakPairSampler
+from tf_drpm.weak_supervision.weak_supervision_metrics import (
+    shared_dimension_diagnostics,
+)
+from tf_drpm.weak_supervision.weak_supervision_metrics import (
     summarize_shared_dimension_diagnostics,
 )
-from tf_drpm.evaluation.weak_supervision_metrics import weak_supervision_scores
-from tf_drpm.layers.adaptive_aggregation import AdaptiveAggregation
-from tf_drpm.layers.hypergeometric_aggregation import HypergeometricAggregation
-from tf_drpm.layers.label_aggregation import LabelAggregation
-from tf_drpm.layers.partition_aggregation import PartitionAggregation
-from tf_drpm.models.weak_vae import WeakVAE
+from tf_drpm.weak_supervision.weak_supervision_metrics import weak_supervision_scores
+from tf_drpm.weak_supervision.weak_vae import WeakVAE
 from trainers import cli
 from trainers import training
 from trainers import weak_plots
@@ -417,7 +423,7 @@ def weak_dlib_metrics(model, model_dir, metrics=DEFAULT_METRICS, num_train=None,
                       num_test=None, random_seed=0):
     """disentanglement_lib's own metrics of the encoder, in its results layout.
 
-    `tf_drpm.evaluation.disentanglement_lib_scores` runs disentanglement_lib's
+    `tf_drpm.weak_supervision.disentanglement_lib_scores` runs disentanglement_lib's
     `compute_*` functions with its gin settings (sizes 10,000 / 5,000, 20
     histogram bins, `evaluation.random_seed = 0`) on `model.encode`, the
     posterior means of single observations of `weak_dataset`. Each metric
@@ -430,7 +436,7 @@ def weak_dlib_metrics(model, model_dir, metrics=DEFAULT_METRICS, num_train=None,
     Args:
         model: the trained `WeakVAE`.
         model_dir: the run directory.
-        metrics: names of `tf_drpm.evaluation.DISENTANGLEMENT_LIB_METRICS`,
+        metrics: names of `tf_drpm.weak_supervision.DISENTANGLEMENT_LIB_METRICS`,
             by default MIG, DCI, SAP and modularity/explicitness; `()` skips
             the step (disentanglement-lib is then not needed).
         num_train: overrides disentanglement_lib's 10,000 training points.

@@ -129,7 +129,7 @@ def plot_run(run_dir):
 
     import gin  # pylint: disable=g-import-not-at-top
 
-    from tf_drpm.data.weak_pairs import WeakPairSampler  # pylint: disable=g-import-not-at-top
+    from tf_drpm.weak_supervision.weak_pairs import WeakPairSampler  # pylint: disable=g-import-not-at-top
     from trainers import cli  # pylint: disable=g-import-not-at-top
     from trainers import training  # pylint: disable=g-import-not-at-top
     from trainers import weak  # pylint: disable=g-import-not-at-top

@@ -7,8 +7,8 @@ import numpy as np
 import tensorflow as tf
 
 from tests.trainers import resume_util
-from tf_drpm.models.drpm_variational_clustering import DRPMVC
-from tf_drpm.models.mlp_autoencoder import MLPAutoencoder
+from tf_drpm.clustering.drpm_variational_clustering import DRPMVC
+from tf_drpm.clustering.mlp_autoencoder import MLPAutoencoder
 from trainers import cli
 from trainers import vc
 
