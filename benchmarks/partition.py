@@ -30,7 +30,7 @@ def _run_case(op, n, num_subsets, batch, dtype_name, min_seconds):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
-    from tf_drpm.distributions import DRPM
+    from tf_drpm.distributions import RelaxedDRPM
     from tf_drpm.distributions import RelaxedPlackettLuce
 
     dtype = tf.as_dtype(dtype_name)
@@ -44,7 +44,7 @@ def _run_case(op, n, num_subsets, batch, dtype_name, min_seconds):
         @tf.function(jit_compile=True)
         def step(seed):
             with tf.GradientTape() as tape:
-                y = DRPM(log_weights, log_scores, temperature).sample(seed=seed)
+                y = RelaxedDRPM(log_weights, log_scores, temperature).sample(seed=seed)
                 loss = tf.reduce_sum(y * target)
             return tape.gradient(loss, [log_weights, log_scores])
     elif op == "neuralsort":

@@ -91,8 +91,8 @@ def main():
                 [partition_samples, batch_size], seed=[batch, seed]
             )
             sample = model.posterior_partition(
-                log_weights, perturbed, stochastic=False
-            ).sample_with_details(seed=[batch, 1], return_permutation=False)
+                log_weights, perturbed
+            ).noiseless_partition_with_details(return_permutation=False)
             histogram = np.bincount(nearest, minlength=num_clusters)
             size_errors.append(
                 np.abs(sample["counts"].numpy()[0] - histogram).sum() / 2

@@ -79,7 +79,7 @@ class DRPMVCTest(tf.test.TestCase):
         posterior = model.posterior_partition(log_weights, log_scores)
         samples = posterior.sample_with_details(3, seed=seed_y, return_permutation=True)
         prior = model.prior_partition(12)
-        _, upper_q = posterior.log_prob_bounds(samples["partition"])
+        _, upper_q = posterior.exact.log_prob_bounds(samples["partition"])
         lower_p, _ = prior.log_prob_bounds(samples["partition"], samples["permutation"])
         self.assertAllClose(
             losses["kl_partition"],
@@ -116,7 +116,8 @@ class DRPMVCTest(tf.test.TestCase):
         posterior = model.posterior_partition(log_weights, log_scores)
         partition = posterior.sample_with_details(2, seed=seed_y)["partition"]
         expected = tf.reduce_mean(
-            posterior.log_prob(partition) - model.prior_partition(8).log_prob(partition)
+            posterior.exact.log_prob(partition)
+            - model.prior_partition(8).log_prob(partition)
         )
         self.assertAllClose(losses["kl_partition"], expected, rtol=1e-4, atol=1e-4)
         self.assertAllClose(
@@ -171,8 +172,8 @@ class DRPMVCTest(tf.test.TestCase):
         )
         perturbed = log_scores + sample_gumbel([6, 30], seed=seed_y)
         samples = model.posterior_partition(
-            log_weights, perturbed, stochastic=False
-        ).sample_with_details(seed=seed_y, return_permutation=False)
+            log_weights, perturbed
+        ).noiseless_partition_with_details(return_permutation=False)
         counts = samples["counts"].numpy()
         self.assertAllEqual(counts, np.repeat(counts[:1], 6, axis=0))
         self.assertAllEqual(samples["partition"].numpy().sum(-1), counts)
@@ -206,8 +207,8 @@ class DRPMVCTest(tf.test.TestCase):
         )
         nearest = np.argmin(kl.numpy(), axis=-1)
         sample = model.posterior_partition(
-            log_weights, log_scores, stochastic=False
-        ).sample_with_details(seed=[0, 0], return_permutation=False)
+            log_weights, log_scores
+        ).noiseless_partition_with_details(return_permutation=False)
         assigned = np.argmax(sample["partition"].numpy(), axis=0)
         histogram = np.bincount(nearest, minlength=num_clusters)
         return nearest, assigned, histogram, sample["counts"].numpy()
@@ -286,7 +287,9 @@ class DRPMVCTest(tf.test.TestCase):
     def test_uses_core_drpm(self):
         model = _model()
         q = model.posterior_partition(tf.zeros([K]), tf.zeros([5]))
-        self.assertIsInstance(q, distributions.DRPM)
+        self.assertIsInstance(q, distributions.RelaxedDRPM)
+        self.assertIsInstance(q.exact, distributions.DRPM)
+        self.assertIsInstance(model.prior_partition(5), distributions.DRPM)
 
 
 if __name__ == "__main__":

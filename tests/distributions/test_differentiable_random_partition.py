@@ -1,61 +1,17 @@
-"""Tests of the DRPM against brute-force enumeration."""
+"""Tests of the exact DRPM against brute-force enumeration."""
 
 import itertools
-import math
 
 from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
+import tensorflow_probability as tfp
 
+from tests.distributions.partition_enumeration import check_frequencies
+from tests.distributions.partition_enumeration import exact_partition_probs
+from tests.distributions.partition_enumeration import partition_matrix
 from tf_drpm.distributions import DRPM
 from tf_drpm.distributions import DifferentiableRandomPartition
-
-
-def _compositions(total, parts):
-    if parts == 1:
-        yield (total,)
-        return
-    for first in range(total + 1):
-        for rest in _compositions(total - first, parts - 1):
-            yield (first,) + rest
-
-
-def _exact_partition_probs(log_weights, log_scores):
-    """All partitions Y with their exact probabilities, by enumeration.
-
-    p(Y) = p(n) * sum over orderings pi compatible with Y of PL(pi), where
-    p(n) is Fisher's MVHG with K groups of n items (enumerated compositions).
-    Returns a dict {assignment tuple (subset of each element): probability}.
-    """
-    num_subsets, num_elements = len(log_weights), len(log_scores)
-    weights = np.exp(np.asarray(log_weights, np.float64))
-    scores = np.exp(np.asarray(log_scores, np.float64))
-    unnormalised = {}
-    for counts in _compositions(num_elements, num_subsets):
-        unnormalised[counts] = np.prod(
-            [math.comb(num_elements, c) * weights[k] ** c for k, c in enumerate(counts)])
-    total = sum(unnormalised.values())
-    result = {}
-    for order in itertools.permutations(range(num_elements)):
-        ordered = scores[list(order)]
-        # Suffix sums, not running subtraction (which cancels for extreme scores).
-        pl = np.prod(ordered / np.cumsum(ordered[::-1])[::-1])
-        for counts, weight in unnormalised.items():
-            assignment = [0] * num_elements
-            position = 0
-            for k, c in enumerate(counts):
-                for element in order[position:position + c]:
-                    assignment[element] = k
-                position += c
-            key = tuple(assignment)
-            result[key] = result.get(key, 0.0) + weight / total * pl
-    return result
-
-
-def _partition_matrix(assignment, num_subsets):
-    y = np.zeros((num_subsets, len(assignment)))
-    y[list(assignment), np.arange(len(assignment))] = 1.0
-    return y
 
 
 class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase):
@@ -72,10 +28,10 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
         rng = np.random.RandomState(num_subsets * 10 + num_elements)
         log_weights = rng.randn(num_subsets) * min(scale, 3.0)
         log_scores = rng.randn(num_elements) * scale
-        exact = _exact_partition_probs(log_weights, log_scores)
+        exact = exact_partition_probs(log_weights, log_scores)
         keys = sorted(exact)
-        ys = np.stack([_partition_matrix(key, num_subsets) for key in keys])
-        drpm = DRPM(log_weights, log_scores, temperature=np.float64(1.0))
+        ys = np.stack([partition_matrix(key, num_subsets) for key in keys])
+        drpm = DRPM(log_weights, log_scores)
         log_probs = self.evaluate(drpm.log_prob(ys))
         expected = np.log([exact[key] for key in keys])
         finite = np.isfinite(expected)
@@ -91,14 +47,14 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
         rng = np.random.RandomState(21)
         log_weights = np.round(rng.randn(3) * 64.) / 64.
         log_scores = np.round(2. * rng.randn(4) * 64.) / 64.
-        exact = _exact_partition_probs(log_weights, log_scores)
+        exact = exact_partition_probs(log_weights, log_scores)
         keys = sorted(exact)
-        ys = np.stack([_partition_matrix(key, 3) for key in keys]).astype(dtype)
+        ys = np.stack([partition_matrix(key, 3) for key in keys]).astype(dtype)
         expected = np.log([exact[key] for key in keys])
         for weight_shift in (0., 400., 1e4):
             for score_shift in (0., 355., 400., 1e4):
                 drpm = DRPM((log_weights + weight_shift).astype(dtype),
-                            (log_scores + score_shift).astype(dtype), dtype(0.5))
+                            (log_scores + score_shift).astype(dtype))
                 log_probs = self.evaluate(drpm.log_prob(ys))
                 self.assertAllClose(log_probs, expected, rtol=1e-6, atol=0.,
                                     msg=f"shifts {weight_shift}, {score_shift}")
@@ -108,14 +64,14 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
         # Two elements, equal weights: p(sizes (1, 1)) = 4 / 6 and the order
         # has probability sigmoid(+-gap); NaN from a gap of about 355 on.
         for gap in (350., 360., 1e3, 1e4):
-            drpm = DRPM(np.zeros([2], dtype), np.array([gap, 0.], dtype), dtype(0.5))
+            drpm = DRPM(np.zeros([2], dtype), np.array([gap, 0.], dtype))
             ys = np.array([[[1., 0.], [0., 1.]], [[0., 1.], [1., 0.]]], dtype)
             log_prob = self.evaluate(drpm.log_prob(ys))
             self.assertAllClose(log_prob, [np.log(2. / 3.), np.log(2. / 3.) - gap],
                                 rtol=1e-6, atol=0.)
 
     def test_log_prob_gradient_is_finite_and_shift_invariant(self):
-        y = _partition_matrix((0, 2, 1, 0, 2), 3)
+        y = partition_matrix((0, 2, 1, 0, 2), 3)
         log_weights = np.array([0.5, -0.25, 0.125])
         log_scores = np.array([1.5, -2., 0.25, 0.75, -0.5])
         grads = []
@@ -123,7 +79,7 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
             params = tf.constant(np.concatenate([log_weights + shift, log_scores + shift]))
             with tf.GradientTape() as tape:
                 tape.watch(params)
-                value = DRPM(params[:3], params[3:], np.float64(1.)).log_prob(y)
+                value = DRPM(params[:3], params[3:]).log_prob(y)
             grads.append(self.evaluate(tape.gradient(value, params)))
         self.assertTrue(np.all(np.isfinite(grads)))
         self.assertAllClose(grads[1], grads[0], atol=1e-8)
@@ -134,8 +90,8 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
         log_weights, log_scores = rng.randn(3), 2.0 * rng.randn(6)
         assignments = list(itertools.product(range(3), repeat=6))
         self.assertLen(assignments, 3 ** 6)
-        ys = np.stack([_partition_matrix(a, 3) for a in assignments])
-        log_probs = self.evaluate(DRPM(log_weights, log_scores, 1.0).log_prob(ys))
+        ys = np.stack([partition_matrix(a, 3) for a in assignments])
+        log_probs = self.evaluate(DRPM(log_weights, log_scores).log_prob(ys))
         self.assertAllClose(np.sum(np.exp(log_probs)), 1.0, atol=1e-9)
 
     @parameterized.named_parameters(("float32", np.float32, 2e-4), ("float64", np.float64, 1e-9))
@@ -143,81 +99,60 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
         log_weights = np.array([30., -30., 0.], dtype)
         log_scores = np.array([30., -30., 25., 0., -12.], dtype)
         assignments = list(itertools.product(range(3), repeat=5))
-        ys = np.stack([_partition_matrix(a, 3) for a in assignments]).astype(dtype)
-        log_probs = self.evaluate(DRPM(log_weights, log_scores, dtype(1.)).log_prob(ys))
+        ys = np.stack([partition_matrix(a, 3) for a in assignments]).astype(dtype)
+        log_probs = self.evaluate(DRPM(log_weights, log_scores).log_prob(ys))
         self.assertFalse(np.any(np.isnan(log_probs)))
         self.assertAllClose(np.sum(np.exp(log_probs.astype(np.float64))), 1.0, atol=tolerance)
-        exact = _exact_partition_probs(log_weights, log_scores)
+        exact = exact_partition_probs(log_weights, log_scores)
         most_likely = max(exact, key=exact.get)
         index = assignments.index(most_likely)
         self.assertAllClose(log_probs[index], np.log(exact[most_likely]), atol=1e-3)
 
     def test_bounds_bracket_exact_log_prob(self):
         rng = np.random.RandomState(3)
-        drpm = DRPM(rng.randn(3), rng.randn(6) * 2.0, 1.0)
+        drpm = DRPM(rng.randn(3), rng.randn(6) * 2.0)
         ys = drpm.sample(50, seed=[4, 5])
         log_prob = self.evaluate(drpm.log_prob(ys))
         lower, upper = self.evaluate(drpm.log_prob_bounds(ys))
         self.assertAllLessEqual(lower - log_prob, 1e-9)
         self.assertAllGreaterEqual(upper - log_prob, -1e-9)
 
-    def test_hard_samples_are_partitions_with_exact_frequencies(self):
-        log_weights = np.array([0.3, -0.4])
-        log_scores = np.array([1.0, 0.0, -0.5, 0.7])
-        num_samples = 20000
-        drpm = DRPM(log_weights, log_scores, temperature=np.float64(0.5))
-        ys = self.evaluate(drpm.sample(num_samples, seed=[11, 12]))
-        self.assertAllEqual(np.sum(ys, axis=-2), np.ones((num_samples, 4)))
-        self.assertTrue(np.all((ys == 0) | (ys == 1)))
-        exact = _exact_partition_probs(log_weights, log_scores)
-        assignments = [tuple(a) for a in np.argmax(ys, axis=-2)]
-        counts = {}
-        for a in assignments:
-            counts[a] = counts.get(a, 0) + 1
-        # Every cell within 5 binomial standard deviations (plus 1 count).
-        for key, p in exact.items():
-            observed = counts.get(key, 0)
-            sigma = math.sqrt(num_samples * p * (1 - p))
-            self.assertLessEqual(abs(observed - num_samples * p), 5 * sigma + 1, msg=str(key))
-        self.assertLessEqual(set(counts), set(exact))
+    @parameterized.named_parameters(("k2_n4", 2, 4, 0), ("k3_n4", 3, 4, 1))
+    def test_sample_frequencies_match_exp_log_prob(self, num_subsets, num_elements, seed):
+        # All partitions of a small case: their exp(log_prob) sums to 1, agrees
+        # with the enumeration, and is the frequency of the exact samples.
+        rng = np.random.RandomState(40 + seed)
+        log_weights = rng.randn(num_subsets) * 0.5
+        log_scores = rng.randn(num_elements)
+        drpm = DRPM(log_weights, log_scores)
+        assignments = list(itertools.product(range(num_subsets), repeat=num_elements))
+        ys = np.stack([partition_matrix(a, num_subsets) for a in assignments])
+        probabilities = np.exp(self.evaluate(drpm.log_prob(ys)))
+        self.assertAllClose(np.sum(probabilities), 1.0, atol=1e-9)
+        exact = exact_partition_probs(log_weights, log_scores)
+        self.assertAllClose(probabilities, [exact.get(a, 0.) for a in assignments], atol=1e-9)
+        samples = self.evaluate(drpm.sample(20000, seed=[11, seed]))
+        self.assertTrue(np.all((samples == 0.) | (samples == 1.)))
+        self.assertAllEqual(np.sum(samples, axis=-2), np.ones((20000, num_elements)))
+        check_frequencies(self, samples, dict(zip(assignments, probabilities)))
 
-    def test_straight_through_gradients_reach_both_parameters(self):
-        log_weights = tf.Variable(tf.random.stateless_normal([2, 3], seed=[1, 1]))
-        log_scores = tf.Variable(tf.random.stateless_normal([2, 8], seed=[2, 2]))
-        target = tf.random.stateless_normal([2, 3, 8], seed=[3, 3])
+    def test_samples_are_not_reparameterized(self):
+        self.assertEqual(DRPM(tf.zeros([2]), tf.zeros([3])).reparameterization_type,
+                         tfp.distributions.NOT_REPARAMETERIZED)
+        log_weights = tf.Variable(tf.zeros([2]))
+        log_scores = tf.Variable(tf.random.stateless_normal([5], seed=[1, 1]))
         with tf.GradientTape() as tape:
-            y = DRPM(log_weights, log_scores, 0.7).sample(4, seed=[5, 6])
-            loss = tf.reduce_sum(y * target)
-        grad_weights, grad_scores = tape.gradient(loss, [log_weights, log_scores])
-        for grad in (grad_weights, grad_scores):
-            self.assertIsNotNone(grad)
-            grad = self.evaluate(grad)
-            self.assertTrue(np.all(np.isfinite(grad)))
-            self.assertGreater(np.max(np.abs(grad)), 0.)
-
-    def test_chunked_and_cumulative_paths_agree(self):
-        log_weights = tf.constant([[0.2, -0.1, 0.4]])
-        log_scores = tf.constant([[0.5, -1.0, 2.0, 0.0, 0.3, 1.1, -0.4]])
-        target = tf.random.stateless_normal([1, 3, 7], seed=[1, 1])
-
-        def value_and_grads(chunk_size):
-            with tf.GradientTape() as tape:
-                tape.watch([log_weights, log_scores])
-                y = DRPM(log_weights, log_scores, 0.6, chunk_size=chunk_size).sample(
-                    2, seed=[3, 4])
-                loss = tf.reduce_sum(y * target)
-            return [y] + tape.gradient(loss, [log_weights, log_scores])
-
-        for whole, chunked in zip(value_and_grads(256), value_and_grads(3)):
-            self.assertAllClose(whole, chunked, atol=1e-5)
+            y = DRPM(log_weights, log_scores).sample(3, seed=[2, 3])
+            loss = tf.reduce_sum(y * tf.range(5, dtype=tf.float32))
+        self.assertEqual(tape.gradient(loss, [log_weights, log_scores]), [None, None])
 
     def test_log_prob_gradient_matches_finite_differences(self):
         rng = np.random.RandomState(5)
-        y = _partition_matrix((0, 2, 1, 0, 2), 3)
+        y = partition_matrix((0, 2, 1, 0, 2), 3)
         log_weights0, log_scores0 = rng.randn(3), rng.randn(5)
 
         def log_prob(params):
-            return DRPM(params[:3], params[3:], np.float64(1.)).log_prob(y)
+            return DRPM(params[:3], params[3:]).log_prob(y)
 
         params = tf.constant(np.concatenate([log_weights0, log_scores0]))
         with tf.GradientTape() as tape:
@@ -238,7 +173,7 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
         log_scores = tf.constant([[0.5, -1.0, 2.0, 0.0, 0.3]])
 
         def run(log_weights, log_scores):
-            drpm = DRPM(log_weights, log_scores, 0.5)
+            drpm = DRPM(log_weights, log_scores)
             y = drpm.sample(3, seed=[7, 8])
             return y, drpm.log_prob(y)
 
@@ -250,24 +185,21 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
             self.assertAllClose(eager[1], other[1], atol=1e-4)
 
     def test_batch_shapes_broadcast(self):
-        drpm = DRPM(tf.zeros([2, 1, 3]), tf.zeros([4, 6]), tf.constant(0.5))
+        drpm = DRPM(tf.zeros([2, 1, 3]), tf.zeros([4, 6]))
         self.assertEqual(drpm.batch_shape, [2, 4])
         self.assertEqual(drpm.event_shape, [3, 6])
         y = drpm.sample(5, seed=[1, 2])
         self.assertEqual(y.shape, [5, 2, 4, 3, 6])
         self.assertEqual(drpm.log_prob(y).shape, [5, 2, 4])
-        details = drpm.sample_with_details([2], seed=[1, 2])
-        self.assertEqual(details["counts"].shape, [2, 2, 4, 3])
-        self.assertEqual(details["permutation"].shape, [2, 2, 4, 6, 6])
+        self.assertEqual(drpm.counts_log_prob(tf.reduce_sum(y, -1)).shape, [5, 2, 4])
 
     def test_float32_matches_float64_with_broadcast_batches(self):
         # Guards against wrong float32 batch-broadcast matmuls (oneDNN, TF 2.21).
         rng = np.random.RandomState(9)
         log_weights = rng.randn(2, 1, 3)
         log_scores = rng.randn(1, 4, 6) * 2.
-        drpm64 = DRPM(log_weights, log_scores, np.float64(0.5))
-        drpm32 = DRPM(log_weights.astype(np.float32), log_scores.astype(np.float32),
-                      np.float32(0.5))
+        drpm64 = DRPM(log_weights, log_scores)
+        drpm32 = DRPM(log_weights.astype(np.float32), log_scores.astype(np.float32))
         ys = self.evaluate(drpm64.sample(3, seed=[1, 2]))
         self.assertAllEqual(ys.sum(axis=-2), np.ones((3, 2, 4, 6)))
         self.assertAllClose(self.evaluate(drpm32.log_prob(ys.astype(np.float32))),
@@ -286,83 +218,45 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
         num_elements = 3000
         log_weights = tf.cast(tf.random.stateless_normal([2, 3], seed=[1, 2]), dtype)
         log_scores = tf.cast(tf.random.stateless_normal([2, num_elements], seed=[3, 4]), dtype)
-        drpm = DRPM(log_weights, log_scores, tf.constant(0.5, dtype))
-        details = drpm.sample_with_details(seed=[5, 6], return_permutation=False)
-        self.assertEqual(details["partition"].dtype, tf.as_dtype(dtype))
-        self.assertEqual(details["counts"].dtype, tf.float32)
-        partition = self.evaluate(tf.cast(details["partition"], tf.float32))
+        drpm = DRPM(log_weights, log_scores)
+        y = drpm.sample(seed=[5, 6])
+        self.assertEqual(y.dtype, tf.as_dtype(dtype))
+        partition = self.evaluate(tf.cast(y, tf.float32))
         self.assertTrue(np.all((partition == 0.) | (partition == 1.)))
         self.assertAllEqual(partition.sum(axis=-2), np.ones((2, num_elements)))
-        self.assertAllEqual(partition.sum(axis=-1), self.evaluate(details["counts"]))
         # log_prob counts in float32 too: it equals the float32 model's value.
-        log_prob = drpm.log_prob(details["partition"])
+        log_prob = drpm.log_prob(y)
         self.assertEqual(log_prob.dtype, tf.as_dtype(dtype))
-        reference = DRPM(tf.cast(log_weights, tf.float32), tf.cast(log_scores, tf.float32),
-                         0.5).log_prob(partition)
+        reference = DRPM(tf.cast(log_weights, tf.float32),
+                         tf.cast(log_scores, tf.float32)).log_prob(partition)
         self.assertAllClose(self.evaluate(tf.cast(log_prob, tf.float32)),
                             self.evaluate(tf.cast(tf.cast(reference, dtype), tf.float32)))
 
-    def test_deterministic_mode_ignores_seed(self):
-        drpm = DRPM(tf.constant([0.0, 1.0]), tf.constant([0.3, 2.0, -1.0, 0.5]), 0.5,
-                    stochastic=False)
-        first = self.evaluate(drpm.sample(seed=[1, 2]))
-        second = self.evaluate(drpm.sample(seed=[3, 4]))
-        self.assertAllEqual(first, second)
-        self.assertAllEqual(np.sum(first, axis=0), np.ones(4))
-
-    def test_soft_permutation_keeps_subset_sizes(self):
-        drpm = DRPM(tf.zeros([3]), tf.random.stateless_normal([7], seed=[1, 1]), 1.0,
-                    hard_permutation=False)
-        details = self.evaluate(drpm.sample_with_details(seed=[2, 3]))
-        y = details["partition"]
-        # NeuralSort is row-stochastic: subset k holds a total mass of n_k.
-        self.assertAllClose(np.sum(y, axis=-1), details["counts"], atol=1e-5)
-        self.assertTrue(np.any((y > 1e-3) & (y < 1 - 1e-3)))
-
     def test_invalid_shapes_and_values_raise(self):
         with self.assertRaisesRegex(ValueError, "log_weights"):
-            DRPM(tf.zeros([0]), tf.zeros([3]), 1.0)
+            DRPM(tf.zeros([0]), tf.zeros([3]))
         with self.assertRaisesRegex(ValueError, "log_scores"):
-            DRPM(tf.zeros([2]), tf.zeros([0]), 1.0)
-        with self.assertRaisesRegex(ValueError, "temperature"):
-            DRPM(tf.zeros([2]), tf.zeros([3]), -1.0)
+            DRPM(tf.zeros([2]), tf.zeros([0]))
         with self.assertRaisesRegex(ValueError, "log_scores"):
-            DRPM(tf.zeros([2]), tf.constant([0., np.nan, 1.]), 1.0)
-        drpm = DRPM(tf.zeros([2]), tf.zeros([3]), 1.0, validate_args=True)
+            DRPM(tf.zeros([2]), tf.constant([0., np.nan, 1.]))
+        # The exact distribution has no temperature (its relaxation has one).
+        with self.assertRaisesRegex(TypeError, "temperature"):
+            DRPM(tf.zeros([2]), tf.zeros([3]), temperature=1.0)
+        drpm = DRPM(tf.zeros([2]), tf.zeros([3]), validate_args=True)
         with self.assertRaisesRegex(ValueError, "partition"):
             drpm.log_prob(tf.zeros([3, 3]))
         with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "partition"):
             self.evaluate(drpm.log_prob(tf.constant([[1., 0.5, 0.], [0., 0.5, 1.]])))
         with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "partition"):
             self.evaluate(drpm.log_prob(tf.constant([[1., 1., 0.], [1., 0., 1.]])))
-
-
-    @parameterized.named_parameters(("zero", 0.), ("negative", -1.))
-    def test_run_time_temperature_not_positive(self, value):
-        log_weights, log_scores = tf.zeros([3]), tf.constant([0.3, 2., -1., 0.5, 0.1, 0.])
-
-        @tf.function
-        def sample(temperature, hard, validate_args):
-            drpm = DRPM(log_weights, log_scores, temperature, hard=hard,
-                        validate_args=validate_args)
-            return drpm.sample(2, seed=[1, 2])
-
-        # A tf.function argument: NaN in both modes rather than plausible
-        # partitions (hard) or wrong numbers (soft); an error with validate_args.
-        for hard in (True, False):
-            self.assertTrue(np.all(np.isnan(self.evaluate(
-                sample(tf.constant(value), hard, False)))))
-            with self.assertRaisesOpError("Argument `temperature` must be positive"):
-                self.evaluate(sample(tf.constant(value), hard, True))
-        # A variable assigned after construction.
-        temperature = tf.Variable(1.)
-        drpm = DRPM(log_weights, log_scores, temperature, validate_args=True)
-        temperature.assign(value)
-        with self.assertRaisesOpError("Argument `temperature` must be positive"):
-            self.evaluate(tf.function(lambda: drpm.sample(seed=[1, 2]))())
+        log_scores = tf.Variable([0., 1., 2.])
+        checked = DRPM(tf.zeros([2]), log_scores, validate_args=True)
+        log_scores.assign([0., np.inf, 1.])
+        with self.assertRaisesOpError("`log_scores` must be finite"):
+            self.evaluate(checked.sample(seed=[1, 2]))
 
     def test_log_prob_outside_the_support(self):
-        drpm = DRPM(tf.zeros([2]), tf.zeros([2]), 1.0)
+        drpm = DRPM(tf.zeros([2]), tf.zeros([2]))
         outside = [[[2., 0.], [-1., 1.]],      # a column [2, -1]
                    [[0.5, 0.], [0.5, 1.]],     # a fractional column
                    [[1., 1.], [1., 0.]],       # an element in two subsets
@@ -370,40 +264,32 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
         self.assertAllEqual(self.evaluate(drpm.log_prob(outside)), [-np.inf] * 4)
         inside = self.evaluate(drpm.log_prob([[1., 0.], [0., 1.]]))
         self.assertAllClose(inside, np.log(2. / 3. * 0.5))
-        checked = DRPM(tf.zeros([2]), tf.zeros([2]), 1.0, validate_args=True)
+        checked = DRPM(tf.zeros([2]), tf.zeros([2]), validate_args=True)
         with self.assertRaisesOpError("exactly one 1 in every column"):
             self.evaluate(checked.log_prob(outside[0]))
 
     def test_make_trainable_shapes(self):
         # `shape_fn` maps the sample shape [..., K, n] to the parameter shapes.
-        import tensorflow_probability as tfp  # pylint: disable=g-import-not-at-top
         drpm = tfp.experimental.util.make_trainable(
-            DRPM, batch_and_event_shape=[3, 5], temperature=1.0, seed=[1, 2])
+            DRPM, batch_and_event_shape=[3, 5], seed=[1, 2])
         self.assertEqual(drpm.batch_shape, [])
         self.assertEqual(drpm.event_shape, [3, 5])
         self.assertEqual(drpm.log_weights.shape, [3])
         self.assertEqual(drpm.log_scores.shape, [5])
         batched = tfp.experimental.util.make_trainable(
-            DRPM, batch_and_event_shape=[2, 3, 5], temperature=1.0, seed=[1, 2])
+            DRPM, batch_and_event_shape=[2, 3, 5], seed=[1, 2])
         self.assertEqual(batched.batch_shape, [2])
         self.assertEqual(batched.event_shape, [3, 5])
         self.assertEqual(batched.sample(4, seed=[3, 4]).shape, [4, 2, 3, 5])
 
     @parameterized.named_parameters(
-        ("chunk_size_zero", dict(chunk_size=0), "Received: chunk_size=0"),
-        ("chunk_size_float", dict(chunk_size=2.), "Received: chunk_size=2.0"),
         ("quadrature_float", dict(num_quadrature_points=8.7),
          "Received: num_quadrature_points=8.7"),
         ("quadrature_small", dict(num_quadrature_points=4), "Received: num_quadrature_points=4"),
-        ("hard_string", dict(hard="no"), "Received: hard='no'"),
-        ("stochastic_int", dict(stochastic=1), "Received: stochastic=1"),
-        ("hard_permutation_string", dict(hard_permutation="yes"),
-         "Received: hard_permutation='yes'"),
     )
     def test_bad_python_arguments(self, kwargs, message):
         with self.assertRaisesRegex(ValueError, message):
-            DRPM(tf.zeros([2]), tf.zeros([3]), 1.0, **kwargs)
-
+            DRPM(tf.zeros([2]), tf.zeros([3]), **kwargs)
 
     def test_padded_batch_has_the_law_of_the_unpadded_sets(self):
         # Sets of 4, 3 and 2 real elements (not all at the front) padded to n = 4.
@@ -414,34 +300,25 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
         log_weights = np.round(rng.randn(3, 3) * 16.) / 16.
         log_scores = np.round(rng.randn(3, 4) * 16.) / 16.
         num_samples = 20000
-        drpm = DRPM(log_weights, log_scores, np.float64(0.5), mask=mask)
+        drpm = DRPM(log_weights, log_scores, mask=mask)
         ys = self.evaluate(drpm.sample(num_samples, seed=[21, 22]))  # [S, 3, 3, 4]
         self.assertTrue(np.all((ys == 0.) | (ys == 1.)))
         self.assertAllEqual(ys.sum(axis=-2), np.broadcast_to(mask, (num_samples, 3, 4)))
         for b in range(3):
             real = np.where(mask[b])[0]
-            exact = _exact_partition_probs(log_weights[b], log_scores[b, real])
-            assignments = np.argmax(ys[:, b][:, :, real], axis=-2)
-            counts = {}
-            for a in map(tuple, assignments):
-                counts[a] = counts.get(a, 0) + 1
-            self.assertLessEqual(set(counts), set(exact))
-            # Every cell within 5 binomial standard deviations (plus 1 count).
-            for key, p in exact.items():
-                sigma = math.sqrt(num_samples * p * (1 - p))
-                self.assertLessEqual(abs(counts.get(key, 0) - num_samples * p), 5 * sigma + 1,
-                                     msg=f"member {b}, {key}")
+            exact = exact_partition_probs(log_weights[b], log_scores[b, real])
+            check_frequencies(self, ys[:, b][:, :, real], exact, msg=f"member {b}")
             # log_prob of every partition of the real elements, padded with
             # zero columns, equals the unpadded model's and the enumeration.
             keys = sorted(exact)
             padded = np.zeros((len(keys), 3, 4))
-            padded[:, :, real] = np.stack([_partition_matrix(key, 3) for key in keys])
+            padded[:, :, real] = np.stack([partition_matrix(key, 3) for key in keys])
             batch = np.zeros((len(keys), 3, 3, 4))
             batch[:, b] = padded
             batch[:, [c for c in range(3) if c != b]] = self.evaluate(
                 drpm.sample(seed=[1, 2]))[[c for c in range(3) if c != b]]
             log_probs = self.evaluate(drpm.log_prob(batch))[:, b]
-            unpadded = DRPM(log_weights[b], log_scores[b, real], np.float64(0.5))
+            unpadded = DRPM(log_weights[b], log_scores[b, real])
             self.assertAllClose(log_probs, self.evaluate(unpadded.log_prob(padded[:, :, real])),
                                 atol=1e-9, rtol=0.)
             self.assertAllClose(log_probs, np.log([exact[key] for key in keys]),
@@ -456,49 +333,16 @@ class DifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.TestCase
         wrong[1, :, 1] = [1., 0., 0.]
         self.assertEqual(self.evaluate(drpm.log_prob(wrong))[1], -np.inf)
 
-    @parameterized.named_parameters(("hard", True), ("soft", False))
-    def test_padded_relaxation_equals_the_unpadded_one(self, hard):
-        # Deterministic mode (no noise): the relaxed values and the gradients
-        # of a padded set are those of the set of its real elements.
-        real = [0, 1, 3, 5]
-        mask = np.isin(np.arange(6), real)
-        log_weights = tf.random.stateless_normal([3], seed=[3, 3])
-        log_scores = tf.random.stateless_normal([6], seed=[4, 4])
-        target = tf.random.stateless_normal([3, 6], seed=[5, 5])
-
-        def value_and_grads(log_scores, target, mask):
-            with tf.GradientTape() as tape:
-                tape.watch([log_weights, log_scores])
-                drpm = DRPM(log_weights, log_scores, 0.7, hard=hard, stochastic=False,
-                            chunk_size=2, mask=mask)
-                y = drpm.sample(seed=[7, 8])
-                loss = tf.reduce_sum(y * target)
-            return [y] + tape.gradient(loss, [log_weights, log_scores])
-
-        y, grad_weights, grad_scores = self.evaluate(value_and_grads(log_scores, target, mask))
-        expected = self.evaluate(value_and_grads(
-            tf.gather(log_scores, real), tf.gather(target, real, axis=1), None))
-        self.assertAllClose(y[:, real], expected[0], atol=1e-6)
-        self.assertAllEqual(y[:, ~mask], np.zeros((3, 2)))
-        self.assertAllClose(grad_weights, expected[1], atol=1e-6)
-        self.assertAllClose(grad_scores[real], expected[2], atol=1e-6)
-        self.assertAllEqual(grad_scores[~mask], [0., 0.])
-
     def test_mask_shapes_and_empty_sets(self):
         mask = tf.sequence_mask([6, 4, 0], maxlen=6)
-        drpm = DRPM(tf.zeros([3]), tf.random.stateless_normal([3, 6], seed=[1, 1]), 0.5,
-                    mask=mask)
+        drpm = DRPM(tf.zeros([3]), tf.random.stateless_normal([3, 6], seed=[1, 1]), mask=mask)
         self.assertEqual(drpm.batch_shape, [3])
-        details = self.evaluate(drpm.sample_with_details(2, seed=[2, 3]))
-        self.assertAllEqual(details["partition"].sum(axis=(-2, -1)), [[6., 4., 0.]] * 2)
-        self.assertAllEqual(details["counts"].sum(axis=-1), [[6., 4., 0.]] * 2)
-        permutation = details["permutation"]
-        self.assertAllEqual(permutation.sum(axis=-1), np.ones((2, 3, 6)))
-        self.assertAllEqual(permutation.sum(axis=-2), np.ones((2, 3, 6)))
-        self.assertTrue(np.all(np.isfinite(self.evaluate(drpm.log_prob(details["partition"])))))
+        y = self.evaluate(drpm.sample(2, seed=[2, 3]))
+        self.assertAllEqual(y.sum(axis=(-2, -1)), [[6., 4., 0.]] * 2)
+        self.assertTrue(np.all(np.isfinite(self.evaluate(drpm.log_prob(y)))))
         self.assertEqual(drpm[1:].batch_shape, [2])  # slicing carries the mask
         with self.assertRaisesRegex(ValueError, "mask.shape"):
-            DRPM(tf.zeros([3]), tf.zeros([6]), 0.5, mask=tf.ones([5], tf.bool))
+            DRPM(tf.zeros([3]), tf.zeros([6]), mask=tf.ones([5], tf.bool))
 
 
 if __name__ == "__main__":

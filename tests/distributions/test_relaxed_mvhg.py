@@ -25,13 +25,24 @@ def _example(dtype=tf.float64, temperature=0.5, **kwargs):
 class RelaxedMVHGTest(tf.test.TestCase, parameterized.TestCase):
 
     def test_alias_and_reparameterization(self):
+        # Hard samples have straight-through (biased) gradients, soft ones
+        # are differentiable functions of the parameters and the noise.
         self.assertIs(RelaxedMVHG, RelaxedMultivariateNoncentralHypergeometric)
         self.assertEqual(_example().reparameterization_type,
+                         tfp.distributions.NOT_REPARAMETERIZED)
+        self.assertEqual(_example(hard=False).reparameterization_type,
                          tfp.distributions.FULLY_REPARAMETERIZED)
 
     def test_hard_sample_frequencies_match_exact_pmf(self):
         samples = self.evaluate(_example().sample(20000, seed=[11, 12]))
         chi_square_check(self, samples, enumerate_mvhg(**EXAMPLE))
+
+    def test_hard_samples_are_the_exact_samples(self):
+        # Same seed, same counts: the forward value is an exact MVHG sample.
+        dist = _example()
+        self.assertIsInstance(dist.exact, MVHG)
+        self.assertAllEqual(self.evaluate(dist.sample(100, seed=[3, 4])),
+                            self.evaluate(dist.exact.sample(100, seed=[3, 4])))
 
     @parameterized.named_parameters(("float32", tf.float32),
                                     ("float64", tf.float64))
@@ -112,12 +123,13 @@ class RelaxedMVHGTest(tf.test.TestCase, parameterized.TestCase):
               for d in np.eye(3) * eps]
         self.assertAllClose(grad, fd, rtol=1e-5, atol=1e-7)
 
-    def test_deterministic_mode(self):
-        stochastic = True
-        dist = _example(stochastic=False)
-        a = self.evaluate(dist.sample(3, seed=[1, 2]))
-        b = self.evaluate(dist.sample(3, seed=[9, 9]))
-        self.assertAllEqual(a, b)
+    def test_noiseless_counts(self):
+        dist = _example()
+        a = self.evaluate(dist.noiseless_counts())[np.newaxis]
+        self.assertAllEqual(a[0], self.evaluate(dist.noiseless_counts()))
+        counts, encodings = self.evaluate(dist.noiseless_counts_with_encodings())
+        self.assertAllEqual(counts, a[0])
+        self.assertAllEqual(encodings.argmax(-1), a[0])
         # Greedy sequential mode: n_1 = mode of p(n_1), then the conditional
         # mode of n_2 given n_1.
         pmf = enumerate_mvhg(**EXAMPLE)
@@ -143,28 +155,27 @@ class RelaxedMVHGTest(tf.test.TestCase, parameterized.TestCase):
         self.assertGreater(top[-1] / top[-2], 1.5)
         log_w = tf.constant(np.log([1., 3., .1]))
         sizes = tf.constant([6., 6., 6.], tf.float64)
-        greedy = self.evaluate(RelaxedMVHG(6., sizes, log_w, 1.,
-                                           stochastic=False).sample())
-        soft = self.evaluate(RelaxedMVHG(6., sizes, log_w, 0.05, hard=False,
-                                         stochastic=False).sample())
+        greedy = self.evaluate(RelaxedMVHG(6., sizes, log_w, 1.).noiseless_counts())
+        soft = self.evaluate(RelaxedMVHG(6., sizes, log_w, 0.05, hard=False).noiseless_counts())
         self.assertAllClose(soft, greedy, atol=1e-3)
         # Soft counts stay feasible even at a tie or a high temperature.
         for temperature in (0.05, 1., 20.):
             soft = self.evaluate(_example(
-                stochastic=stochastic, hard=False,
-                temperature=temperature).sample(50, seed=[1, 2]))
+                hard=False, temperature=temperature).sample(50, seed=[1, 2]))
             self.assertAllClose(soft.sum(-1), np.full(50, 6.))
             self.assertTrue(np.all(soft >= -1e-9) and np.all(soft <= 6.))
 
-    def test_log_prob_is_exact_mvhg(self):
+    def test_log_prob_points_to_the_exact_mvhg(self):
         dist = _example()
-        exact = MVHG(6., [6., 6., 6.], np.log([1., 5., .2]))
         counts = self.evaluate(dist.sample(10, seed=[2, 2]))
-        self.assertAllClose(self.evaluate(dist.log_prob(counts)),
+        with self.assertRaisesRegex(NotImplementedError, r"relaxed\.exact\.log_prob"):
+            dist.log_prob(counts)
+        exact = MVHG(6., [6., 6., 6.], np.log([1., 5., .2]))
+        self.assertAllClose(self.evaluate(dist.exact.log_prob(counts)),
                             self.evaluate(exact.log_prob(counts)), rtol=1e-12)
         pmf = enumerate_mvhg(**EXAMPLE)
         self.assertAllClose(
-            self.evaluate(dist.log_prob(np.array(list(pmf), np.float64))),
+            self.evaluate(dist.exact.log_prob(np.array(list(pmf), np.float64))),
             np.log([float(p) for p in pmf.values()]), rtol=1e-10)
 
     @parameterized.named_parameters(("float32", tf.float32),
@@ -184,7 +195,7 @@ class RelaxedMVHGTest(tf.test.TestCase, parameterized.TestCase):
         self.assertAllEqual(counts[:, 1], np.broadcast_to([3., 1., 2., 3.],
                                                           [50, 4]))
         self.assertTrue(np.all(np.isfinite(self.evaluate(
-            dist.log_prob(counts)))))
+            dist.exact.log_prob(counts)))))
 
     def test_drpm_sized_extreme_float32(self):
         # K = 10 groups of n = 128, total n, log-weights in [-30, 30]: samples
@@ -210,7 +221,7 @@ class RelaxedMVHGTest(tf.test.TestCase, parameterized.TestCase):
         # (any other outcome has probability below 1e-20).
         self.assertAllEqual(counts[0], np.eye(num_groups)[-1] * n)
         self.assertTrue(np.all(np.isfinite(self.evaluate(
-            dist.log_prob(counts)))))
+            dist.exact.log_prob(counts)))))
 
     def test_eager_function_jit_agree(self):
         dist = _example(dtype=tf.float32)
@@ -232,8 +243,8 @@ class RelaxedMVHGTest(tf.test.TestCase, parameterized.TestCase):
         jit = self.evaluate(tf.function(run, jit_compile=True)(seed))
         chi_square_check(self, jit[0], enumerate_mvhg(**EXAMPLE))
         self.assertTrue(np.all(np.isfinite(jit[1])))
-        det = _example(dtype=tf.float32, stochastic=False, hard=False)
-        sample = lambda: det.sample(2, seed=[1, 1])
+        det = _example(dtype=tf.float32, hard=False)
+        sample = det.noiseless_counts
         self.assertAllClose(self.evaluate(sample()), self.evaluate(
             tf.function(sample, jit_compile=True)()), rtol=1e-5)
 
@@ -256,7 +267,9 @@ class RelaxedMVHGTest(tf.test.TestCase, parameterized.TestCase):
             self.evaluate(dist.sample(1, seed=[1, 1]))
         dist = RelaxedMVHG(2., [3., 3.], [0., 0.], 1., validate_args=True)
         with self.assertRaisesOpError("sum to `total_count`"):
-            self.evaluate(dist.log_prob([1., 2.]))
+            self.evaluate(dist.exact.log_prob([1., 2.]))
+        with self.assertRaisesRegex(TypeError, "stochastic"):
+            RelaxedMVHG(2., [3., 3.], [0., 0.], 1., stochastic=False)
 
 
     def test_invalid_variable_total_count_gives_nan(self):

@@ -10,6 +10,7 @@ import tensorflow_probability as tfp
 from tf_drpm.distributions import RelaxedPlackettLuce
 from tf_drpm.ops import hard_sort_permutation
 from tf_drpm.ops import neural_sort
+from tf_drpm.ops import plackett_luce_log_prob
 
 tfd = tfp.distributions
 
@@ -54,13 +55,18 @@ class RelaxedPlackettLuceTest(tf.test.TestCase, parameterized.TestCase):
         self.assertAllClose(samples.sum(-1), np.ones(samples.shape[:-1]),
                             atol=tol)
         if hard:
+            # The exact twin is TFP's PlackettLuce over permutation vectors,
+            # and our log-space pmf of the matrices agrees with it.
             self.assertTrue(_is_permutation_matrix(samples))
-            log_prob = self.evaluate(dist.log_prob(samples))
+            self.assertIsInstance(dist.exact, tfd.PlackettLuce)
+            log_prob = self.evaluate(dist.exact.log_prob(samples.argmax(-1)))
             self.assertEqual(log_prob.shape, (5,) + tuple(batch_shape))
             oracle = tfd.PlackettLuce(scores=tf.constant(
                 np.exp(log_scores.astype(np.float64))))
             self.assertAllClose(log_prob, oracle.log_prob(samples.argmax(-1)),
                                 rtol=tol, atol=tol)
+            self.assertAllClose(self.evaluate(plackett_luce_log_prob(log_scores, samples)),
+                                log_prob, rtol=tol, atol=tol)
         mode = self.evaluate(dist.mode())
         self.assertAllEqual(mode, hard_sort_permutation(log_scores))
 
@@ -69,7 +75,7 @@ class RelaxedPlackettLuceTest(tf.test.TestCase, parameterized.TestCase):
         self.assertEqual(dist.batch_shape, [3])
         samples = self.evaluate(dist.sample(2, seed=[3, 4]))
         self.assertEqual(samples.shape, (2, 3, 4, 4))
-        log_prob = self.evaluate(dist.log_prob(np.eye(4, dtype=np.float32)))
+        log_prob = self.evaluate(dist.exact.log_prob(tf.range(4)))
         self.assertAllClose(log_prob, np.full([3], -np.log(24.)))
         self.assertEqual(dist.mode().shape, (3, 4, 4))
 
@@ -105,37 +111,59 @@ class RelaxedPlackettLuceTest(tf.test.TestCase, parameterized.TestCase):
         self.assertTrue(_is_permutation_matrix(self.evaluate(hard)))
         self.assertAllClose(soft, hard, atol=1e-6)
 
-    def test_deterministic_mode_has_no_noise(self):
+    def test_noiseless_permutation(self):
         log_scores = np.random.RandomState(2).randn(3, 5).astype(np.float32)
-        dist = RelaxedPlackettLuce(log_scores, 0.7, hard=False,
-                                   stochastic=False)
-        samples = self.evaluate(dist.sample(4, seed=[1, 1]))
+        dist = RelaxedPlackettLuce(log_scores, 0.7, hard=False)
         expected = self.evaluate(neural_sort(log_scores, 0.7))
-        for s in samples:
-            self.assertAllClose(s, expected, rtol=1e-6, atol=1e-6)
+        self.assertAllClose(self.evaluate(dist.noiseless_permutation()), expected,
+                            rtol=1e-6, atol=1e-6)
+        hard = RelaxedPlackettLuce(log_scores, 0.7)
+        self.assertAllEqual(self.evaluate(hard.noiseless_permutation()),
+                            self.evaluate(hard.mode()))
 
     @parameterized.parameters(True, False)
-    def test_reparameterized_gradients(self, hard):
+    def test_gradients_and_reparameterization_type(self, hard):
+        # Soft samples: FULLY_REPARAMETERIZED, the gradient is the derivative
+        # of the sample at fixed noise. Hard samples: straight-through (the
+        # sample does not move), NOT_REPARAMETERIZED.
         rng = np.random.RandomState(3)
-        log_scores = tf.Variable(rng.randn(2, 6))
-        temperature = tf.Variable(0.5, dtype=tf.float64)
+        log_scores = tf.constant(rng.randn(2, 6))
         weights = tf.constant(rng.randn(6, 6))
-        dist = RelaxedPlackettLuce(log_scores, temperature, hard=hard)
-        self.assertEqual(dist.reparameterization_type,
-                         tfd.FULLY_REPARAMETERIZED)
-        with tf.GradientTape() as tape:
-            samples = dist.sample(8, seed=[2, 3])
-            loss = tf.reduce_sum(weights * samples)
-        grads = tape.gradient(loss, [log_scores, temperature])
-        for g in self.evaluate(grads):
-            self.assertTrue(np.all(np.isfinite(g)))
-            self.assertGreater(np.abs(g).max(), 1e-4)
 
-    def test_log_prob_gradient_reaches_log_scores(self):
+        def loss(log_scores):
+            dist = RelaxedPlackettLuce(log_scores, np.float64(0.5), hard=hard)
+            return tf.reduce_sum(weights * dist.sample(8, seed=[2, 3]))
+
+        self.assertEqual(
+            RelaxedPlackettLuce(log_scores, 0.5, hard=hard).reparameterization_type,
+            tfd.NOT_REPARAMETERIZED if hard else tfd.FULLY_REPARAMETERIZED)
+        with tf.GradientTape() as tape:
+            tape.watch(log_scores)
+            value = loss(log_scores)
+        grad = self.evaluate(tape.gradient(value, log_scores))
+        self.assertTrue(np.all(np.isfinite(grad)))
+        self.assertGreater(np.abs(grad).max(), 1e-4)
+        step = 1e-6
+        numeric = np.reshape([
+            (self.evaluate(loss(log_scores + step * e)) - self.evaluate(loss(log_scores - step * e)))
+            / (2 * step) for e in np.eye(12).reshape(12, 2, 6)], [2, 6])
+        if hard:
+            self.assertAllEqual(numeric, np.zeros([2, 6]))
+        else:
+            self.assertAllClose(grad, numeric, rtol=1e-4, atol=1e-6)
+
+    def test_log_prob_points_to_the_exact_distribution(self):
+        dist = RelaxedPlackettLuce(tf.zeros([3]), 1.)
+        with self.assertRaisesRegex(NotImplementedError, r"relaxed\.exact\.log_prob"):
+            dist.log_prob(np.eye(3, dtype=np.float32))
+        with self.assertRaisesRegex(TypeError, "stochastic"):
+            RelaxedPlackettLuce(tf.zeros([3]), 1., stochastic=False)
+
+    def test_exact_log_prob_gradient_reaches_log_scores(self):
         log_scores = tf.Variable([0.1, -0.4, 1.2])
         dist = RelaxedPlackettLuce(log_scores, 1.)
         with tf.GradientTape() as tape:
-            log_prob = dist.log_prob(np.eye(3, dtype=np.float32))
+            log_prob = dist.exact.log_prob(tf.range(3))
         grad = self.evaluate(tape.gradient(log_prob, log_scores))
         # d/ds_0 of log p(identity) = 1 - p(0 first) in closed form.
         p0 = np.exp(0.1) / np.exp([0.1, -0.4, 1.2]).sum()
@@ -152,15 +180,14 @@ class RelaxedPlackettLuceTest(tf.test.TestCase, parameterized.TestCase):
                                         jit_compile=True)(seed))
         self.assertEqual(jit.shape, eager.shape)
         self.assertAllClose(jit.sum(-1), np.ones(jit.shape[:-1]))
-        perms = self.evaluate(dist.mode())
-        lp = dist.log_prob(perms)
-        self.assertAllClose(lp, tf.function(dist.log_prob)(perms))
+        noiseless = self.evaluate(dist.noiseless_permutation())
+        self.assertAllClose(noiseless, tf.function(dist.noiseless_permutation)())
         self.assertAllClose(
-            lp, tf.function(dist.log_prob, jit_compile=True)(perms))
+            noiseless, tf.function(dist.noiseless_permutation, jit_compile=True)(), atol=1e-6)
 
     def test_composite_tensor_through_tf_function(self):
         dist = RelaxedPlackettLuce(tf.zeros([2, 3]), 0.5, hard=True)
-        fn = tf.function(lambda d: d.log_prob(d.sample(seed=[1, 2])))
+        fn = tf.function(lambda d: d.exact.log_prob(tf.argmax(d.sample(seed=[1, 2]), -1)))
         self.assertAllClose(fn(dist), np.full([2], -np.log(6.)))
         copy = dist.copy(temperature=2.)
         self.assertTrue(copy.hard)
@@ -194,16 +221,6 @@ class RelaxedPlackettLuceTest(tf.test.TestCase, parameterized.TestCase):
         with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
                                     "`temperature` must be positive"):
             self.evaluate(dist.sample(seed=[1, 2]))
-        temperature.assign(1.)
-        not_permutations = [
-            np.full([3, 3], 1. / 3.),                 # soft
-            np.eye(3)[[0, 0, 2]],                     # duplicated column
-            2. * np.eye(3),                           # not binary
-        ]
-        for value in not_permutations:
-            with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
-                                        "`permutation`"):
-                self.evaluate(dist.log_prob(value.astype(np.float32)))
 
 
 if __name__ == "__main__":

@@ -111,7 +111,7 @@ class RandomPartitionTest(tf.test.TestCase, parameterized.TestCase):
                 tf.cast(mask, tf.float32)))
             self.assertAllEqual(out["counts"].sum(axis=-1), sizes)
             for b, size in enumerate(sizes):
-                unpadded = DRPM(log_weights[b], log_scores[b, :size], 0.5)
+                unpadded = DRPM(log_weights[b], log_scores[b, :size])
                 self.assertAllClose(out["log_prob"][b], self.evaluate(
                     unpadded.log_prob(out["partition"][b, :, :size])), atol=1e-5)
         inputs = [keras.Input((2,)), keras.Input((5,)), keras.Input((5,), dtype="bool")]
@@ -119,6 +119,28 @@ class RandomPartitionTest(tf.test.TestCase, parameterized.TestCase):
         model = keras.Model(inputs, partition)
         y = self.evaluate(model([tf.constant(log_weights), tf.constant(log_scores), mask]))
         self.assertAllEqual(y.sum(axis=1), self.evaluate(tf.cast(mask, tf.float32)))
+
+    def test_call_time_overrides(self):
+        # What the composing layers (TaskPartition, PartitionAggregation) use.
+        log_weights = np.zeros((2, 3), np.float32)
+        log_scores = np.random.RandomState(4).randn(2, 6).astype(np.float32)
+        layer = RandomPartition(temperature=1.0, hard=False, return_details=True, seed=2)
+        # counts: the sizes are given, only the order is drawn.
+        out = layer([log_weights, log_scores], counts=[1., 2., 3.])
+        self.assertAllClose(tf.reduce_sum(out["partition"], -1), [[1., 2., 3.]] * 2,
+                            atol=1e-5)
+        # temperature: the weight is not used (nor changed) for the call.
+        other = RandomPartition(temperature=0.3, hard=False, stochastic=False)
+        self.assertAllClose(
+            layer([log_weights, log_scores], temperature=0.3, stochastic=False)["partition"],
+            other([log_weights, log_scores]))
+        self.assertAllClose(layer.temperature, 1.0)
+        # stochastic=False: the noiseless partition; the noise stream does not advance.
+        state = self.evaluate(layer.seed_generator.state)
+        first = layer([log_weights, log_scores], stochastic=False)["partition"]
+        second = layer([log_weights, log_scores], stochastic=False)["partition"]
+        self.assertAllEqual(first, second)
+        self.assertAllEqual(self.evaluate(layer.seed_generator.state), state)
 
     def test_rejects_bad_temperature(self):
         with self.assertRaisesRegex(ValueError, "Received: temperature=-1"):

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tf_drpm.layers import RandomPartition
 from tf_drpm.multitask.task_partition import TaskPartition
 from tf_drpm.ops.neural_sort import neural_sort
 from tf_drpm.ops.subset_masks import subset_masks
@@ -183,6 +184,9 @@ class TaskPartitionTest(tf.test.TestCase, parameterized.TestCase):
         expected = tf.matmul(subset_masks(layer(x)["sizes"], 50),
                              neural_sort(layer(x)["log_scores"], 0.05))
         self.assertAllClose(cold, tf.clip_by_value(expected, 0.0, 1.0), atol=1e-4)
+        # The partition block is a RandomPartition sublayer that owns the weight.
+        self.assertIsInstance(layer.random_partition, RandomPartition)
+        self.assertIs(layer.temperature, layer.random_partition.temperature)
 
     def test_evaluation_temperature(self):
         layer = TaskPartition(2, temperature=3.0, evaluation_temperature=0.5)

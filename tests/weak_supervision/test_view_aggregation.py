@@ -15,6 +15,7 @@ from scipy.special import gammaln
 from scipy.special import logsumexp
 import tensorflow as tf
 
+from tf_drpm.layers import RandomPartition
 from tf_drpm.weak_supervision.adaptive_aggregation import AdaptiveAggregation
 from tf_drpm.weak_supervision.hypergeometric_aggregation import (
     HypergeometricAggregation,
@@ -198,6 +199,10 @@ class PartitionAggregationTest(tf.test.TestCase, parameterized.TestCase):
         ]:
             self.assertTrue(np.all(np.isfinite(grad)))
             self.assertGreater(np.abs(grad).sum(), 0.0)
+        # The partition is drawn by a RandomPartition sublayer owning the
+        # temperature weight.
+        self.assertIsInstance(layer.random_partition, RandomPartition)
+        self.assertIs(layer.temperature, layer.random_partition.temperature)
 
     @parameterized.named_parameters(("drpm", PartitionAggregation),
                                     ("hg", HypergeometricAggregation))

@@ -282,29 +282,25 @@ class DRPMVC(keras.Model):
                 log_weights=log_weights,
                 temperature=tf.constant(1.0, dtype),
                 hard=True,
-                stochastic=False,
-            ).sample(seed=tf.constant([0, 0], tf.int32))
+            ).noiseless_counts()
             log_weights = log_weights + target - logit(mode)
         return tf.stop_gradient(log_weights)
 
-    def posterior_partition(self, log_weights, log_scores, stochastic=True):
-        """The DRPM `q(Y | X)` at the current temperature."""
-        return drpm_distributions.DRPM(
+    def posterior_partition(self, log_weights, log_scores):
+        """The relaxed DRPM `q(Y | X)` at the current temperature (its exact
+        distribution is `.exact`)."""
+        return drpm_distributions.RelaxedDRPM(
             log_weights=log_weights,
             log_scores=log_scores,
             temperature=tf.cast(self.temperature, log_scores.dtype),
             hard=self.hard,
-            stochastic=stochastic,
         )
 
     def prior_partition(self, num_elements, dtype=tf.float32):
-        """The DRPM prior `p(Y; omega, s = 0)` over `num_elements` elements."""
+        """The (exact) DRPM prior `p(Y; omega, s = 0)` over `num_elements` elements."""
         return drpm_distributions.DRPM(
             log_weights=tf.cast(self.prior.log_weights, dtype),
             log_scores=tf.zeros([num_elements], dtype),
-            temperature=tf.cast(self.temperature, dtype),
-            hard=self.hard,
-            stochastic=True,
         )
 
     def compute_losses(self, images, seed, training=True):
@@ -349,8 +345,8 @@ class DRPMVC(keras.Model):
                 dtype=log_scores.dtype,
             )  # [L, n]
             samples = self.posterior_partition(
-                log_weights, perturbed, stochastic=False
-            ).sample_with_details(seed=seed_y, return_permutation=False)
+                log_weights, perturbed
+            ).noiseless_partition_with_details(return_permutation=False)
         partition = samples["partition"]  # [L, K, n]
         counts = samples["counts"]  # [L, K]
         kl_z = tf.reduce_mean(tf.einsum("lki,ik->l", partition, kl))
@@ -359,7 +355,7 @@ class DRPMVC(keras.Model):
             log_num_orderings = tf.reduce_sum(tf.math.lgamma(counts + 1.0), -1)  # [L]
             kl_counts = tf.reduce_mean(
                 log_num_orderings
-                + posterior.counts_log_prob(counts)
+                + posterior.exact.counts_log_prob(counts)
                 - prior.counts_log_prob(counts)
             )
             max_permutation = hard_sort_permutation(log_scores)  # [n, n]
@@ -368,13 +364,14 @@ class DRPMVC(keras.Model):
                 tf.cast(num_elements, mean.dtype) + 1.0
             )
             kl_permutation = (
-                posterior.permutation_log_prob(max_permutation) - log_prior_permutation
+                posterior.exact.permutation_log_prob(max_permutation)
+                - log_prior_permutation
             )
             kl_partition = kl_counts + kl_permutation
             partition_term = self.gamma * kl_counts + self.delta * kl_permutation
         else:
             kl_partition = tf.reduce_mean(
-                posterior.log_prob(partition) - prior.log_prob(partition)
+                posterior.exact.log_prob(partition) - prior.log_prob(partition)
             )
             kl_counts = tf.zeros_like(kl_partition)
             kl_permutation = tf.zeros_like(kl_partition)

@@ -1,4 +1,4 @@
-"""The Differentiable Random Partition Model (DRPM)."""
+"""The Differentiable Random Partition Model (DRPM): the exact distribution."""
 
 import numpy as np
 import tensorflow as tf
@@ -7,27 +7,23 @@ import tensorflow_probability as tfp
 from tf_drpm.distributions.multivariate_noncentral_hypergeometric import (
     MultivariateNoncentralHypergeometric,
 )
-from tf_drpm.distributions.relaxed_multivariate_noncentral_hypergeometric import (
-    RelaxedMultivariateNoncentralHypergeometric,
-)
 from tf_drpm.internal import arg_util
+from tf_drpm.internal import drpm_util
 from tf_drpm.internal import dtype_util
 from tf_drpm.internal import seed_util
 from tf_drpm.ops.gumbel import sample_gumbel
-from tf_drpm.ops.neural_sort import neural_sort
 from tf_drpm.ops.ordered_blocks_log_prob import ordered_blocks_log_prob
 from tf_drpm.ops.plackett_luce_log_prob import plackett_luce_log_prob
-from tf_drpm.ops.soft_sort_partition import sort_partition
+from tf_drpm.ops.soft_sort_partition import hard_sort_partition
 from tf_drpm.ops.subset_masks import subset_masks
 
 __all__ = ["DifferentiableRandomPartition"]
 
 tfd = tfp.distributions
-tfb = tfp.bijectors
 
 
 class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
-    """Two-stage random partition of `n` elements into `K` ordered subsets.
+    """Two-stage random partition of `n` elements into `K` ordered subsets (exact).
 
     A sample `Y` has shape `[K, n]`: row `k` is the multi-hot indicator of
     subset `S_k`, and every column holds exactly one 1 (each element belongs to
@@ -35,33 +31,30 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
 
     1. subset sizes `n = (n_1, ..., n_K)`, `sum_k n_k = n`, from Fisher's
        multivariate noncentral hypergeometric distribution with `K` groups of
-       `n` items each and weights `exp(log_weights)` (a relaxed MVHG sampler
-       over the exact conditionals, see `RelaxedMVHG`);
+       `n` items each and weights `exp(log_weights)` (exact, `MVHG`);
     2. an order of the elements from a Plackett-Luce distribution with scores
-       `exp(log_scores)`, relaxed by NeuralSort (Gumbel noise of scale 1 added
-       to the log-scores).
+       `exp(log_scores)` (exact: the descending argsort of the log-scores plus
+       Gumbel noise).
 
     The sorted elements fill `S_1, ..., S_K` in turn: the first `n_1` go to
-    `S_1`, the next `n_2` to `S_2`, and so on. Both stages are
-    reparameterised, so gradients reach `log_weights` and `log_scores`. With
-    `hard=True` the forward value is an exact partition (straight-through,
-    biased gradients); with `stochastic=False` no Gumbel noise is used and
-    the sample is deterministic (the mode-seeking use of the multitask model).
+    `S_1`, the next `n_2` to `S_2`, and so on. This is the discrete random
+    variable: samples are exact hard partitions and carry no gradient
+    (`NOT_REPARAMETERIZED`). For gradients through samples use its relaxation,
+    `RelaxedDRPM`, whose `exact` property returns this distribution; the
+    relaxation's hard samples with the same seed are the samples of this class.
 
     Padded sets: with a boolean `mask` `[..., n]` (`True` = real element, the
     Keras masking convention) a batch member with `m` real elements is the
     DRPM of its real elements alone: the subset sizes are drawn for `m`
     elements (MVHG with `K` groups of `m`, total `m`), the padded elements
     are ranked after every real one and belong to no subset (all-zero
-    columns), and samples (their law, and the relaxed values and gradients),
-    `log_prob` and the bounds equal those of the unpadded model. Padded
-    entries of `log_scores` are ignored.
+    columns), and samples, `log_prob` and the bounds equal those of the
+    unpadded model. Padded entries of `log_scores` are ignored.
 
-    Half precision (`float16`, `bfloat16`, e.g. under Keras mixed precision)
-    cannot hold every integer count or rank position up to `n` (float16 is
-    exact to 2048, bfloat16 to 256), so subset sizes, ranks, noise and
-    quadrature are computed in float32 and only samples and log-probabilities
-    are cast back to `dtype`: a hard sample is an exact partition at any `n`.
+    Half precision (`float16`, `bfloat16`) cannot hold every integer count or
+    rank position up to `n` (float16 is exact to 2048, bfloat16 to 256), so
+    sizes, ranks, noise and quadrature are computed in float32 and only
+    samples and log-probabilities are cast back to `dtype`.
 
     #### Mathematical Details
 
@@ -91,17 +84,15 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
     #### Examples
 
     ```python
-    drpm = DRPM(log_weights=tf.zeros([3]), log_scores=tf.random.normal([6]),
-                temperature=0.5)
+    drpm = DRPM(log_weights=tf.zeros([3]), log_scores=tf.random.normal([6]))
     y = drpm.sample(4, seed=[1, 2])           # Shape [4, 3, 6], hard partitions
     drpm.log_prob(y)                          # Shape [4], exact
     lower, upper = drpm.log_prob_bounds(y)    # Shape [4] each
-    details = drpm.sample_with_details(seed=[3, 4])
-    details["counts"]                         # Shape [3]
+    drpm.counts_log_prob(tf.reduce_sum(y, -1))  # Shape [4]: log p(n)
 
     # Sets of 6, 4 and 2 elements in one batch, padded to n = 6.
     mask = tf.sequence_mask([6, 4, 2], maxlen=6)          # Shape [3, 6]
-    padded = DRPM(tf.zeros([3, 3]), tf.random.normal([3, 6]), 0.5, mask=mask)
+    padded = DRPM(tf.zeros([3, 3]), tf.random.normal([3, 6]), mask=mask)
     y = padded.sample(seed=[5, 6])            # Shape [3, 3, 6]
     tf.reduce_sum(y, axis=[-2, -1])           # [6., 4., 2.]: padded columns are 0
     padded.log_prob(y)                        # Shape [3], as for the unpadded sets
@@ -114,19 +105,12 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
     [2]: Thomas M. Sutter, Laura Manduchi, Alain Ryser, Julia E. Vogt.
          Learning Group Importance using the Differentiable Hypergeometric
          Distribution. ICLR 2023.
-    [3]: Aditya Grover, Eric Wang, Aaron Zweig, Stefano Ermon. Stochastic
-         Optimization of Sorting Networks via Continuous Relaxations. ICLR 2019.
     """
 
     def __init__(self,
                  log_weights,
                  log_scores,
-                 temperature,
-                 hard=True,
-                 stochastic=True,
-                 hard_permutation=None,
                  num_quadrature_points=128,
-                 chunk_size=256,
                  mask=None,
                  validate_args=False,
                  allow_nan_stats=True,
@@ -138,18 +122,8 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                 importances of the subset-size distribution (any real values).
             log_scores: Float `Tensor` `[..., n]`, `n >= 1`: Plackett-Luce
                 log-scores of the elements.
-            temperature: Positive float `Tensor` broadcastable to the batch
-                shape: temperature of both relaxations.
-            hard: Python `bool`; straight-through hard samples (default `True`).
-            stochastic: Python `bool`; add Gumbel noise when sampling (default
-                `True`). `False` gives the deterministic relaxed partition.
-            hard_permutation: Optional Python `bool` overriding `hard` for the
-                ordering stage only (e.g. hard counts with a soft permutation, as
-                in the multitask model). Default: `hard`.
             num_quadrature_points: Python `int`, nodes of the quadrature of the
                 exact `log_prob`.
-            chunk_size: Python `int`, rank rows processed at once when sampling
-                (memory is O(batch * chunk_size * n)).
             mask: Optional boolean `Tensor` `[..., n]` (broadcastable with the
                 batch shape): `True` for the real elements of padded sets.
                 Default: every element is real.
@@ -159,70 +133,29 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
             name: Python `str`.
 
         Raises:
-            ValueError: If `K < 1` or `n < 1`, a statically known
-                `temperature` is not positive or a parameter is not finite,
-                `hard` / `stochastic` / `hard_permutation` are not bools, or
-                `num_quadrature_points` (>= 8) / `chunk_size` (>= 1) are not
-                integers in range. A `temperature` known only at run time
-                (a variable, a `tf.function` argument) that is not positive
-                gives NaN samples, or an error with `validate_args=True`.
+            ValueError: If `K < 1` or `n < 1`, a statically known parameter is
+                not finite, or `num_quadrature_points` is not an integer >= 8.
             TypeError: If the parameters have different dtypes.
         """
         parameters = dict(locals())
         with tf.name_scope(name) as name:
-            dtype = dtype_util.common_dtype([log_weights, log_scores, temperature], tf.float32)
+            dtype = dtype_util.common_dtype([log_weights, log_scores], tf.float32)
             self._log_weights = dtype_util.convert_nonref_to_tensor(
                 log_weights, dtype=dtype, name="log_weights")
             self._log_scores = dtype_util.convert_nonref_to_tensor(
                 log_scores, dtype=dtype, name="log_scores")
-            self._temperature = dtype_util.convert_nonref_to_tensor(
-                temperature, dtype=dtype, name="temperature")
             self._mask = dtype_util.convert_nonref_to_tensor(mask, dtype=tf.bool, name="mask")
-            self._hard = arg_util.check_bool(hard, "hard")
-            self._stochastic = arg_util.check_bool(stochastic, "stochastic")
-            hard_permutation = arg_util.check_bool(
-                hard_permutation, "hard_permutation", allow_none=True)
-            self._hard_permutation = self._hard if hard_permutation is None else hard_permutation
             self._num_quadrature_points = arg_util.check_int(
                 num_quadrature_points, "num_quadrature_points", minimum=8)
-            self._chunk_size = arg_util.check_int(chunk_size, "chunk_size", minimum=1)
             self._wide_dtype = dtype_util.wide_dtype(dtype)
-            self._check_static_arguments()
+            drpm_util.check_static_arguments(self._log_weights, self._log_scores, self._mask)
             super().__init__(
                 dtype=dtype,
-                reparameterization_type=tfd.FULLY_REPARAMETERIZED,
+                reparameterization_type=tfd.NOT_REPARAMETERIZED,
                 validate_args=validate_args,
                 allow_nan_stats=allow_nan_stats,
                 parameters=parameters,
                 name=name)
-
-    def _check_static_arguments(self):
-        if self._mask is not None and self._mask.shape.rank is not None and (
-                self._mask.shape.rank < 1
-                or self._mask.shape[-1] not in (None, self._log_scores.shape[-1])):
-            raise ValueError(
-                "`mask` must have shape [..., n] like `log_scores`. Received: "
-                f"mask.shape={self._mask.shape}, log_scores.shape={self._log_scores.shape}")
-        for arg_name, value, what in (("log_weights", self._log_weights, "K"),
-                                      ("log_scores", self._log_scores, "n")):
-            rank = value.shape.rank
-            if rank is not None and rank < 1:
-                raise ValueError(
-                    f"`{arg_name}` must have rank at least 1 (shape [..., {what}]). "
-                    f"Received: {arg_name}.shape={value.shape}")
-            if rank is not None and tf.compat.dimension_value(value.shape[-1]) is None:
-                raise ValueError(
-                    f"The last dimension of `{arg_name}` ({what}) must be known "
-                    f"statically. Received: {arg_name}.shape={value.shape}")
-            if rank is not None and value.shape[-1] < 1:
-                raise ValueError(
-                    f"`{arg_name}` needs {what} >= 1. Received: {arg_name}.shape={value.shape}")
-            if not dtype_util.is_ref(value):
-                static = tf.get_static_value(value)
-                if static is not None and not np.all(np.isfinite(static)):
-                    raise ValueError(
-                        f"`{arg_name}` must be finite. Received: {arg_name}={static}")
-        arg_util.check_static_positive(self._temperature, "temperature")
 
     @classmethod
     def _parameter_properties(cls, dtype, num_classes=None):
@@ -233,16 +166,12 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
                 event_ndims=1, shape_fn=lambda sample_shape: sample_shape[:-1]),
             log_scores=tfp.util.ParameterProperties(
                 event_ndims=1,
-                shape_fn=lambda sample_shape: _concat_shapes(
+                shape_fn=lambda sample_shape: drpm_util.concat_shapes(
                     sample_shape[:-2], sample_shape[-1:])),
             mask=tfp.util.ParameterProperties(
                 event_ndims=1, is_preferred=False,
-                shape_fn=lambda sample_shape: _concat_shapes(
-                    sample_shape[:-2], sample_shape[-1:])),
-            temperature=tfp.util.ParameterProperties(
-                shape_fn=lambda sample_shape: sample_shape[:-2],
-                default_constraining_bijector_fn=(
-                    lambda: tfb.Softplus(low=dtype_util.tiny(dtype)))))
+                shape_fn=lambda sample_shape: drpm_util.concat_shapes(
+                    sample_shape[:-2], sample_shape[-1:])))
 
     @property
     def log_weights(self):
@@ -255,22 +184,14 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
         return self._log_scores
 
     @property
-    def temperature(self):
-        """Temperature of both relaxations."""
-        return self._temperature
-
-    @property
     def mask(self):
         """Boolean `[..., n]`, `True` for real elements (padded sets), or None."""
         return self._mask
 
     @property
-    def hard(self):
-        return self._hard
-
-    @property
-    def stochastic(self):
-        return self._stochastic
+    def num_quadrature_points(self):
+        """Python `int`, nodes of the quadrature of `log_prob`."""
+        return self._num_quadrature_points
 
     @property
     def num_subsets(self):
@@ -292,118 +213,35 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
         """`value` as a tensor of the wide dtype (float32 for half precision)."""
         return tf.cast(tf.convert_to_tensor(value), self._wide_dtype)
 
-    def _broadcast_parameters(self):
-        """The parameters broadcast to the batch shape, in the wide dtype.
-
-        Returns `log_weights` `[B..., K]`, `log_scores` `[B..., n]` (0 at
-        padded elements), `temperature` `[B...]` and `mask` `[B..., n]` or None.
-        """
-        batch_shape = self.batch_shape_tensor()
-        scores_shape = tf.concat([batch_shape, [self.num_elements]], 0)
-        log_weights = tf.broadcast_to(
-            self._wide(self._log_weights), tf.concat([batch_shape, [self.num_subsets]], 0))
-        log_scores = tf.broadcast_to(self._wide(self._log_scores), scores_shape)
-        temperature = tf.broadcast_to(self._wide(self._temperature), batch_shape)
-        mask = dtype_util.element_mask(self._mask, scores_shape)
-        if mask is not None:
-            log_scores = tf.where(mask, log_scores, tf.zeros_like(log_scores))
-        return log_weights, log_scores, temperature, mask
-
-    def _size_parameters(self, mask):
-        """MVHG `total_count` and `group_sizes`: n, or the real elements per member."""
-        if mask is None:
-            n = tf.cast(self.num_elements, self._wide_dtype)
-            return n, tf.fill([self.num_subsets], n)
-        num_real = tf.reduce_sum(tf.cast(mask, self._wide_dtype), axis=-1)  # [B...]
-        return num_real, num_real[..., tf.newaxis] * tf.ones([self.num_subsets],
-                                                             self._wide_dtype)
-
-    def _counts_distribution(self, log_weights, temperature, mask):
-        total_count, group_sizes = self._size_parameters(mask)
-        return RelaxedMultivariateNoncentralHypergeometric(
-            total_count=total_count,
-            group_sizes=group_sizes,
-            log_weights=log_weights,
-            temperature=temperature,
-            hard=self._hard,
-            stochastic=self._stochastic,
-            max_count=self.num_elements)
-
     def _exact_counts_distribution(self):
-        total_count, group_sizes = self._size_parameters(self._mask)
+        total_count, group_sizes = drpm_util.size_parameters(
+            self._mask, self.num_subsets, self.num_elements, self._wide_dtype)
         return MultivariateNoncentralHypergeometric(
             total_count=total_count, group_sizes=group_sizes,
             log_weights=self._wide(self._log_weights), max_count=self.num_elements)
 
     def _real_log_scores(self):
         """`log_scores` in the wide dtype, 0 at padded elements."""
-        log_scores = self._wide(self._log_scores)
-        if self._mask is None:
-            return log_scores
-        return tf.where(self._mask, log_scores, tf.zeros_like(log_scores))
-
-    def sample_with_details(self, sample_shape=(), seed=None, return_permutation=True,
-                            name="sample_with_details"):
-        """Samples partitions and returns the intermediate quantities too.
-
-        Args:
-            sample_shape: Shape of the sample (as for `sample`).
-            seed: Stateless seed (shape-[2] integer tensor or Python int).
-            return_permutation: Python `bool`; include the `[.., n, n]`
-                permutation matrix (memory O(n^2) per sample).
-            name: Name scope.
-
-        Returns:
-            A dict with `partition` `[S..., B..., K, n]`, `counts`
-            `[S..., B..., K]` (straight-through subset sizes), `perturbed_log_scores`
-            `[S..., B..., n]` and, if requested, `permutation`
-            `[S..., B..., n, n]` (the relaxed sort of the perturbed scores).
-            `partition` and `permutation` have the distribution's `dtype`;
-            `counts` and `perturbed_log_scores` are float32 when `dtype` is a
-            half-precision type (which cannot hold every count up to `n`).
-        """
-        with self._name_and_control_scope(name):
-            sample_shape = tf.cast(tf.reshape(sample_shape, [-1]), tf.int32)
-            num_samples = tf.reduce_prod(sample_shape)
-            details = self._sample_details(num_samples, seed, return_permutation)
-            return {key: tf.reshape(value, tf.concat([sample_shape, tf.shape(value)[1:]], 0))
-                    for key, value in details.items()}
+        return drpm_util.real_log_scores(self._log_scores, self._mask, self._wide_dtype)
 
     def _sample_n(self, n, seed=None):
-        return self._sample_details(n, seed, return_permutation=False)["partition"]
-
-    def _sample_details(self, num_samples, seed, return_permutation):
-        log_weights, log_scores, temperature, mask = self._broadcast_parameters()
+        log_weights, log_scores, mask = drpm_util.broadcast_parameters(
+            self.batch_shape_tensor(), self._log_weights, self._log_scores, self._mask,
+            self._wide_dtype)
+        # The seeds, samplers and sort of `RelaxedDRPM`: its hard samples with
+        # the same seed are these.
         counts_seed, noise_seed = seed_util.split_seed(seed, n=2, salt="DRPM")
-        counts = self._counts_distribution(log_weights, temperature, mask).sample(
-            num_samples, seed=counts_seed)  # [S, B..., K]
-        scores_shape = tf.concat([[num_samples], tf.shape(log_scores)], 0)
-        if self._stochastic:
-            perturbed = log_scores + sample_gumbel(
-                scores_shape, seed=noise_seed, dtype=self._wide_dtype)
-        else:
-            perturbed = tf.broadcast_to(log_scores, scores_shape)
-        masks = subset_masks(counts, self.num_elements)  # [S, B..., K, n]
-        partition = self._partition_from_masks(masks, perturbed, temperature, mask)
-        # A temperature <= 0 known only at run time (a variable, a tf.function
-        # argument) gives NaN rather than plausible partitions with wrong
-        # gradients; `validate_args=True` makes it an error.
-        partition = tf.where(temperature[..., tf.newaxis, tf.newaxis] > 0, partition,
-                             tf.constant(np.nan, partition.dtype))
-        details = dict(partition=tf.cast(partition, self.dtype), counts=counts,
-                       perturbed_log_scores=perturbed)
-        if return_permutation:
-            details["permutation"] = tf.cast(
-                neural_sort(perturbed, temperature, hard=self._hard_permutation, mask=mask),
-                self.dtype)
-        return details
-
-    def _partition_from_masks(self, masks, perturbed, temperature, mask=None):
-        """Y = masks @ P for P = neural_sort(perturbed), without storing P for large n."""
-        # Padded elements rank after every real one, where the masks are 0
-        # (the counts sum to the number of real elements).
-        return sort_partition(masks, perturbed, temperature, hard=self._hard_permutation,
-                              chunk_size=self._chunk_size, mask=mask)
+        total_count, group_sizes = drpm_util.size_parameters(
+            mask, self.num_subsets, self.num_elements, self._wide_dtype)
+        counts = MultivariateNoncentralHypergeometric(
+            total_count=total_count, group_sizes=group_sizes, log_weights=log_weights,
+            max_count=self.num_elements).sample(n, seed=counts_seed)      # [S, B..., K]
+        perturbed = log_scores + sample_gumbel(
+            tf.concat([[n], tf.shape(log_scores)], 0), seed=noise_seed,
+            dtype=self._wide_dtype)                                       # [S, B..., n]
+        partition = hard_sort_partition(
+            subset_masks(counts, self.num_elements), perturbed, mask=mask)  # [S, B..., K, n]
+        return tf.cast(tf.stop_gradient(partition), self.dtype)
 
     def _validated_partition(self, partition):
         partition = tf.convert_to_tensor(partition, dtype=self.dtype, name="partition")
@@ -511,16 +349,7 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
     def _parameter_control_dependencies(self, is_init):
         if not self.validate_args:
             return []
-        assertions = []
-        for arg_name, value in (("log_weights", self._log_weights),
-                                ("log_scores", self._log_scores)):
-            if is_init != dtype_util.is_ref(value):
-                assertions.append(tf.debugging.assert_equal(
-                    tf.reduce_all(tf.math.is_finite(value)), True,
-                    message=f"`{arg_name}` must be finite."))
-        if is_init != dtype_util.is_ref(self._temperature):
-            assertions.append(arg_util.positive_assertion(self._temperature, "temperature"))
-        return assertions
+        return drpm_util.finite_assertions(self._log_weights, self._log_scores, is_init)
 
 
 def _best_compatible_permutation(log_scores, partition):
@@ -535,10 +364,3 @@ def _best_compatible_permutation(log_scores, partition):
     within = tf.argsort(block_by_score, axis=-1, stable=True)
     order = tf.gather(by_score, within, batch_dims=len(log_scores.shape) - 1)
     return tf.one_hot(order, tf.shape(log_scores)[-1], dtype=log_scores.dtype)
-
-
-def _concat_shapes(first, second):
-    """Concatenates two shapes, given as `TensorShape`s, lists or 1-D tensors."""
-    if tf.is_tensor(first) or tf.is_tensor(second):
-        return tf.concat([first, second], axis=0)
-    return tf.TensorShape(first).concatenate(tf.TensorShape(second))

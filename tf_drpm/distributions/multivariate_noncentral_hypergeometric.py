@@ -63,9 +63,9 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
     [1]: Agner Fog. Sampling methods for Wallenius' and Fisher's noncentral
          hypergeometric distributions. Communications in Statistics -
          Simulation and Computation, 37(2), 2008.
-    [2]: Thomas M. Sutter, Imant Daunhawer, Julia E. Vogt. Learning Group
-         Importance using the Differentiable Hypergeometric Distribution.
-         ICLR 2023.
+    [2]: Thomas M. Sutter, Laura Manduchi, Alain Ryser, Julia E. Vogt.
+         Learning Group Importance using the Differentiable Hypergeometric
+         Distribution. ICLR 2023.
     [3]: Thomas M. Sutter, Alain Ryser, Joram Liebeskind, Julia E. Vogt.
          Differentiable Random Partition Models. NeurIPS 2023.
     """

@@ -23,7 +23,8 @@ class RelaxedMultivariateNoncentralHypergeometric(
 
     Samples are count vectors `[K]` (summing to `total_count`) that are
     differentiable with respect to `log_weights` and `temperature`; the
-    one-hot encodings of the counts come from `sample_with_encodings`.
+    one-hot encodings of the counts come from `sample_with_encodings`. The
+    exact distribution it relaxes is `exact` (a `MVHG`).
 
     #### Mathematical Details
 
@@ -42,22 +43,25 @@ class RelaxedMultivariateNoncentralHypergeometric(
     straight-through slope so gradients flow). With `hard=True` (default)
     `y_k` is `one_hot(argmax(logits_k + g_k))` in the forward pass (ties to
     the lowest `j`) and the softmax in the backward pass (straight-through):
-    the forward counts are then EXACT samples of the MVHG, while the
-    gradients are biased. With `hard=False` counts are soft expectations
-    `sum_j j y_k(j)` (feasible: `0 <= n_k <= m_k`, summing to `N`); later
-    conditionals are evaluated at the rounded soft remainder. With
-    `stochastic=False` no Gumbel noise is added (deterministic relaxed mode;
-    with `hard=True` the greedy sequential mode). Details and accuracy:
+    the forward counts are then EXACT samples of the MVHG (with the same
+    seed, those of `exact.sample`), while the gradients are BIASED (the class
+    declares `NOT_REPARAMETERIZED`). With `hard=False` counts are soft
+    expectations `sum_j j y_k(j)` (feasible: `0 <= n_k <= m_k`, summing to
+    `N`), a differentiable function of the parameters and the noise
+    (`FULLY_REPARAMETERIZED`); later conditionals are evaluated at the
+    rounded soft remainder. The counts without Gumbel noise (with
+    `hard=True` the greedy sequential mode) are `noiseless_counts`, not a
+    sample. Details and accuracy:
     `tf_drpm.ops.mvhg_sequential_sample`. This is not the merged-rest-group approximation of the
     authors' code: the conditionals are exact (tilting + FFT, see
     `tf_drpm.ops.mvhg_tilted_log_pmfs`). Gradients do not flow through the
     choice of the integer `r` at which later conditionals are evaluated.
 
-    `log_prob(counts)` is the exact MVHG log-pmf of integer counts (the law
-    of the forward value when `hard=True` and `stochastic=True`), not a
-    density of relaxed samples; `mean()` is the exact MVHG mean (as
-    `MultivariateNoncentralHypergeometric.mean`), available when
-    `hard=True` and `stochastic=True`. `max(total_count)` must be static.
+    `log_prob` is not defined (relaxed samples have no tractable density):
+    `exact.log_prob(counts)` is the exact MVHG log-pmf of integer counts, the
+    law of the forward value when `hard=True`. `mean()` is the exact MVHG
+    mean (as `MultivariateNoncentralHypergeometric.mean`), the mean of the
+    samples when `hard=True`. `max(total_count)` must be static.
 
     #### Examples
 
@@ -68,16 +72,17 @@ class RelaxedMultivariateNoncentralHypergeometric(
     counts = dist.sample(4, seed=[1, 2])                 # Shape [4, 3]
     counts, encodings = dist.sample_with_encodings(4, seed=[1, 2])
     # counts: [4, 3], encodings: [4, 3, 7]
-    dist.log_prob(counts)                                # Shape [4]
+    dist.exact.log_prob(counts)                          # Shape [4]
+    dist.noiseless_counts()                              # Shape [3]
     ```
 
     #### References
 
     [1]: Eric Jang, Shixiang Gu, Ben Poole. Categorical Reparameterization
          with Gumbel-Softmax. ICLR 2017.
-    [2]: Thomas M. Sutter, Imant Daunhawer, Julia E. Vogt. Learning Group
-         Importance using the Differentiable Hypergeometric Distribution.
-         ICLR 2023.
+    [2]: Thomas M. Sutter, Laura Manduchi, Alain Ryser, Julia E. Vogt.
+         Learning Group Importance using the Differentiable Hypergeometric
+         Distribution. ICLR 2023.
     [3]: Thomas M. Sutter, Alain Ryser, Joram Liebeskind, Julia E. Vogt.
          Differentiable Random Partition Models. NeurIPS 2023.
     """
@@ -88,7 +93,6 @@ class RelaxedMultivariateNoncentralHypergeometric(
                  log_weights,
                  temperature,
                  hard=True,
-                 stochastic=True,
                  max_count=None,
                  validate_args=False,
                  allow_nan_stats=True,
@@ -104,8 +108,6 @@ class RelaxedMultivariateNoncentralHypergeometric(
           temperature: A positive floating `Tensor` broadcastable to the
             batch shape `[...]`.
           hard: Python `bool`; straight-through one-hot samples (default).
-          stochastic: Python `bool`; add Gumbel noise (default). `False` is
-            the deterministic relaxed mode.
           max_count: Optional Python `int`, a static bound on `total_count`
             (the support is `0..max_count`). Needed only when neither
             `total_count` nor `group_sizes` is static (e.g. sizes computed
@@ -136,7 +138,6 @@ class RelaxedMultivariateNoncentralHypergeometric(
             self._temperature = dtype_util.convert_nonref_to_tensor(
                 temperature, dtype=dtype, name="temperature")
             self._hard = arg_util.check_bool(hard, "hard")
-            self._stochastic = arg_util.check_bool(stochastic, "stochastic")
             mvhg_util.check_static_arguments(
                 self._total_count, self._group_sizes, self._log_weights)
             arg_util.check_static_positive(self._temperature, "temperature")
@@ -144,7 +145,8 @@ class RelaxedMultivariateNoncentralHypergeometric(
                 self._total_count, self._group_sizes, max_count)
             super().__init__(
                 dtype=dtype,
-                reparameterization_type=tfd.FULLY_REPARAMETERIZED,
+                reparameterization_type=(tfd.NOT_REPARAMETERIZED if self._hard
+                                         else tfd.FULLY_REPARAMETERIZED),
                 validate_args=validate_args,
                 allow_nan_stats=allow_nan_stats,
                 parameters=parameters,
@@ -191,11 +193,6 @@ class RelaxedMultivariateNoncentralHypergeometric(
         return self._hard
 
     @property
-    def stochastic(self):
-        """Python `bool`: whether Gumbel noise is added."""
-        return self._stochastic
-
-    @property
     def max_count(self):
         """Python `int`: static bound on `total_count`; encodings have
         `max_count + 1` columns."""
@@ -213,18 +210,20 @@ class RelaxedMultivariateNoncentralHypergeometric(
     def _event_shape_tensor(self):
         return tf.shape(self._log_weights)[-1:]
 
-    def _exact(self):
+    @property
+    def exact(self):
+        """The exact `MVHG` this distribution relaxes (same parameters)."""
         return MultivariateNoncentralHypergeometric(
             self._total_count, self._group_sizes, self._log_weights,
             max_count=self._max_count, validate_args=self.validate_args,
             allow_nan_stats=self.allow_nan_stats)
 
-    def _sample_both(self, n, seed):
+    def _sample_both(self, n, seed, stochastic=True):
         return mvhg_sequential_sample(
             self._total_count, self._group_sizes, self._log_weights,
             num_samples=n, seed=seed, max_count=self._max_count,
             temperature=self._temperature, hard=self._hard,
-            stochastic=self._stochastic)
+            stochastic=stochastic)
 
     def _sample_n(self, n, seed=None):
         counts, _ = self._sample_both(n, seed)
@@ -263,18 +262,40 @@ class RelaxedMultivariateNoncentralHypergeometric(
                 tf.concat([sample_shape, tf.shape(encodings)[1:]], axis=0))
             return counts, encodings
 
+    def noiseless_counts_with_encodings(self, name="noiseless_counts_with_encodings"):
+        """The counts and encodings without Gumbel noise (deterministic).
+
+        Each group takes the argmax (`hard=True`: the greedy sequential mode
+        of the MVHG) or the softmax expectation of its exact conditional given
+        the groups before it. Not a sample of this distribution.
+
+        Returns:
+          counts: `Tensor` `[B..., K]`.
+          encodings: `Tensor` `[B..., K, max_count + 1]`, as in
+            `sample_with_encodings`.
+        """
+        with self._name_and_control_scope(name):
+            counts, encodings = self._sample_both(1, None, stochastic=False)
+            return counts[0], encodings[0]
+
+    def noiseless_counts(self, name="noiseless_counts"):
+        """The counts without Gumbel noise `[B..., K]` (see
+        `noiseless_counts_with_encodings`)."""
+        return self.noiseless_counts_with_encodings(name=name)[0]
+
     def _log_prob(self, counts):
-        return self._exact().log_prob(counts)
+        raise NotImplementedError(
+            "RelaxedMVHG has no tractable density of its relaxed samples. For the exact "
+            "MVHG log-pmf of integer counts use `relaxed.exact.log_prob(counts)`.")
 
     def _mean(self):
-        # With hard=True and stochastic=True the samples are exact MVHG draws;
-        # the mean of soft or noiseless samples has no closed form here.
-        if not (self._hard and self._stochastic):
+        # With hard=True the samples are exact MVHG draws; the mean of soft
+        # samples has no closed form here.
+        if not self._hard:
             raise NotImplementedError(
                 "`mean` is the exact MVHG mean, the mean of the samples only with "
-                "hard=True and stochastic=True. Received: "
-                f"hard={self._hard}, stochastic={self._stochastic}")
-        return self._exact().mean()
+                f"hard=True. Received: hard={self._hard}")
+        return self.exact.mean()
 
     def _parameter_control_dependencies(self, is_init):
         if not self.validate_args:
@@ -284,9 +305,3 @@ class RelaxedMultivariateNoncentralHypergeometric(
         if is_init != dtype_util.is_ref(self._temperature):
             assertions.append(arg_util.positive_assertion(self._temperature, "temperature"))
         return assertions
-
-    def _sample_control_dependencies(self, counts):
-        if not self.validate_args:
-            return []
-        return mvhg_util.counts_assertions(counts, self._total_count,
-                                           self._group_sizes, self.dtype)

@@ -10,7 +10,6 @@ from tf_drpm.internal import seed_util
 from tf_drpm.ops.gumbel import sample_gumbel
 from tf_drpm.ops.neural_sort import hard_sort_permutation
 from tf_drpm.ops.neural_sort import neural_sort
-from tf_drpm.ops.plackett_luce_log_prob import plackett_luce_log_prob
 
 __all__ = ["RelaxedPlackettLuce"]
 
@@ -43,28 +42,34 @@ class RelaxedPlackettLuce(tfd.AutoCompositeTensorDistribution):
 
     With `hard=True` the forward value of `P` is the exact permutation matrix
     of `sigma` (straight-through, so it is distributed exactly as a
-    Plackett-Luce permutation) and gradients are those of the soft `P`
-    (biased). With `stochastic=False` no Gumbel noise is added and every
-    sample is the (relaxed) sort of `log_scores` itself.
+    Plackett-Luce permutation) and gradients are those of the soft `P`: they
+    are BIASED, and the class declares `NOT_REPARAMETERIZED`. With
+    `hard=False` the sample is a differentiable function of the log-scores
+    and the noise (`FULLY_REPARAMETERIZED`). The relaxed sort of `log_scores`
+    itself, without noise, is `noiseless_permutation`, not a sample.
 
-    `log_prob(P)` is the exact Plackett-Luce log-pmf of a HARD permutation
-    matrix `P` (the law of the forward value when `hard=True`), computed in
-    log space:
+    `log_prob` is not defined (soft relaxed samples have no tractable
+    density). The exact distribution is `exact`, TFP's `tfd.PlackettLuce`
+    over permutation VECTORS (`sigma`, the element at each rank): the exact
+    log-pmf of a hard sample `P` is `exact.log_prob(tf.argmax(P, -1))`, and
+    `tf_drpm.ops.plackett_luce_log_prob(log_scores, P)` computes it in log
+    space from the matrix:
 
     ```none
     log p(P) = sum_r [ v_r - logsumexp_{r' >= r} v_{r'} ],   v = P @ log_scores
     ```
 
-    It is not a density of the soft relaxed samples. `mode()` is the exact
-    descending sort permutation of `log_scores`.
+    `mode()` is the exact descending sort permutation of `log_scores`, the
+    mode of the hard samples.
 
     #### Examples
 
     ```python
     dist = RelaxedPlackettLuce(log_scores=tf.zeros([2, 4]), temperature=0.5)
-    perms = dist.sample(3, seed=[1, 2])    # Shape [3, 2, 4, 4], hard
-    dist.log_prob(perms)                   # Shape [3, 2], all -log(4!)
-    dist.mode()                            # Shape [2, 4, 4]
+    perms = dist.sample(3, seed=[1, 2])        # Shape [3, 2, 4, 4], hard
+    dist.exact.log_prob(tf.argmax(perms, -1))  # Shape [3, 2], all -log(4!)
+    dist.mode()                                # Shape [2, 4, 4]
+    dist.noiseless_permutation()               # Shape [2, 4, 4]
     ```
 
     #### References
@@ -80,7 +85,6 @@ class RelaxedPlackettLuce(tfd.AutoCompositeTensorDistribution):
                  log_scores,
                  temperature,
                  hard=True,
-                 stochastic=True,
                  validate_args=False,
                  allow_nan_stats=True,
                  name="RelaxedPlackettLuce"):
@@ -93,13 +97,9 @@ class RelaxedPlackettLuce(tfd.AutoCompositeTensorDistribution):
             shape `[...]`, the NeuralSort temperature.
           hard: Python `bool`; if `True` (default), samples are exact
             permutation matrices with straight-through gradients.
-          stochastic: Python `bool`; if `True` (default), Gumbel noise is added
-            to the log-scores before sorting. If `False`, samples are the
-            deterministic (relaxed) sort of `log_scores`.
           validate_args: Python `bool`; if `True`, check at run time that
-            `log_scores` is finite, `temperature` is positive and values given
-            to `log_prob` are permutation matrices. Statically known invalid
-            values raise at construction regardless.
+            `log_scores` is finite and `temperature` is positive. Statically
+            known invalid values raise at construction regardless.
           allow_nan_stats: Python `bool`, default `True`.
           name: Python `str` name prefixed to ops created by this class.
 
@@ -117,12 +117,12 @@ class RelaxedPlackettLuce(tfd.AutoCompositeTensorDistribution):
                 log_scores, dtype=dtype, name="log_scores")
             self._temperature = dtype_util.convert_nonref_to_tensor(
                 temperature, dtype=dtype, name="temperature")
-            self._hard = bool(hard)
-            self._stochastic = bool(stochastic)
+            self._hard = arg_util.check_bool(hard, "hard")
             self._check_static_arguments()
             super().__init__(
                 dtype=dtype,
-                reparameterization_type=tfd.FULLY_REPARAMETERIZED,
+                reparameterization_type=(tfd.NOT_REPARAMETERIZED if self._hard
+                                         else tfd.FULLY_REPARAMETERIZED),
                 validate_args=validate_args,
                 allow_nan_stats=allow_nan_stats,
                 parameters=parameters,
@@ -174,9 +174,18 @@ class RelaxedPlackettLuce(tfd.AutoCompositeTensorDistribution):
         return self._hard
 
     @property
-    def stochastic(self):
-        """Python `bool`: whether Gumbel noise is added when sampling."""
-        return self._stochastic
+    def exact(self):
+        """The exact Plackett-Luce distribution, `tfd.PlackettLuce`.
+
+        Its events are permutation vectors (`tf.argmax(P, -1)` of a hard
+        sample `P`), its batch shape is this distribution's. Its scores are
+        `exp(log_scores - max(log_scores))`, the same distribution (scale
+        invariance) without overflow.
+        """
+        log_scores, _ = self._broadcast_parameters()
+        scores = tf.exp(log_scores - tf.reduce_max(log_scores, axis=-1, keepdims=True))
+        return tfd.PlackettLuce(scores, validate_args=self.validate_args,
+                                allow_nan_stats=self.allow_nan_stats)
 
     def _num_elements(self, log_scores):
         n = tf.compat.dimension_value(log_scores.shape[-1])
@@ -207,21 +216,26 @@ class RelaxedPlackettLuce(tfd.AutoCompositeTensorDistribution):
     def _sample_n(self, n, seed=None):
         log_scores, temperature = self._broadcast_parameters()
         sample_shape = tf.concat([[n], tf.shape(log_scores)], axis=0)
-        if self._stochastic:
-            seed = seed_util.sanitize_seed(seed, salt="RelaxedPlackettLuce")
-            noise = sample_gumbel(sample_shape, seed=seed, dtype=self.dtype)
-            perturbed = log_scores + noise                 # [n, B..., n]
-        else:
-            perturbed = tf.broadcast_to(log_scores, sample_shape)
+        seed = seed_util.sanitize_seed(seed, salt="RelaxedPlackettLuce")
+        noise = sample_gumbel(sample_shape, seed=seed, dtype=self.dtype)
+        perturbed = log_scores + noise                     # [n, B..., n]
         return neural_sort(perturbed, temperature, hard=self._hard)
 
+    def noiseless_permutation(self, name="noiseless_permutation"):
+        """The relaxed sort of `log_scores` without noise, `[B..., n, n]`.
+
+        Deterministic; with `hard=True` it is `mode()`. Not a sample.
+        """
+        with self._name_and_control_scope(name):
+            log_scores, temperature = self._broadcast_parameters()
+            return neural_sort(log_scores, temperature, hard=self._hard)
+
     def _log_prob(self, x):
-        log_scores = tf.convert_to_tensor(self._log_scores)
-        x = tf.convert_to_tensor(x, dtype=self.dtype)
-        log_prob = plackett_luce_log_prob(log_scores, x)
-        batch_shape = tf.broadcast_dynamic_shape(
-            tf.shape(log_prob), self.batch_shape_tensor())
-        return tf.broadcast_to(log_prob, batch_shape)
+        raise NotImplementedError(
+            "RelaxedPlackettLuce has no tractable density of its relaxed samples. For the "
+            "exact Plackett-Luce log-pmf of a hard sample `p` use "
+            "`relaxed.exact.log_prob(tf.argmax(p, -1))` (`exact` is `tfd.PlackettLuce`) or "
+            "`tf_drpm.ops.plackett_luce_log_prob(log_scores, p)`.")
 
     def _mode(self):
         log_scores, _ = self._broadcast_parameters()
@@ -238,27 +252,4 @@ class RelaxedPlackettLuce(tfd.AutoCompositeTensorDistribution):
                 message="`log_scores` must be finite."))
         if is_init != dtype_util.is_ref(self._temperature):
             assertions.append(arg_util.positive_assertion(self._temperature, "temperature"))
-        return assertions
-
-    def _sample_control_dependencies(self, x):
-        if not self.validate_args:
-            return []
-        x = tf.convert_to_tensor(x, dtype=self.dtype)
-        n = self._num_elements(tf.convert_to_tensor(self._log_scores))
-        message = ("`permutation` (the value passed to `log_prob`) must be a "
-                   "permutation matrix of shape [..., n, n] with one 1 in "
-                   "every row and column and zeros elsewhere.")
-        assertions = [
-            tf.debugging.assert_equal(tf.shape(x)[-1], n, message=message),
-            tf.debugging.assert_equal(tf.shape(x)[-2], n, message=message),
-            tf.debugging.assert_equal(
-                tf.reduce_all((tf.equal(x, 0.)) | tf.equal(x, 1.)), True,
-                message=message),
-            tf.debugging.assert_equal(
-                tf.reduce_all(tf.equal(tf.reduce_sum(x, axis=-1), 1.)), True,
-                message=message),
-            tf.debugging.assert_equal(
-                tf.reduce_all(tf.equal(tf.reduce_sum(x, axis=-2), 1.)), True,
-                message=message),
-        ]
         return assertions

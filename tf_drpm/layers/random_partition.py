@@ -5,8 +5,8 @@ import math
 import keras
 import tensorflow as tf
 
-from tf_drpm.distributions.differentiable_random_partition import (
-    DifferentiableRandomPartition,
+from tf_drpm.distributions.relaxed_differentiable_random_partition import (
+    RelaxedDifferentiableRandomPartition,
 )
 from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
@@ -23,11 +23,18 @@ class RandomPartition(keras.layers.Layer):
     Takes log group importances `log_weights` `[batch, K]` and element
     log-scores `log_scores` `[batch, n]` and returns a partition matrix
     `[batch, K, n]`: row `k` is the multi-hot indicator of subset `k`, each
-    column holds one 1 (hard mode) or sums to 1 (soft mode). Subset sizes come
-    from a relaxed multivariate noncentral hypergeometric distribution over
-    its exact conditionals, the element order from a NeuralSort-relaxed
-    Plackett-Luce distribution (`tf_drpm.distributions.DRPM`). Gradients reach
-    both inputs.
+    column holds one 1 (hard mode) or sums to 1 (soft mode). It samples the
+    relaxed DRPM (`tf_drpm.distributions.RelaxedDRPM`): subset sizes from a
+    relaxed multivariate noncentral hypergeometric distribution over its
+    exact conditionals, the element order from a NeuralSort-relaxed
+    Plackett-Luce distribution. Gradients reach both inputs; with `hard=True`
+    the partitions are exact samples of the DRPM and the gradients
+    straight-through (biased).
+
+    It is the partition block of the experiment models too:
+    `tf_drpm.multitask.TaskPartition` and
+    `tf_drpm.weak_supervision.PartitionAggregation` compose one, using the
+    call-time overrides (`counts`, `temperature`, `stochastic`).
 
     Padded sets: a boolean `mask` `[batch, n]` (`True` = real element, the
     Keras masking convention; given as `mask=` or carried by `log_scores`,
@@ -51,7 +58,8 @@ class RandomPartition(keras.layers.Layer):
         temperature: Positive float, the initial temperature. Default `1.0`.
         hard: Bool; straight-through exact partitions. Default `True`.
         stochastic: Bool; Gumbel noise on every call. `False` gives the
-            deterministic partition (no noise). Default `True`.
+            deterministic partition without noise
+            (`RelaxedDRPM.noiseless_partition`). Default `True`.
         hard_permutation: Optional bool overriding `hard` for the ordering
             stage (e.g. hard sizes with a soft permutation). Default `None`.
         return_details: Bool; if `True` the layer returns a dict (see below).
@@ -61,7 +69,7 @@ class RandomPartition(keras.layers.Layer):
         seed: Optional int seed of the layer's `keras.random.SeedGenerator`.
         validate_args: Bool; run-time checks of the inputs and of the
             temperature weight (e.g. assigned a value <= 0 by a callback), as
-            `validate_args` of `tf_drpm.distributions.DRPM`. Without them a
+            `validate_args` of `tf_drpm.distributions.RelaxedDRPM`. Without them a
             temperature <= 0 gives NaN partitions. Default `False`.
         **kwargs: Base layer keyword arguments.
 
@@ -71,14 +79,26 @@ class RandomPartition(keras.layers.Layer):
         mask: Optional boolean tensor `[batch, n]`, `True` for real elements,
             or the Keras mask list `[log_weights_mask, log_scores_mask]` (the
             second is used). Default: every element is real.
+        counts: Optional subset sizes `[batch, K]` (or `[K]`; integer values
+            summing to the number of real elements) to condition on: only the
+            order is then sampled (the sizes are not drawn; `log_weights`
+            only fixes `K`). Default `None`.
+        temperature: Optional positive float (or scalar tensor) used instead
+            of the temperature weight for this call (e.g. a fixed evaluation
+            temperature). Default `None`.
+        stochastic: Optional bool overriding the layer's `stochastic` for
+            this call (e.g. noise in training only). Default `None`.
 
     Returns:
         The partition `[batch, K, n]`, or with `return_details=True` a dict
         with `partition` `[batch, K, n]`, `counts` `[batch, K]`, `permutation`
-        `[batch, n, n]`, `log_prob_counts` `[batch]` (exact MVHG log-pmf of
-        the hard counts), `log_prob_permutation` `[batch]` (exact
-        Plackett-Luce log-pmf of the hard order of the perturbed scores) and,
-        with `exact_log_prob=True`, `log_prob` `[batch]`.
+        `[batch, n, n]`, `perturbed_log_scores` `[batch, n]` (the log-scores
+        plus the Gumbel noise that ordered them), `log_prob_counts` `[batch]`
+        (exact MVHG log-pmf of the hard counts), `log_prob_permutation`
+        `[batch]` (exact Plackett-Luce log-pmf of the hard order of the
+        perturbed scores) and, with `exact_log_prob=True`, `log_prob`
+        `[batch]` (the exact DRPM log-pmf of the hard partition). Inside a
+        `tf.function` the entries a caller does not use are not computed.
 
     Example:
 
@@ -125,7 +145,7 @@ class RandomPartition(keras.layers.Layer):
             trainable=False,
         )
 
-    def call(self, inputs, mask=None):
+    def call(self, inputs, mask=None, counts=None, temperature=None, stochastic=None):
         _check_two_inputs(inputs, "inputs")
         if isinstance(mask, (list, tuple)):
             mask = mask[1]  # Keras passes the inputs' masks: the log-scores' one.
@@ -137,25 +157,37 @@ class RandomPartition(keras.layers.Layer):
         # Half precision cannot count to n: sample in float32, cast back below.
         log_scores = tf.cast(log_scores, dtype_util.wide_dtype(output_dtype))
         log_weights = tf.cast(tf.convert_to_tensor(log_weights), log_scores.dtype)
-        temperature = tf.cast(tf.convert_to_tensor(self.temperature), log_scores.dtype)
-        drpm = DifferentiableRandomPartition(
-            log_weights, log_scores, temperature, hard=self.hard, stochastic=self.stochastic,
+        if temperature is None:
+            temperature = self.temperature
+        temperature = tf.cast(tf.convert_to_tensor(temperature), log_scores.dtype)
+        if stochastic is None:
+            stochastic = self.stochastic
+        drpm = RelaxedDifferentiableRandomPartition(
+            log_weights, log_scores, temperature, hard=self.hard,
             hard_permutation=self.hard_permutation, mask=mask, validate_args=self.validate_args)
-        seed = self.seed_generator.next() if self.stochastic else None
-        details = drpm.sample_with_details(seed=seed, return_permutation=self.return_details)
+        if stochastic:
+            details = drpm.sample_with_details(
+                seed=self.seed_generator.next(), return_permutation=self.return_details,
+                counts=counts)
+        else:
+            details = drpm.noiseless_partition_with_details(
+                return_permutation=self.return_details, counts=counts)
         if not self.return_details:
             return tf.cast(details["partition"], output_dtype)
+        exact = drpm.exact
         hard_counts = tf.round(details["counts"])
         outputs = {
             "partition": tf.cast(details["partition"], output_dtype),
             "counts": details["counts"],
             "permutation": tf.cast(details["permutation"], output_dtype),
-            "log_prob_counts": drpm.counts_log_prob(tf.stop_gradient(hard_counts)),
+            "perturbed_log_scores": details["perturbed_log_scores"],
+            "log_prob_counts": exact.counts_log_prob(tf.stop_gradient(hard_counts)),
             "log_prob_permutation": _sorted_order_log_prob(
                 log_scores, tf.stop_gradient(details["perturbed_log_scores"]), mask),
         }
         if self.exact_log_prob:
-            outputs["log_prob"] = drpm.log_prob(tf.stop_gradient(tf.round(details["partition"])))
+            outputs["log_prob"] = exact.log_prob(
+                tf.stop_gradient(tf.round(details["partition"])))
         return outputs
 
     def compute_mask(self, inputs, mask=None):
@@ -173,6 +205,7 @@ class RandomPartition(keras.layers.Layer):
             "partition": partition_shape,
             "counts": batch + (num_subsets,),
             "permutation": batch + (num_elements, num_elements),
+            "perturbed_log_scores": batch + (num_elements,),
             "log_prob_counts": batch,
             "log_prob_permutation": batch,
         }

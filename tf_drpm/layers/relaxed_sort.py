@@ -83,8 +83,7 @@ class RelaxedSort(keras.layers.Layer):
             tf.convert_to_tensor(self.temperature), log_scores.dtype)
         if not self.stochastic:
             return neural_sort(log_scores, temperature, hard=self.hard)
-        distribution = RelaxedPlackettLuce(
-            log_scores, temperature, hard=self.hard, stochastic=True)
+        distribution = RelaxedPlackettLuce(log_scores, temperature, hard=self.hard)
         return distribution.sample(seed=self.seed_generator.next())
 
     def compute_output_shape(self, input_shape):

@@ -3,12 +3,7 @@
 import keras
 import tensorflow as tf
 
-from tf_drpm.distributions.differentiable_random_partition import (
-    DifferentiableRandomPartition,
-)
-from tf_drpm.ops.gumbel import sample_gumbel
-from tf_drpm.ops.soft_sort_partition import sort_partition
-from tf_drpm.ops.subset_masks import subset_masks
+from tf_drpm.layers.random_partition import RandomPartition
 
 __all__ = ["TaskPartition"]
 
@@ -34,11 +29,13 @@ class TaskPartition(keras.layers.Layer):
     2. `masks = subset_masks(sizes) @ neural_sort(log_scores)`: task `t` gets
        the features ranked `n_1 + ... + n_(t-1)` to `n_1 + ... + n_t - 1`,
 
-    i.e. a sample of `tf_drpm.distributions.DifferentiableRandomPartition`
-    with `hard=True` (counts) and `hard_permutation` for the ordering stage.
+    i.e. the partition of a `tf_drpm.layers.RandomPartition` sublayer (a
+    `tf_drpm.distributions.RelaxedDRPM` with `hard=True` for the counts and
+    `hard_permutation` for the ordering stage).
 
     As in the authors' code the block is deterministic by default
-    (`stochastic=False`: no Gumbel noise in either stage) and the permutation
+    (`stochastic=False`: no Gumbel noise in either stage, the
+    `RelaxedDRPM.noiseless_partition`) and the permutation
     is soft (`hard_permutation=False`), so masks are soft. Before they are
     clipped to [0, 1] (as in the reference code: NeuralSort is only
     row-stochastic, so an entry can exceed 1) row `t` sums to exactly `n_t`;
@@ -49,7 +46,7 @@ class TaskPartition(keras.layers.Layer):
     the layer's kernels and the encoder that produced `e`.
 
     The temperature of both relaxations is the non-trainable variable
-    `temperature` (anneal it with
+    `temperature` of the sublayer (anneal it with
     `tf_drpm.callbacks.ExponentialTemperatureSchedule`). If
     `evaluation_temperature` is set, it is used instead when `training` is
     false (the reference code validates at the final temperature).
@@ -163,7 +160,26 @@ class TaskPartition(keras.layers.Layer):
         self.fixed_sizes = fixed_sizes
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.random_partition = RandomPartition(
+            temperature=self.initial_temperature,
+            hard=True,
+            stochastic=self.stochastic,
+            hard_permutation=self.hard_permutation,
+            return_details=True,
+            seed=seed,
+            name="random_partition",
+            dtype=self.dtype_policy,
+        )
+
+    @property
+    def temperature(self):
+        """The non-trainable temperature variable (of the `RandomPartition`)."""
+        return self.random_partition.temperature
+
+    @property
+    def seed_generator(self):
+        """The `keras.random.SeedGenerator` of the Gumbel noise."""
+        return self.random_partition.seed_generator
 
     def build(self, input_shape):
         encoding_dim = input_shape[-1]
@@ -179,11 +195,9 @@ class TaskPartition(keras.layers.Layer):
                 "`fixed_sizes` must sum to num_features. Received: "
                 f"fixed_sizes={self.fixed_sizes} with num_features={self.num_features}"
             )
-        self.temperature = self.add_weight(
-            name="temperature",
-            shape=(),
-            initializer=keras.initializers.Constant(self.initial_temperature),
-            trainable=False,
+        batch = tuple(input_shape)[:-1]
+        self.random_partition.build(
+            [batch + (self.num_tasks,), batch + (self.num_features,)]
         )
         if self.fixed_sizes is None:
             self.weights_kernel = self.add_weight(
@@ -210,60 +224,28 @@ class TaskPartition(keras.layers.Layer):
     def call(self, partition_encoding, training=None, sizes=None):
         encoding = tf.convert_to_tensor(partition_encoding, dtype=self.compute_dtype)
         log_scores = tf.matmul(encoding, self.scores_kernel) + self.scores_bias
-        temperature = tf.cast(self.temperature, log_scores.dtype)
+        temperature = None
         if not training and self.evaluation_temperature is not None:
             temperature = tf.constant(self.evaluation_temperature, log_scores.dtype)
         if sizes is None and self.fixed_sizes is not None:
             sizes = self.fixed_sizes
-        if sizes is not None:
-            outputs = self._fixed_size_partition(log_scores, temperature, sizes)
-            if self.fixed_sizes is None:  # same outputs as the learnt branch
-                outputs["log_weights"] = (
-                    tf.matmul(encoding, self.weights_kernel) + self.weights_bias
-                )
-            return outputs
-        log_weights = tf.matmul(encoding, self.weights_kernel) + self.weights_bias
-        drpm = DifferentiableRandomPartition(
-            log_weights=log_weights,
-            log_scores=log_scores,
-            temperature=temperature,
-            hard=True,
-            stochastic=self.stochastic,
-            hard_permutation=self.hard_permutation,
-        )
-        details = drpm.sample_with_details(
-            seed=self.seed_generator.next(), return_permutation=False
+        if self.fixed_sizes is None:
+            log_weights = tf.matmul(encoding, self.weights_kernel) + self.weights_bias
+        else:  # no size map: only the order is learnt
+            log_weights = tf.zeros(
+                tf.concat([tf.shape(log_scores)[:-1], [self.num_tasks]], 0),
+                log_scores.dtype,
+            )
+        details = self.random_partition(
+            [log_weights, log_scores], counts=sizes, temperature=temperature
         )
         # NeuralSort is row- but not column-stochastic, so soft entries can
         # exceed 1; clip to [0, 1] as the reference implementation does.
         masks = tf.clip_by_value(details["partition"], 0.0, 1.0)  # [batch, T, d]
-        sizes = details["counts"]  # [batch, T]
         return {
             "masks": masks,
-            "sizes": sizes,
+            "sizes": details["counts"],  # [batch, T]
             "log_weights": log_weights,
-            "log_scores": log_scores,
-        }
-
-    def _fixed_size_partition(self, log_scores, temperature, sizes):
-        sizes = tf.broadcast_to(
-            tf.cast(sizes, log_scores.dtype),
-            tf.concat([tf.shape(log_scores)[:-1], [self.num_tasks]], 0),
-        )  # [batch, T]
-        masks = subset_masks(sizes, self.num_features)  # [batch, T, d], by rank
-        perturbed = log_scores
-        if self.stochastic:
-            seed = tf.cast(self.seed_generator.next(), tf.int32)
-            perturbed = log_scores + sample_gumbel(
-                tf.shape(log_scores), seed=seed, dtype=log_scores.dtype
-            )
-        partition = sort_partition(
-            masks, perturbed, temperature, hard=self.hard_permutation
-        )
-        return {
-            "masks": tf.clip_by_value(partition, 0.0, 1.0),
-            "sizes": sizes,
-            "log_weights": tf.zeros_like(sizes),
             "log_scores": log_scores,
         }
 

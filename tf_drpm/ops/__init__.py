@@ -15,12 +15,14 @@ from tf_drpm.ops.neural_sort import pairwise_abs_rowsum
 from tf_drpm.ops.ordered_blocks_log_prob import ordered_blocks_log_prob
 from tf_drpm.ops.plackett_luce_log_prob import plackett_luce_log_prob
 from tf_drpm.ops.plackett_luce_log_prob import ranked_log_prob
+from tf_drpm.ops.soft_sort_partition import hard_sort_partition
 from tf_drpm.ops.soft_sort_partition import soft_sort_partition
 from tf_drpm.ops.soft_sort_partition import sort_partition
 from tf_drpm.ops.straight_through import straight_through
 from tf_drpm.ops.subset_masks import subset_masks
 
 __all__ = [
+    "hard_sort_partition",
     "hard_sort_permutation",
     "log_binomial_coefficients",
     "log_convolve",

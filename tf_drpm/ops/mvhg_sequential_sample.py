@@ -96,9 +96,9 @@ def mvhg_sequential_sample(total_count,
 
     #### References
 
-    [1]: Thomas M. Sutter, Imant Daunhawer, Julia E. Vogt. Learning Group
-         Importance using the Differentiable Hypergeometric Distribution.
-         ICLR 2023.
+    [1]: Thomas M. Sutter, Laura Manduchi, Alain Ryser, Julia E. Vogt.
+         Learning Group Importance using the Differentiable Hypergeometric
+         Distribution. ICLR 2023.
     [2]: Thomas M. Sutter, Alain Ryser, Joram Liebeskind, Julia E. Vogt.
          Differentiable Random Partition Models. NeurIPS 2023.
     """

@@ -7,7 +7,7 @@ from tf_drpm.internal import dtype_util
 from tf_drpm.ops.neural_sort import descending_order
 from tf_drpm.ops.neural_sort import pairwise_abs_rowsum
 
-__all__ = ["soft_sort_partition", "sort_partition"]
+__all__ = ["hard_sort_partition", "soft_sort_partition", "sort_partition"]
 
 
 def soft_sort_partition(masks, log_scores, temperature, chunk_size=256, masks_gradient=True,
@@ -145,21 +145,65 @@ def sort_partition(masks, log_scores, temperature, hard=False, chunk_size=256,
         masks = tf.convert_to_tensor(masks, dtype=log_scores.dtype)
         if not hard:
             return soft_sort_partition(masks, log_scores, temperature, chunk_size, mask=mask)
-        batch_rank = max(log_scores.shape.rank - 1, masks.shape.rank - 2)
-        batch_shape = tf.broadcast_dynamic_shape(tf.shape(log_scores)[:-1],
-                                                 tf.shape(masks)[:-2])
-        scores = tf.broadcast_to(
-            log_scores, tf.concat([batch_shape, tf.shape(log_scores)[-1:]], 0))
-        masks = tf.broadcast_to(masks, tf.concat([batch_shape, tf.shape(masks)[-2:]], 0))
-        if mask is not None:
-            masks = _drop_ranks_past_real(masks, tf.broadcast_to(mask, tf.shape(scores)))
-        order = descending_order(scores, mask)
-        rank = tf.argsort(order, axis=-1, stable=True)  # rank of each element
-        hard_part = tf.gather(masks, rank, axis=-1, batch_dims=batch_rank)
+        masks, scores = _broadcast_batches(masks, log_scores)
+        hard_part = _hard_partition(masks, scores, mask)
         soft_part = soft_sort_partition(
             tf.stop_gradient(masks), scores, temperature, chunk_size,
             masks_gradient=False, mask=mask)
         return hard_part + (soft_part - tf.stop_gradient(soft_part))
+
+
+def hard_sort_partition(masks, log_scores, mask=None, name=None):
+    """Fills rank-ordered subset masks with the elements in descending score order.
+
+    The exact partition `masks @ P_hard`, `P_hard` the permutation matrix of the
+    (stable) descending sort of `log_scores`: each element takes the mask
+    column of its rank, in O(K n) memory after one sort. It is the forward
+    value of `sort_partition(..., hard=True)`, without the relaxation (the
+    gradient reaches `masks` only).
+
+    Args:
+        masks: Float `Tensor` `[..., K, n]`, rows by rank (`subset_masks`).
+        log_scores: Float `Tensor` `[..., n]`.
+        mask: Optional boolean `Tensor` broadcastable to `[..., n]`, `True` for
+            real elements; padded elements rank after every real one and get
+            all-zero columns.
+        name: Optional name scope.
+
+    Returns:
+        partition: `Tensor` `[..., K, n]`, dtype of `log_scores`.
+
+    #### Examples
+
+    ```python
+    masks = subset_masks(tf.constant([2., 1.]), num_elements=3)
+    y = hard_sort_partition(masks, tf.constant([0.3, 2., -1.]))
+    # [[1, 1, 0], [0, 0, 1]]                                          # Shape [2, 3]
+    ```
+    """
+    with tf.name_scope(name or "hard_sort_partition"):
+        log_scores = tf.convert_to_tensor(log_scores)
+        masks = tf.convert_to_tensor(masks, dtype=log_scores.dtype)
+        masks, scores = _broadcast_batches(masks, log_scores)
+        return _hard_partition(masks, scores, mask)
+
+
+def _broadcast_batches(masks, log_scores):
+    """`masks` `[B..., K, n]` and `log_scores` `[B..., n]` on their common batch shape."""
+    batch_shape = tf.broadcast_dynamic_shape(tf.shape(log_scores)[:-1], tf.shape(masks)[:-2])
+    scores = tf.broadcast_to(log_scores, tf.concat([batch_shape, tf.shape(log_scores)[-1:]], 0))
+    masks = tf.broadcast_to(masks, tf.concat([batch_shape, tf.shape(masks)[-2:]], 0))
+    return masks, scores
+
+
+def _hard_partition(masks, scores, mask):
+    """`masks @ P_hard` by a gather: element i takes the mask column of its rank."""
+    batch_rank = max(scores.shape.rank - 1, masks.shape.rank - 2)
+    if mask is not None:
+        masks = _drop_ranks_past_real(masks, tf.broadcast_to(mask, tf.shape(scores)))
+    order = descending_order(scores, mask)
+    rank = tf.argsort(order, axis=-1, stable=True)  # rank of each element
+    return tf.gather(masks, rank, axis=-1, batch_dims=batch_rank)
 
 
 def _drop_ranks_past_real(masks, mask):

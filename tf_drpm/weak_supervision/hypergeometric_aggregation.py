@@ -27,7 +27,7 @@ class HypergeometricAggregation(_LearnedSizesAggregation):
     `d - n_i` shared. The counts are straight-through, so gradients reach the
     dense layer through the masks; the sort by divergence carries no gradient.
     Without training (`training=False`) or with `stochastic=False` no Gumbel
-    noise is used (the deterministic relaxed mode).
+    noise is used (`RelaxedMVHG.noiseless_counts`).
 
     With `gamma > 0` the per-pair term
     `gamma * (log q(n; w(X)) - log p(n; w_prior))` (the MVHG part of equation
@@ -81,6 +81,19 @@ class HypergeometricAggregation(_LearnedSizesAggregation):
             **kwargs,
         )
 
+    def _make_sampler(self, seed):
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.temperature = None
+
+    def build(self, input_shape):
+        self.weights_layer.build(tuple(input_shape))
+        self.temperature = self.add_weight(
+            name="temperature",
+            shape=(),
+            initializer=keras.initializers.Constant(self.initial_temperature),
+            trainable=False,
+        )
+
     def compute_output_shape(self, input_shape):
         shapes = super().compute_output_shape(input_shape)
         pair = tuple(input_shape)[:-1] + (2,)
@@ -91,9 +104,8 @@ class HypergeometricAggregation(_LearnedSizesAggregation):
         kl_divergence = tf.convert_to_tensor(kl_divergence, dtype=self.compute_dtype)
         dtype = kl_divergence.dtype
         num_latent = kl_divergence.shape[-1]
-        log_weights, temperature, stochastic, seed = self._sampling_arguments(
-            kl_divergence, training
-        )
+        log_weights = self._size_head(kl_divergence)
+        temperature = tf.cast(tf.convert_to_tensor(self.temperature), dtype)
         total_count = tf.constant(num_latent, dtype)
         group_sizes = tf.fill([2], total_count)
         sizes = RelaxedMultivariateNoncentralHypergeometric(
@@ -102,9 +114,11 @@ class HypergeometricAggregation(_LearnedSizesAggregation):
             log_weights=log_weights,
             temperature=temperature,
             hard=self.hard,
-            stochastic=stochastic,
         )
-        counts = sizes.sample(seed=seed)  # [B, 2]
+        if self.stochastic and bool(training):
+            counts = sizes.sample(seed=tf.cast(self.seed_generator.next(), tf.int32))
+        else:
+            counts = sizes.noiseless_counts()  # [B, 2]
         masks = _split_by_divergence(kl_divergence, counts)  # [B, 2, d]
         partition_loss = None
         if self.gamma > 0:

@@ -9,6 +9,7 @@ import tensorflow as tf
 from tf_drpm.distributions.differentiable_random_partition import (
     DifferentiableRandomPartition,
 )
+from tf_drpm.layers.random_partition import RandomPartition
 from tf_drpm.ops.neural_sort import hard_sort_permutation
 from tf_drpm.ops.plackett_luce_log_prob import plackett_luce_log_prob
 from tf_drpm.weak_supervision.view_aggregation import _LearnedSizesAggregation
@@ -21,7 +22,8 @@ class PartitionAggregation(_LearnedSizesAggregation):
     """DRPM-VAE (Sutter et al., NeurIPS 2023, section 5.2) view aggregation.
 
     The `d` latent dimensions are split into `K = 2` subsets by a
-    differentiable random partition model (`tf_drpm.distributions.DRPM`):
+    differentiable random partition model (a `tf_drpm.layers.RandomPartition`
+    sublayer, sampling `tf_drpm.distributions.RelaxedDRPM`):
     subset 0 holds the independent dimensions, subset 1 the shared ones. Its
     parameters come from the per-dimension symmetric divergence `kl` of the
     two views (equations (68)-(70)):
@@ -45,10 +47,11 @@ class PartitionAggregation(_LearnedSizesAggregation):
 
     with `|Pi_Y| = n_0! n_1!`, `q(n; w)` the exact MVHG pmf of the sampled
     sizes, `max_pi q(pi; s)` the Plackett-Luce probability of the sorted
-    scores and `pi_Y` the permutation that produced `Y`. The prior `p(Y)` is a
-    DRPM with `prior_log_weights` and uniform scores (so
-    `log p(pi_Y; s_prior) = -log d!`). Without training (`training=False`) or
-    with `stochastic=False` no Gumbel noise is used (deterministic partition).
+    scores and `pi_Y` the permutation that produced `Y`; the exact terms come
+    from `tf_drpm.distributions.DRPM`. The prior `p(Y)` is a DRPM with
+    `prior_log_weights` and uniform scores (so `log p(pi_Y; s_prior) =
+    -log d!`). Without training (`training=False`) or with `stochastic=False`
+    no Gumbel noise is used (the noiseless partition).
 
     Args:
         temperature: Positive float, initial temperature of both relaxations (a
@@ -112,6 +115,32 @@ class PartitionAggregation(_LearnedSizesAggregation):
             )
         self.delta = float(delta)
 
+    def _make_sampler(self, seed):
+        self.random_partition = RandomPartition(
+            temperature=self.initial_temperature,
+            hard=self.hard,
+            stochastic=self.stochastic,
+            return_details=True,
+            seed=seed,
+            name="random_partition",
+            dtype=self.dtype_policy,
+        )
+
+    @property
+    def temperature(self):
+        """The non-trainable temperature variable (of the `RandomPartition`)."""
+        return self.random_partition.temperature
+
+    @property
+    def seed_generator(self):
+        """The `keras.random.SeedGenerator` of the Gumbel noise."""
+        return self.random_partition.seed_generator
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        self.weights_layer.build(input_shape)
+        self.random_partition.build([input_shape[:-1] + (2,), input_shape])
+
     def compute_output_shape(self, input_shape):
         shapes = super().compute_output_shape(input_shape)
         input_shape = tuple(input_shape)
@@ -129,21 +158,20 @@ class PartitionAggregation(_LearnedSizesAggregation):
         kl_divergence = tf.convert_to_tensor(kl_divergence, dtype=self.compute_dtype)
         dtype = kl_divergence.dtype
         num_latent = kl_divergence.shape[-1]
-        log_weights, temperature, stochastic, seed = self._sampling_arguments(
-            kl_divergence, training
-        )
+        log_weights = self._size_head(kl_divergence)
         log_scores = tf.math.log(kl_divergence + np.finfo(dtype.as_numpy_dtype).eps)
-        posterior = DifferentiableRandomPartition(
-            log_weights, log_scores, temperature, hard=self.hard, stochastic=stochastic
+        details = self.random_partition(
+            [log_weights, log_scores], stochastic=self.stochastic and bool(training)
         )
-        details = posterior.sample_with_details(seed=seed, return_permutation=False)
-        partition, counts = details["partition"], details["counts"]  # [B, 2, d], [B, 2]
+        partition = tf.cast(details["partition"], dtype)  # [B, 2, d]
+        counts = details["counts"]  # [B, 2]
         # The ELBO terms need integer sizes (exact with hard=True).
         counts = counts + tf.stop_gradient(tf.round(counts) - counts)
 
+        posterior = DifferentiableRandomPartition(log_weights, log_scores)
         prior_log_scores = tf.zeros([num_latent], dtype)
         prior = DifferentiableRandomPartition(
-            self._prior_log_weights(dtype), prior_log_scores, temperature
+            self._prior_log_weights(dtype), prior_log_scores
         )
         log_num_orders = tf.reduce_sum(tf.math.lgamma(counts + 1.0), axis=-1)
         counts_term = (

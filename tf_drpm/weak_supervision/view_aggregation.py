@@ -74,9 +74,11 @@ def _split_by_divergence(kl_divergence, counts):
 class _LearnedSizesAggregation(ViewAggregation):
     """Shared machinery of the HG and DRPM aggregations.
 
-    Holds the non-trainable `temperature` weight (annealed by
-    `tf_drpm.callbacks.ExponentialTemperatureSchedule`), a seed generator and
-    the size head `log_weights = Dense(2)(features)`. Group 0 is the
+    Checks and stores the common arguments and holds the size head
+    `log_weights = Dense(2)(features)`; subclasses own the non-trainable
+    `temperature` weight (annealed by
+    `tf_drpm.callbacks.ExponentialTemperatureSchedule`) and the seed
+    generator. Group 0 is the
     independent group, group 1 the shared one. `size_head_input` chooses the
     features:
 
@@ -147,35 +149,23 @@ class _LearnedSizesAggregation(ViewAggregation):
         self.seed = seed
         self.size_head_input = size_head_input
         self.size_head_stop_gradient = bool(size_head_stop_gradient)
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self._make_sampler(seed)
         self.weights_layer = keras.layers.Dense(
             2, name="log_weights", dtype=self.dtype_policy
         )
-        self.temperature = None
 
-    def build(self, input_shape):
-        self.weights_layer.build(tuple(input_shape))
-        self.temperature = self.add_weight(
-            name="temperature",
-            shape=(),
-            initializer=keras.initializers.Constant(self.initial_temperature),
-            trainable=False,
-        )
+    def _make_sampler(self, seed):
+        """Creates the seed generator (and whatever samples with it)."""
+        raise NotImplementedError
 
-    def _sampling_arguments(self, kl_divergence, training):
-        """(log_weights, temperature, stochastic now, seed)."""
+    def _size_head(self, kl_divergence):
+        """`log_weights` `[B, 2]` (independent, shared) from the divergences."""
         features = kl_divergence
         if self.size_head_input == "saturating":
             features = kl_divergence / (1.0 + kl_divergence)
         if self.size_head_stop_gradient:
             features = tf.stop_gradient(features)
-        log_weights = self.weights_layer(features)  # [B, 2]
-        temperature = tf.cast(
-            tf.convert_to_tensor(self.temperature), kl_divergence.dtype
-        )
-        stochastic = self.stochastic and bool(training)
-        seed = tf.cast(self.seed_generator.next(), tf.int32) if stochastic else None
-        return log_weights, temperature, stochastic, seed
+        return self.weights_layer(features)  # [B, 2]
 
     def _prior_log_weights(self, dtype):
         return tf.constant(self.prior_log_weights, dtype)
