@@ -16,20 +16,20 @@ import tensorflow as tf
 
 from tf_drpm.data.set_batches import num_set_batches
 from tf_drpm.data.set_batches import set_batches
-from tf_drpm.internal.distribution_util import num_replicas
-from tf_drpm.internal.distribution_util import scale_loss_for_distribution
+from tf_drpm.models import LossModel
 from trainers import cli
 from trainers import training
 
 __all__ = ["ToyRegressor", "toy_callbacks", "toy_data", "toy_evaluate", "toy_model"]
 
 
-class ToyRegressor(keras.Model):
-    """Linear regression with input noise, a custom `train_step` and a hand-written loss.
+class ToyRegressor(LossModel):
+    """Linear regression with input noise and a hand-written loss.
 
-    The loss is the squared error summed over the replica's examples and
-    scaled by the global batch size (`scale_loss_for_distribution`), so any
-    `tf.distribute` strategy gives the gradient of the global-batch mean.
+    The loss is the squared error of each example; the shared train step
+    (`tf_drpm.models.LossModel`) scales it over the global batch
+    (`scale_loss`), so any `tf.distribute` strategy gives the gradient of the
+    global-batch mean.
 
     Args:
         units: output dimension.
@@ -44,7 +44,7 @@ class ToyRegressor(keras.Model):
         self.dense = keras.layers.Dense(units, kernel_initializer="glorot_uniform")
         self.input_noise = float(input_noise)
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.trackers = {"loss": keras.metrics.Mean(name="loss")}
 
     def build(self, input_shape):
         self.dense.build(input_shape)
@@ -56,34 +56,12 @@ class ToyRegressor(keras.Model):
                 tf.shape(inputs), seed=self.seed_generator, dtype=inputs.dtype)
         return self.dense(inputs)
 
-    @property
-    def metrics(self):
-        return [self.loss_tracker]
-
-    def compute_loss_sum(self, x, y, training=False):
-        """Sum over the local batch of the squared errors."""
+    def compute_losses(self, data, seed=None, training=False):
+        """The squared error of each example, `[batch]`."""
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         prediction = self(x, training=training)
-        return tf.reduce_sum(tf.square(prediction - tf.reshape(y, tf.shape(prediction))))
-
-    def train_step(self, data):
-        x, y = data
-        local_batch_size = tf.shape(x)[0]
-        with tf.GradientTape() as tape:
-            loss_sum = self.compute_loss_sum(x, y, training=True)
-            loss = scale_loss_for_distribution(
-                loss_sum, local_batch_size * num_replicas())
-        gradients = tape.gradient(loss, self.trainable_variables)
-        self.optimizer.apply(gradients, self.trainable_variables)
-        batch = tf.cast(local_batch_size, loss_sum.dtype)
-        self.loss_tracker.update_state(loss_sum / batch, sample_weight=batch)
-        return {m.name: m.result() for m in self.metrics}
-
-    def test_step(self, data):
-        x, y = data
-        loss_sum = self.compute_loss_sum(x, y)
-        batch = tf.cast(tf.shape(x)[0], loss_sum.dtype)
-        self.loss_tracker.update_state(loss_sum / batch, sample_weight=batch)
-        return {m.name: m.result() for m in self.metrics}
+        errors = tf.square(prediction - tf.reshape(y, tf.shape(prediction)))
+        return {"loss": tf.reduce_sum(errors, axis=-1)}
 
 
 def _toy_arrays(num_examples, dim, seed):

@@ -50,9 +50,8 @@ Fault injection for tests: with the environment variable
 epoch `N` (a real `kill -9` at a known point; used by the kill-and-resume
 tests of every family).
 
-Hand-written losses in `train_step` must be scaled over the global batch:
-`scale_loss_for_distribution(loss_sum, global_batch_size)` (re-exported here
-from `tf_drpm.internal.distribution_util`, which model code imports).
+Models with hand-written losses subclass `tf_drpm.models.LossModel`, whose one
+train step scales the loss over the global batch (`tf_drpm.models.scale_loss`).
 """
 
 import collections
@@ -69,8 +68,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_drpm.internal.distribution_util import average_over_replicas
-from tf_drpm.internal.distribution_util import scale_loss_for_distribution
 from trainers import gin_registry  # noqa: F401  (registers external configurables)
 from trainers import run_directory
 from trainers.scalar_summaries import ScalarSummaries
@@ -80,10 +77,8 @@ __all__ = [
     "EpochCheckpoint",
     "TrainData",
     "TrainResult",
-    "average_over_replicas",
     "format_markdown_table",
     "read_checkpoint_state",
-    "scale_loss_for_distribution",
     "set_seeds",
     "train",
     "write_json",

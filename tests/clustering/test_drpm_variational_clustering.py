@@ -69,7 +69,7 @@ class DRPMVCTest(tf.test.TestCase):
         model = _model(num_samples=3, gamma=1.0, delta=1.0)
         x = _images()
         seed = tf.constant([5, 6], tf.int32)
-        losses = model.compute_losses(x, seed, training=False)
+        losses = model.set_losses(x, seed, training=False)
         # Re-draw the same partitions.
         mean, log_scale = model.autoencoder.encode(x)
         log_weights, log_scores, _ = model.partition_parameters(mean, log_scale)
@@ -94,9 +94,9 @@ class DRPMVCTest(tf.test.TestCase):
         x = _images()
         seed = tf.constant([7, 8], tf.int32)
         model = _model("bound", gamma=1.0, delta=1.0)
-        bound = model.compute_losses(x, seed, False)
+        bound = model.set_losses(x, seed, False)
         model.kl = "exact"  # same weights, same seed, same partitions
-        exact = model.compute_losses(x, seed, False)
+        exact = model.set_losses(x, seed, False)
         self.assertGreaterEqual(
             float(bound["kl_partition"]) + 1e-3, float(exact["kl_partition"])
         )
@@ -107,7 +107,7 @@ class DRPMVCTest(tf.test.TestCase):
         model = _model("exact", num_samples=2)
         x = _images(8)
         seed = tf.constant([1, 9], tf.int32)
-        losses = model.compute_losses(x, seed, training=False)
+        losses = model.set_losses(x, seed, training=False)
         mean, log_scale = model.autoencoder.encode(x)
         log_weights, log_scores, kl = model.partition_parameters(mean, log_scale)
         import tensorflow_probability as tfp  # pylint: disable=g-import-not-at-top
@@ -160,9 +160,9 @@ class DRPMVCTest(tf.test.TestCase):
         x = _images(30)
         mean, log_scale = model.autoencoder.encode(x)
         log_weights, log_scores, kl = model.partition_parameters(mean, log_scale)
-        losses = model.compute_losses(x, tf.constant([4, 4], tf.int32), False)
+        losses = model.set_losses(x, tf.constant([4, 4], tf.int32), False)
         self.assertTrue(np.isfinite(float(losses["loss"])))
-        # Re-draw as compute_losses does: one count vector for all samples.
+        # Re-draw as set_losses does: one count vector for all samples.
         import tensorflow_probability as tfp  # pylint: disable=g-import-not-at-top
 
         from tf_drpm.ops.gumbel import sample_gumbel  # pylint: disable=g-import-not-at-top
@@ -237,7 +237,7 @@ class DRPMVCTest(tf.test.TestCase):
         model = _model(partition_model="nearest_prior")
         x = _images()
         seed = tf.constant([3, 4], tf.int32)
-        losses = model.compute_losses(x, seed, training=False)
+        losses = model.set_losses(x, seed, training=False)
         mean, log_scale = model.autoencoder.encode(x)
         kl = model.prior.kl_divergence(mean, log_scale).numpy()
         self.assertAllClose(losses["kl_z"], kl.min(axis=-1).sum(), rtol=1e-5)
@@ -251,6 +251,17 @@ class DRPMVCTest(tf.test.TestCase):
         self.assertGreater(float(tf.reduce_max(tf.abs(gradients[1]))), 0.0)
         with self.assertRaisesRegex(ValueError, "partition_model='x'"):
             _model(partition_model="x")
+
+    def test_compute_losses_are_per_image_set_losses(self):
+        model = _model()
+        x = _images()
+        seed = tf.constant([3, 4], tf.int32)
+        sums = model.set_losses(x, seed)
+        per_image = model.compute_losses(x, seed)
+        self.assertEqual(set(per_image), set(sums) | {"log_score_scale"})
+        for name, value in sums.items():
+            self.assertAllClose(per_image[name], value / x.shape[0])
+        self.assertAllClose(per_image["log_score_scale"], model.score_scale)
 
     def test_score_scale_gradient(self):
         model = _model(gamma=0.0, delta=0.0)

@@ -97,7 +97,7 @@ class DRPMMultitaskTest(tf.test.TestCase):
         model = _model(temperature=1.0, regularization_weight=0.015)
         model(images[:1])
         with tf.GradientTape() as tape:
-            _, loss, _, _, _ = model._losses_and_metrics((images, labels), training=False)
+            loss = model.compute_losses((images, labels), training=False)["loss"]
         variables = model.trainable_variables
         gradients = tape.gradient(loss, variables)
         paths = [v.path for v in variables]

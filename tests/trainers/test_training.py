@@ -119,11 +119,6 @@ class TrainEndToEndTest(tf.test.TestCase):
         self.assertEqual(table, "| method | acc | nmi |\n|---|---|---|\n"
                          "| DRPM-VC | 0.5000 | 0.2500 |\n| GMM | 0.1250 |  |\n")
 
-    def test_scale_loss_for_distribution(self):
-        self.assertAllClose(training.scale_loss_for_distribution(tf.constant(6.0), 4), 1.5)
-        with self.assertRaisesRegex(ValueError, "Received: global_batch_size=0"):
-            training.scale_loss_for_distribution(1.0, 0)
-
 
 _MIRRORED_SCRIPT = textwrap.dedent("""
     import json
@@ -147,16 +142,15 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
         model.dense.bias.assign(bias)
         return model
 
-    def replica_grads(model, batch):
-        bx, by = batch
-        with tf.GradientTape() as tape:
-            loss_sum = model.compute_loss_sum(bx, by)
-            loss = strategy_lib_scale(loss_sum, tf.shape(bx)[0])
-        return loss, tape.gradient(loss, model.trainable_variables)
+    from tf_drpm.models import scale_loss
 
-    from tf_drpm.internal.distribution_util import num_replicas, scale_loss_for_distribution
-    def strategy_lib_scale(loss_sum, local):
-        return scale_loss_for_distribution(loss_sum, local * num_replicas())
+    def replica_grads(model, batch):
+        # Per-example losses and their replica mean: the same share.
+        with tf.GradientTape() as tape:
+            per_example = model.compute_losses(batch)["loss"]
+            loss = scale_loss(per_example)
+        mean_share = scale_loss(tf.reduce_mean(per_example))
+        return loss, mean_share, tape.gradient(loss, model.trainable_variables)
 
     out = {"devices": devices}
     for name in ("default", "mirrored"):
@@ -167,13 +161,15 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
             model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1))
         dataset = tf.data.Dataset.from_tensors((x, y))
         batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
-        loss, grads = strategy.run(replica_grads, args=(model, batch))
+        loss, mean_share, grads = strategy.run(replica_grads, args=(model, batch))
         loss = strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
+        mean_share = strategy.reduce(tf.distribute.ReduceOp.SUM, mean_share, axis=None)
         grads = [strategy.reduce(tf.distribute.ReduceOp.SUM, g, axis=None) for g in grads]
         history = model.fit(dataset, epochs=1, verbose=0, shuffle=False)
         out[name] = {
             "replicas": strategy.num_replicas_in_sync,
             "loss": float(loss),
+            "mean_share": float(mean_share),
             "grads": [np.asarray(g).tolist() for g in grads],
             "fit_loss": history.history["loss"][0],
             "kernel_after_step": np.asarray(model.dense.kernel).tolist(),
@@ -216,6 +212,7 @@ class MirroredStrategyTest(tf.test.TestCase):
         expected_kernel_grad = 2 * x.T @ residual / 8
         for run in (default, mirrored):
             self.assertAllClose(run["loss"], expected_loss, rtol=1e-5)
+            self.assertAllClose(run["mean_share"], expected_loss, rtol=1e-5)
             self.assertAllClose(np.asarray(run["grads"][0])[:, 0], expected_kernel_grad,
                                 rtol=1e-5, atol=1e-6)
             self.assertAllClose(run["grads"][1], [2 * residual.mean()], rtol=1e-5, atol=1e-6)

@@ -96,7 +96,7 @@ class WeakVAETest(tf.test.TestCase, parameterized.TestCase):
                 np.where(shared, average_log_var, log_var), view_log_var, atol=1e-5
             )
         # Loss: mean Bernoulli NLL of both views + beta * mean KL to N(0, I).
-        losses = model.compute_losses(data, outputs)
+        losses = model.loss_terms(data, outputs)
 
         def nll(x, logits):
             logits = logits.numpy().astype(np.float64)
@@ -128,8 +128,8 @@ class WeakVAETest(tf.test.TestCase, parameterized.TestCase):
         sum_model.build()
         sum_model.set_weights(mean_model.get_weights())
         outputs = mean_model(data, training=False, sample_latents=False)
-        mean_losses = mean_model.compute_losses(data, outputs)
-        sum_losses = sum_model.compute_losses(data, outputs)
+        mean_losses = mean_model.loss_terms(data, outputs)
+        sum_losses = sum_model.loss_terms(data, outputs)
         for key in ("reconstruction_loss", "kl_loss"):
             self.assertAllClose(sum_losses[key], 2.0 * mean_losses[key])
         self.assertAllClose(sum_losses["partition_loss"], mean_losses["partition_loss"])

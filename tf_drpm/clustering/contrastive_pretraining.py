@@ -5,9 +5,9 @@ import math
 import keras
 import tensorflow as tf
 
-from tf_drpm.models._seeded_train_step import add_step_counter
-from tf_drpm.models._seeded_train_step import from_config_with_autoencoder
-from tf_drpm.models._seeded_train_step import seeded_train_step
+from tf_drpm.clustering._serialization import from_config_with_autoencoder
+from tf_drpm.clustering._serialization import images_of
+from tf_drpm.models.loss_model import LossModel
 
 __all__ = ["ContrastivePretraining"]
 
@@ -101,7 +101,7 @@ def _nt_xent(first, second, temperature):
 
 
 @keras.saving.register_keras_serializable(package="tf_drpm")
-class ContrastivePretraining(keras.Model):
+class ContrastivePretraining(LossModel):
     """Instance + cluster contrastive pretraining with reconstruction (TCL style).
 
     Wraps an `MLPAutoencoder`. Each batch gives two views: the plain images and
@@ -225,7 +225,7 @@ class ContrastivePretraining(keras.Model):
             for name in ("loss", "instance", "cluster", "reconstruction")
         }
         # Counts optimisation steps; with `seed` it gives the augmentation seeds.
-        self.step_counter = add_step_counter(self)
+        self.add_step_counter()
 
     def build(self, input_shape=None):
         if not self.autoencoder.built:
@@ -239,10 +239,6 @@ class ContrastivePretraining(keras.Model):
         self.cluster_head.build((None, width))
         self.built = True
 
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
     def augment(self, images, seed):
         """Augments `[batch, ...]` images; returns `[batch, 784]` floats."""
         images = self.autoencoder.flatten(images)
@@ -255,9 +251,12 @@ class ContrastivePretraining(keras.Model):
             hidden = self.autoencoder.mean_head(hidden, training=training)
         return self.cluster_head(hidden, training=training)
 
-    def compute_losses(self, images, seed, training=True):
-        """Loss terms for one batch; returns a dict of scalars."""
-        images = self.autoencoder.flatten(images)
+    def compute_losses(self, data, seed=None, training=False):
+        """Loss terms for one batch; returns a dict of scalars.
+
+        The log-scale head gets no gradient in pretraining (the train step
+        skips it)."""
+        images = self.autoencoder.flatten(images_of(data))
         seeds = tf.random.experimental.stateless_split(seed, num=2)
         second = self.augment(images, seeds[1])
         first = self.augment(images, seeds[0]) if self.augment_both_views else images
@@ -299,10 +298,6 @@ class ContrastivePretraining(keras.Model):
             "cluster": cluster_loss,
             "reconstruction": reconstruction_loss,
         }
-
-    def train_step(self, data):
-        # The log-scale head gets no gradient in pretraining.
-        return seeded_train_step(self, data)
 
     def get_config(self):
         config = super().get_config()

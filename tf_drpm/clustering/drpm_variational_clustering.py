@@ -5,12 +5,10 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tf_drpm import distributions as drpm_distributions
+from tf_drpm.clustering._serialization import from_config_with_autoencoder
+from tf_drpm.clustering._serialization import images_of
 from tf_drpm.clustering.gaussian_mixture_prior import GaussianMixturePrior
-from tf_drpm.internal.distribution_util import num_replicas
-from tf_drpm.internal.distribution_util import scale_loss_for_distribution
-from tf_drpm.models._seeded_train_step import add_step_counter
-from tf_drpm.models._seeded_train_step import from_config_with_autoencoder
-from tf_drpm.models._seeded_train_step import next_step_seed
+from tf_drpm.models.loss_model import LossModel
 from tf_drpm.ops.gumbel import sample_gumbel
 from tf_drpm.ops.neural_sort import hard_sort_permutation
 
@@ -23,7 +21,7 @@ _PARTITION_MODELS = ("drpm", "nearest_prior")
 
 
 @keras.saving.register_keras_serializable(package="tf_drpm")
-class DRPMVC(keras.Model):
+class DRPMVC(LossModel):
     """DRPM variational clustering: a batch of images is one set to partition.
 
     Generative model (appendix C.1.1): a partition `Y ~ p(Y; omega, s = 0)` of
@@ -56,7 +54,8 @@ class DRPMVC(keras.Model):
 
     The loss of equations (47)-(50), with L Monte Carlo partitions
     `Y_l ~ q(Y | X)` (counts `n_l`, permutation `pi_l`), divided by the global
-    batch size:
+    batch size (`set_losses` gives the sums of one set, `compute_losses` the
+    per-image values the train step of `tf_drpm.models.LossModel` uses):
 
       loss = sum_i BCE(x_i, decoder(z_i))                              (47)
            + beta / L sum_l sum_{k,i} Y_l[k, i] KL_ik                  (48)
@@ -205,7 +204,7 @@ class DRPMVC(keras.Model):
             initializer=keras.initializers.Constant(self.initial_score_scale),
             trainable=True,
         )
-        self.step_counter = add_step_counter(self)
+        self.add_step_counter()
         self.trackers = {
             name: keras.metrics.Mean(name=name)
             for name in (
@@ -224,10 +223,6 @@ class DRPMVC(keras.Model):
             self.autoencoder.build()
         self.prior.build()
         self.built = True
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def call(self, inputs, training=False):
         mean, _ = self.autoencoder.encode(inputs, training=training)
@@ -303,7 +298,17 @@ class DRPMVC(keras.Model):
             log_scores=tf.zeros([num_elements], dtype),
         )
 
-    def compute_losses(self, images, seed, training=True):
+    def compute_losses(self, data, seed=None, training=False):
+        """Loss terms per image: `set_losses` divided by the set size; a dict of
+        scalars (with `log_score_scale`, tracked)."""
+        images = self.autoencoder.flatten(images_of(data))
+        sums = self.set_losses(images, seed, training=training)
+        size = tf.cast(tf.shape(images)[0], sums["loss"].dtype)
+        losses = {name: value / size for name, value in sums.items()}
+        losses["log_score_scale"] = self.score_scale
+        return losses
+
+    def set_losses(self, images, seed, training=False):
         """Loss terms of one set (sums over its elements); a dict of scalars."""
         images = self.autoencoder.flatten(images)
         num_elements = tf.shape(images)[0]
@@ -385,35 +390,6 @@ class DRPMVC(keras.Model):
             "kl_permutation": kl_permutation,
             "kl_partition": kl_partition,
         }
-
-    def _update_trackers(self, losses, batch_size):
-        size = tf.cast(batch_size, losses["loss"].dtype)
-        for name, value in losses.items():
-            # Per-image values, comparable across batch sizes.
-            self.trackers[name].update_state(value / size)
-        self.trackers["log_score_scale"].update_state(self.score_scale)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
-
-    def train_step(self, data):
-        images = data[0] if isinstance(data, (tuple, list)) else data
-        seed = next_step_seed(self)
-        local_batch = tf.shape(images)[0]
-        with tf.GradientTape() as tape:
-            losses = self.compute_losses(images, seed, training=True)
-            global_batch = local_batch * num_replicas()
-            scaled = scale_loss_for_distribution(losses["loss"], global_batch)
-        variables = self.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        self.optimizer.apply_gradients(
-            [(g, v) for g, v in zip(gradients, variables) if g is not None]
-        )
-        return self._update_trackers(losses, local_batch)
-
-    def test_step(self, data):
-        images = data[0] if isinstance(data, (tuple, list)) else data
-        seed = tf.constant([self.seed, -1], tf.int32)
-        losses = self.compute_losses(images, seed, training=False)
-        return self._update_trackers(losses, tf.shape(images)[0])
 
     def generate(self, num_elements, seed):
         """Samples a partition from the prior and images for its elements.

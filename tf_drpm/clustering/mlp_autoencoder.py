@@ -3,6 +3,9 @@
 import keras
 import tensorflow as tf
 
+from tf_drpm.clustering._serialization import images_of
+from tf_drpm.models.loss_model import LossModel
+
 __all__ = ["MLPAutoencoder"]
 
 
@@ -14,7 +17,7 @@ def _check_positive_int(name, value):
 
 
 @keras.saving.register_keras_serializable(package="tf_drpm")
-class MLPAutoencoder(keras.Model):
+class MLPAutoencoder(LossModel):
     """MLP auto-encoder `784-500-500-2000-l` with Gaussian posterior heads.
 
     The encoder trunk maps flattened images to `trunk_units` (500, 500, 2000 by
@@ -81,7 +84,7 @@ class MLPAutoencoder(keras.Model):
             + [keras.layers.Dense(input_dim, name="decoder_logits")],
             name="decoder",
         )
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
+        self.trackers = {"reconstruction": keras.metrics.Mean(name="reconstruction")}
 
     def build(self, input_shape=None):
         self.trunk.build((None, self.input_dim))
@@ -125,35 +128,14 @@ class MLPAutoencoder(keras.Model):
         kernel.assign(tf.zeros_like(kernel))
         bias.assign(tf.fill(tf.shape(bias), tf.cast(log_scale, bias.dtype)))
 
-    @property
-    def metrics(self):
-        return [self.reconstruction_tracker]
-
-    def train_step(self, data):
-        images = data[0] if isinstance(data, (tuple, list)) else data
-        images = self.flatten(images)
-        with tf.GradientTape() as tape:
-            reconstruction = self(images, training=True)
-            # Mean over pixels and the global batch.
-            loss = tf.reduce_mean(tf.square(reconstruction - images))
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            scaled_loss = loss / tf.cast(replicas, loss.dtype)
-        variables = self.trainable_variables
-        gradients = tape.gradient(scaled_loss, variables)
-        # The log-scale head is not part of the reconstruction objective.
-        self.optimizer.apply_gradients(
-            [(g, v) for g, v in zip(gradients, variables) if g is not None]
-        )
-        self.reconstruction_tracker.update_state(loss)
-        return {"reconstruction": self.reconstruction_tracker.result()}
-
-    def test_step(self, data):
-        images = self.flatten(data[0] if isinstance(data, (tuple, list)) else data)
-        reconstruction = self(images, training=False)
-        self.reconstruction_tracker.update_state(
-            tf.reduce_mean(tf.square(reconstruction - images))
-        )
-        return {"reconstruction": self.reconstruction_tracker.result()}
+    def compute_losses(self, data, seed=None, training=False):
+        """The reconstruction loss: the mean squared error over pixels and the
+        batch (the log-scale head gets no gradient; the train step skips it)."""
+        del seed
+        images = self.flatten(images_of(data))
+        reconstruction = self(images, training=training)
+        loss = tf.reduce_mean(tf.square(reconstruction - images))
+        return {"loss": loss, "reconstruction": loss}
 
     def get_config(self):
         config = super().get_config()

@@ -3,16 +3,16 @@
 import keras
 import tensorflow as tf
 
+from tf_drpm.clustering._serialization import from_config_with_autoencoder
+from tf_drpm.clustering._serialization import images_of
 from tf_drpm.clustering.gaussian_mixture_prior import GaussianMixturePrior
-from tf_drpm.models._seeded_train_step import add_step_counter
-from tf_drpm.models._seeded_train_step import from_config_with_autoencoder
-from tf_drpm.models._seeded_train_step import seeded_train_step
+from tf_drpm.models.loss_model import LossModel
 
 __all__ = ["VaDE"]
 
 
 @keras.saving.register_keras_serializable(package="tf_drpm")
-class VaDE(keras.Model):
+class VaDE(LossModel):
     """Variational Deep Embedding (Jiang et al., 2017) on an `MLPAutoencoder`.
 
     Generative model: `c ~ Cat(softmax(prior.log_weights))`,
@@ -25,8 +25,8 @@ class VaDE(keras.Model):
               + sum_k gamma_k (log gamma_k - log pi_k),
       gamma = softmax_k(log pi_k + log N(z | means[k], scales[k])),
 
-    averaged over the global batch. Cluster predictions use
-    `argmax_k gamma_k` at `z = mean(x)`.
+    averaged over the global batch (the train step of `tf_drpm.models.LossModel`,
+    seeded per step). Cluster predictions use `argmax_k gamma_k` at `z = mean(x)`.
 
     Args:
       autoencoder: `MLPAutoencoder` (usually with pretrained weights).
@@ -60,17 +60,13 @@ class VaDE(keras.Model):
             name: keras.metrics.Mean(name=name)
             for name in ("loss", "reconstruction", "kl_z", "kl_c")
         }
-        self.step_counter = add_step_counter(self)
+        self.add_step_counter()
 
     def build(self, input_shape=None):
         if not self.autoencoder.built:
             self.autoencoder.build()
         self.prior.build()
         self.built = True
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def responsibilities(self, latents):
         """`gamma = softmax_k(log pi_k + log N(latents | k))`, `[batch, K]`."""
@@ -85,9 +81,9 @@ class VaDE(keras.Model):
         """Cluster index per image, `[batch]` int32."""
         return tf.argmax(self(images), axis=-1, output_type=tf.int32)
 
-    def compute_losses(self, images, seed, training=True):
+    def compute_losses(self, data, seed=None, training=False):
         """Per-batch means of the loss terms; returns a dict of scalars."""
-        images = self.autoencoder.flatten(images)
+        images = self.autoencoder.flatten(images_of(data))
         mean, log_scale = self.autoencoder.encode(images, training=training)
         noise = tf.random.stateless_normal(tf.shape(mean), seed=seed, dtype=mean.dtype)
         latents = mean + tf.exp(log_scale) * noise
@@ -106,18 +102,6 @@ class VaDE(keras.Model):
         terms = {k: tf.reduce_mean(v) for k, v in terms.items()}
         terms["loss"] = terms["reconstruction"] + terms["kl_z"] + terms["kl_c"]
         return terms
-
-    def train_step(self, data):
-        return seeded_train_step(self, data)
-
-    def test_step(self, data):
-        images = data[0] if isinstance(data, (tuple, list)) else data
-        losses = self.compute_losses(
-            images, tf.constant([self.seed, -1], tf.int32), training=False
-        )
-        for name, value in losses.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def get_config(self):
         config = super().get_config()

@@ -3,12 +3,12 @@
 import keras
 import tensorflow as tf
 
-from tf_drpm.internal.distribution_util import average_over_replicas
+from tf_drpm.models.loss_model import LossModel
 
 __all__ = []
 
 
-class _MultitaskModel(keras.Model):
+class _MultitaskModel(LossModel):
     """Shared encoder + one head per task, trained on the mean task loss.
 
     Subclasses implement `call(images, training)` returning a dict with
@@ -18,8 +18,9 @@ class _MultitaskModel(keras.Model):
     `[batch]` tracked as means).
 
     The objective is `(1 / T) sum_t CE_t + sum(extra losses)`, each term a mean
-    over the batch (scaled by `1 / num_replicas_in_sync` for the gradient).
-    Data: `(images, labels)` with integer labels `[batch, T]`.
+    over the batch (the train step of `tf_drpm.models.LossModel` scales it by
+    `1 / num_replicas_in_sync` for the gradient). Data: `(images, labels)` with
+    integer labels `[batch, T]`.
     """
 
     def __init__(self, encoder, heads, task_names=None, **kwargs):
@@ -39,15 +40,9 @@ class _MultitaskModel(keras.Model):
         self.heads = heads
         self.task_names = task_names
         self.num_tasks = len(heads)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.task_loss_tracker = keras.metrics.Mean(name="task_loss")
-        self.accuracy_trackers = [
-            keras.metrics.Mean(name=f"{t}_accuracy") for t in task_names
-        ]
-        self.mean_accuracy_tracker = keras.metrics.Mean(name="mean_accuracy")
-        self.extra_trackers = {
-            key: keras.metrics.Mean(name=key) for key in self._extra_metric_names()
-        }
+        names = (["loss", "task_loss"] + [f"{t}_accuracy" for t in task_names]
+                 + ["mean_accuracy"] + list(self._extra_metric_names()))
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
     # Hooks -----------------------------------------------------------------
     def _extra_metric_names(self):
@@ -62,17 +57,14 @@ class _MultitaskModel(keras.Model):
         return {}
 
     # Training --------------------------------------------------------------
-    @property
-    def metrics(self):
-        return [
-            self.loss_tracker,
-            self.task_loss_tracker,
-            *self.accuracy_trackers,
-            self.mean_accuracy_tracker,
-            *self.extra_trackers.values(),
-        ]
+    def compute_losses(self, data, seed=None, training=False):
+        """The objective and the metrics of a batch `(images, labels)`.
 
-    def _losses_and_metrics(self, data, training):
+        Returns a dict: `loss` and `task_loss` (batch means), per-example
+        `<task>_accuracy` and `mean_accuracy` `[batch]`, and the subclass's
+        extra losses and metric values.
+        """
+        del seed  # the partition layer draws from its own seed generator
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         labels = tf.cast(labels, tf.int32)  # [B, T]
         outputs = self(images, training=training)
@@ -94,36 +86,14 @@ class _MultitaskModel(keras.Model):
         loss = task_loss
         for value in extra.values():
             loss = loss + tf.cast(value, tf.float32)
-        return outputs, loss, task_loss, extra, tf.stack(correct, axis=-1)
-
-    def _update_metrics(self, outputs, loss, task_loss, extra, correct):
-        self.loss_tracker.update_state(loss)
-        self.task_loss_tracker.update_state(task_loss)
-        for t, tracker in enumerate(self.accuracy_trackers):
-            tracker.update_state(correct[:, t])
-        self.mean_accuracy_tracker.update_state(tf.reduce_mean(correct, axis=-1))
-        values = dict(extra)
+        correct = tf.stack(correct, axis=-1)  # [B, T]
+        values = {"loss": loss, "task_loss": task_loss}
+        for t, name in enumerate(self.task_names):
+            values[f"{name}_accuracy"] = correct[:, t]
+        values["mean_accuracy"] = tf.reduce_mean(correct, axis=-1)
+        values.update(extra)
         values.update(self._extra_metric_values(outputs))
-        for key, tracker in self.extra_trackers.items():
-            tracker.update_state(values[key])
-        return {m.name: m.result() for m in self.metrics}
-
-    def train_step(self, data):
-        with tf.GradientTape() as tape:
-            outputs, loss, task_loss, extra, correct = self._losses_and_metrics(
-                data, training=True
-            )
-            scaled_loss = average_over_replicas(loss)
-        variables = self.trainable_variables
-        gradients = tape.gradient(scaled_loss, variables)
-        self.optimizer.apply(gradients, variables)
-        return self._update_metrics(outputs, loss, task_loss, extra, correct)
-
-    def test_step(self, data):
-        outputs, loss, task_loss, extra, correct = self._losses_and_metrics(
-            data, training=False
-        )
-        return self._update_metrics(outputs, loss, task_loss, extra, correct)
+        return values
 
     # Serialisation ---------------------------------------------------------
     def get_config(self):

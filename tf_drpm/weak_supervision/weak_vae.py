@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from tf_drpm.models.loss_model import LossModel
 from tf_drpm.weak_supervision.adaptive_aggregation import AdaptiveAggregation
 from tf_drpm.weak_supervision.conv_gaussian_encoder import ConvGaussianEncoder
 from tf_drpm.weak_supervision.deconv_decoder import DeconvDecoder
@@ -47,7 +48,7 @@ def _symmetric_gaussian_kl(mean1, log_var1, mean2, log_var2):
 
 
 @keras.saving.register_keras_serializable(package="tf_drpm")
-class WeakVAE(keras.Model):
+class WeakVAE(LossModel):
     """VAE on pairs of observations that share an unknown subset of factors.
 
     Both observations of a pair go through one convolutional Gaussian encoder
@@ -81,7 +82,8 @@ class WeakVAE(keras.Model):
     in equations (62)-(63) of the paper, which halves the weight of the
     partition term relative to them), with `rec_j` the Bernoulli negative log-likelihood of view `j` summed over
     pixels and `KL_j` the KL divergence of its aggregated posterior from
-    `N(0, I)`. The training loss is averaged over the global batch.
+    `N(0, I)`. The training loss is averaged over the global batch (the train
+    step of `tf_drpm.models.LossModel`).
 
     Args:
         aggregation: One of "label", "adaptive", "hg", "drpm", or a
@@ -177,21 +179,16 @@ class WeakVAE(keras.Model):
             self.observation_shape, name="decoder", dtype=self.dtype_policy
         )
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
-        self.kl_tracker = keras.metrics.Mean(name="kl_loss")
-        self.partition_tracker = keras.metrics.Mean(name="partition_loss")
-        self.num_shared_tracker = keras.metrics.Mean(name="num_shared")
-
-    @property
-    def metrics(self):
-        return [
-            self.loss_tracker,
-            self.reconstruction_tracker,
-            self.kl_tracker,
-            self.partition_tracker,
-            self.num_shared_tracker,
-        ]
+        self.trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in (
+                "loss",
+                "reconstruction_loss",
+                "kl_loss",
+                "partition_loss",
+                "num_shared",
+            )
+        }
 
     def build(self, input_shape=None):
         """Creates all weights; the input shape is fixed by `observation_shape`."""
@@ -255,7 +252,13 @@ class WeakVAE(keras.Model):
         )
         return outputs
 
-    def compute_losses(self, inputs, outputs):
+    def compute_losses(self, data, seed=None, training=False):
+        """Per-pair loss terms `[batch]` of a batch element (see `loss_terms`)."""
+        del seed  # the latents and the aggregation draw from their seed generators
+        data = _features(data)
+        return self.loss_terms(data, self(data, training=training))
+
+    def loss_terms(self, inputs, outputs):
         """Per-pair loss terms `[batch]`: a dict with `loss` and its parts."""
         x1, x2, _ = _unpack(inputs)
         dtype = outputs["logits1"].dtype
@@ -277,30 +280,6 @@ class WeakVAE(keras.Model):
             "partition_loss": partition,
             "num_shared": outputs["num_shared"],
         }
-
-    def train_step(self, data):
-        data = _features(data)
-        with tf.GradientTape() as tape:
-            outputs = self(data, training=True)
-            losses = self.compute_losses(data, outputs)
-            loss = tf.nn.compute_average_loss(losses["loss"])
-        variables = self.trainable_variables
-        gradients = tape.gradient(loss, variables)
-        self.optimizer.apply(gradients, variables)
-        return self._update_trackers(losses)
-
-    def test_step(self, data):
-        data = _features(data)
-        outputs = self(data, training=False)
-        return self._update_trackers(self.compute_losses(data, outputs))
-
-    def _update_trackers(self, losses):
-        self.loss_tracker.update_state(losses["loss"])
-        self.reconstruction_tracker.update_state(losses["reconstruction_loss"])
-        self.kl_tracker.update_state(losses["kl_loss"])
-        self.partition_tracker.update_state(losses["partition_loss"])
-        self.num_shared_tracker.update_state(losses["num_shared"])
-        return {metric.name: metric.result() for metric in self.metrics}
 
     def _average(self, mean1, log_var1, mean2, log_var2):
         if self.averaging == "group":
