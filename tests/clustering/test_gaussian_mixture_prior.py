@@ -48,6 +48,22 @@ class GaussianMixturePriorTest(tf.test.TestCase):
             atol=1e-4,
         )
 
+    def test_log_prob_and_kl_equal_tfp_normals(self):
+        # The diagonal Gaussians of the prior are tfd.Normal components: the
+        # log-densities and the KLs equal TFP's (float32 rounding).
+        prior, rng = self._prior()
+        z = rng.randn(6, 4).astype(np.float32)
+        log_scale = (0.5 * rng.randn(6, 4)).astype(np.float32)
+        components = tfd.Independent(
+            tfd.Normal(prior.means, tf.exp(prior.log_scales)), reinterpreted_batch_ndims=1)
+        self.assertAllClose(prior.log_prob_components(z),
+                            components.log_prob(z[:, None, :]), rtol=1e-6, atol=1e-5)
+        posterior = tfd.Independent(
+            tfd.Normal(z[:, None, :], np.exp(log_scale)[:, None, :]),
+            reinterpreted_batch_ndims=1)
+        self.assertAllClose(prior.kl_divergence(z, log_scale),
+                            tfd.kl_divergence(posterior, components), rtol=1e-6, atol=1e-5)
+
     def test_refit_assigns_existing_variables_and_recovers_clusters(self):
         prior = GaussianMixturePrior(3, 2)
         prior.build()

@@ -5,9 +5,12 @@ import numpy as np
 from scipy import special
 from scipy import stats
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from tf_drpm.clustering.mlp_autoencoder import MLPAutoencoder
 from tf_drpm.clustering.vade import VaDE
+
+tfd = tfp.distributions
 
 
 def _model(freeze_trunk):
@@ -62,6 +65,19 @@ class VaDETest(tf.test.TestCase):
         self.assertAllClose(
             losses["loss"], bce.mean() + kl_z.mean() + kl_c.mean(), rtol=1e-4
         )
+
+    def test_responsibilities_equal_the_mixture_posterior(self):
+        # gamma is the posterior over the components of TFP's mixture.
+        model = _model(False)
+        z = np.random.RandomState(2).randn(7, 3).astype(np.float32)
+        prior = model.prior
+        mixture = tfd.MixtureSameFamily(
+            tfd.Categorical(logits=prior.log_weights),
+            tfd.Independent(tfd.Normal(prior.means, tf.exp(prior.log_scales)),
+                            reinterpreted_batch_ndims=1))
+        self.assertAllClose(model.responsibilities(z),
+                            mixture.posterior_marginal(z).probs_parameter(),
+                            rtol=1e-5, atol=1e-6)
 
     def test_one_step_frozen_and_unfrozen_trunk(self):
         x = np.random.RandomState(1).randint(0, 256, (16, 28, 28)).astype(np.uint8)

@@ -13,6 +13,8 @@ from tf_drpm.weak_supervision.label_aggregation import LabelAggregation
 from tf_drpm.weak_supervision.mpi3d_stand_in import MPI3DStandIn
 from tf_drpm.weak_supervision.weak_pairs import WeakPairSampler
 from tf_drpm.weak_supervision.weak_vae import WeakVAE
+from tf_drpm.weak_supervision.weak_vae import _bernoulli_nll
+from tf_drpm.weak_supervision.weak_vae import _standard_normal_kl
 from tf_drpm.weak_supervision.weak_vae import _symmetric_gaussian_kl
 
 try:  # disentanglement-lib installed without its dependencies (see brief).
@@ -168,6 +170,24 @@ class WeakVAETest(tf.test.TestCase, parameterized.TestCase):
         self.assertAllClose(
             _symmetric_gaussian_kl(m1, lv1, m2, lv2), expected, rtol=1e-5
         )
+
+    @parameterized.named_parameters(("binary", True), ("grey", False))
+    def test_reconstruction_and_prior_kl_equal_tfp(self, binary):
+        rng = np.random.RandomState(1)
+        x = rng.uniform(size=(3, 8, 8, 1)).astype(np.float32)
+        if binary:
+            x = (x > 0.5).astype(np.float32)
+        logits = rng.normal(size=(3, 8, 8, 1)).astype(np.float32)
+        bernoulli = tfp.distributions.Bernoulli(logits=logits, dtype=tf.float32)
+        self.assertAllClose(
+            _bernoulli_nll(x, logits),
+            -tfp.distributions.Independent(bernoulli, 3).log_prob(x), rtol=1e-6)
+        mean, log_var = (rng.normal(size=(3, 10)).astype(np.float32) for _ in range(2))
+        normal = tfp.distributions.Normal
+        self.assertAllClose(
+            _standard_normal_kl(mean, log_var),
+            tf.reduce_sum(normal(mean, np.exp(0.5 * log_var)).kl_divergence(
+                normal(0., 1.)), -1), rtol=1e-6, atol=1e-6)
 
     def test_product_of_experts_averaging(self):
         model = WeakVAE(LabelAggregation(0), averaging="product", seed=3)
