@@ -41,14 +41,8 @@ directory); a corrupt `state.json` or checkpoint raises
 Resume: rerunning the same command with the same `--model_dir` restores the
 newest committed checkpoint (weights, optimizer slots and step, non-trainable
 variables such as temperatures and seed-generator states) and continues with
-`initial_epoch` = the number of finished epochs. A checkpoint is written to a
-temporary file and renamed, and `state.json` is replaced atomically after it,
-so a kill at any instant loses at most the unfinished epoch.
-
-Fault injection for tests: with the environment variable
-`TF_DRPM_KILL_AFTER_EPOCH=N` a run sends itself SIGKILL right after committing
-epoch `N` (a real `kill -9` at a known point; used by the kill-and-resume
-tests of every family).
+`initial_epoch` = the number of finished epochs (`trainers.checkpoints`, which
+also holds the fault injection of the kill-and-resume tests).
 
 Models with hand-written losses subclass `tf_drpm.models.LossModel`, whose one
 train step scales the loss over the global batch (`tf_drpm.models.scale_loss`).
@@ -57,24 +51,32 @@ train step scales the loss over the global batch (`tf_drpm.models.scale_loss`).
 import collections
 import contextlib
 import inspect
-import json
-import math
 import os
-import signal
 import time
 
 import gin
 import keras
-import numpy as np
 import tensorflow as tf
 
 from trainers import gin_registry  # noqa: F401  (registers external configurables)
 from trainers import run_directory
+from trainers.checkpoints import CHECKPOINT_SUBDIR
+from trainers.checkpoints import EPOCH_LOG_FILE
+from trainers.checkpoints import KILL_AFTER_EPOCH_ENV
+from trainers.checkpoints import EpochCheckpoint
+from trainers.checkpoints import read_checkpoint_state
+from trainers.checkpoints import restore
+from trainers.run_files import format_markdown_table
+from trainers.run_files import write_json
+from trainers.run_files import write_text
 from trainers.scalar_summaries import ScalarSummaries
 from trainers.strategy import get_strategy
 
 __all__ = [
+    "CHECKPOINT_SUBDIR",
+    "EPOCH_LOG_FILE",
     "EpochCheckpoint",
+    "KILL_AFTER_EPOCH_ENV",
     "TrainData",
     "TrainResult",
     "format_markdown_table",
@@ -83,11 +85,6 @@ __all__ = [
     "train",
     "write_json",
 ]
-
-CHECKPOINT_SUBDIR = "checkpoints"
-STATE_FILE = "state.json"
-EPOCH_LOG_FILE = "epochs.jsonl"
-KILL_AFTER_EPOCH_ENV = "TF_DRPM_KILL_AFTER_EPOCH"
 
 TrainData = collections.namedtuple(
     "TrainData", ["train", "validation", "steps_per_epoch", "validation_steps"],
@@ -106,75 +103,6 @@ Fields:
 TrainResult = collections.namedtuple(
     "TrainResult",
     ["model", "history", "results", "model_dir", "initial_epoch", "strategy"])
-
-
-def _to_python(value):
-    """Converts tensors / numpy scalars / nested structures to JSON types."""
-    if isinstance(value, dict):
-        return {str(k): _to_python(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_to_python(v) for v in value]
-    if hasattr(value, "numpy"):
-        value = value.numpy()
-    if isinstance(value, np.ndarray):
-        return value.tolist() if value.ndim else value.item()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
-
-
-def write_json(path, obj):
-    """Writes `obj` as JSON to `path` atomically (temporary file + rename)."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(_to_python(obj), f, indent=2, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _write_text(path, text):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
-def format_markdown_table(results, row_header="method", precision=4):
-    """Formats results as a markdown table.
-
-    Args:
-        results: `{metric: value}` (one row named "model") or
-            `{row_name: {metric: value}}`.
-        row_header: header of the first column.
-        precision: digits after the decimal point for floats.
-
-    Returns:
-        The table as a string (header, separator and one line per row).
-    """
-    if not results:
-        return ""
-    if not all(isinstance(v, dict) for v in results.values()):
-        results = {"model": results}
-    columns = []
-    for row in results.values():
-        for key in row:
-            if key not in columns:
-                columns.append(key)
-
-    def fmt(value):
-        value = _to_python(value)
-        if isinstance(value, float):
-            return f"{value:.{precision}f}"
-        return "" if value is None else str(value)
-
-    lines = ["| " + " | ".join([row_header] + columns) + " |",
-             "|" + "|".join(["---"] * (len(columns) + 1)) + "|"]
-    for name, row in results.items():
-        lines.append("| " + " | ".join([str(name)] + [fmt(row.get(c)) for c in columns]) + " |")
-    return "\n".join(lines) + "\n"
 
 
 def set_seeds(seed, deterministic=True):
@@ -202,105 +130,6 @@ def _is_chief(strategy):
         and "chief" not in resolver.cluster_spec().as_dict())
 
 
-def read_checkpoint_state(model_dir):
-    """Returns the committed checkpoint state of a run directory, or None.
-
-    The state is a dict with `epoch` (finished epochs), `step` (optimizer
-    iterations), `weights` (file name in `checkpoints/`) and `history` (one
-    record per finished epoch: `epoch`, `step`, `logs`, `time`).
-    """
-    path = os.path.join(model_dir, CHECKPOINT_SUBDIR, STATE_FILE)
-    if not os.path.exists(path):
-        return None
-    try:
-        with open(path) as f:
-            state = json.load(f)
-        for key in ("epoch", "step", "weights", "history"):
-            state[key]  # pylint: disable=pointless-statement
-    except (ValueError, KeyError, TypeError) as e:
-        raise run_directory.RunDirectoryError(
-            f"The checkpoint state {path} is corrupt ({type(e).__name__}: {e}). "
-            + _restart_advice(model_dir)) from e
-    return state
-
-
-def _restart_advice(model_dir):
-    state_path = os.path.join(model_dir, CHECKPOINT_SUBDIR, STATE_FILE)
-    return (f"To restart the run from epoch 0, delete {state_path} (the run then starts "
-            f"over in {model_dir!r}, overwriting its checkpoints and epochs.jsonl), or use "
-            "a new --model_dir.")
-
-
-class EpochCheckpoint(keras.callbacks.Callback):
-    """Writes a resumable checkpoint and an epoch log at every epoch end.
-
-    Order of writes (each atomic): weights file, then `state.json` (the commit
-    point), then one line appended to `epochs.jsonl`. Keeps the newest
-    `max_to_keep` weight files.
-
-    Args:
-        model_dir: the run directory.
-        history: records of the epochs already finished (from a restore).
-        max_to_keep: number of weight files to keep.
-        write: whether this worker writes files (False on non-chief workers).
-    """
-
-    def __init__(self, model_dir, history=(), max_to_keep=2, write=True):
-        super().__init__()
-        self.model_dir = model_dir
-        self.checkpoint_dir = os.path.join(model_dir, CHECKPOINT_SUBDIR)
-        self.history = list(history)
-        self.max_to_keep = max(1, int(max_to_keep))
-        self.write = write
-        self._epoch_start = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = time.time()
-
-    def on_epoch_end(self, epoch, logs=None):
-        step = int(self.model.optimizer.iterations.numpy()) if self.model.optimizer else None
-        record = {
-            "epoch": epoch + 1,
-            "step": step,
-            "logs": _to_python(dict(logs or {})),
-            "time": time.time() - (self._epoch_start or time.time()),
-        }
-        self.history.append(record)
-        name = f"epoch-{epoch + 1:04d}.weights.h5"
-        path = os.path.join(self.checkpoint_dir, name)
-        tmp = os.path.join(self.checkpoint_dir, f"tmp-{name}")
-        if not self.write:
-            return
-        os.makedirs(self.checkpoint_dir, exist_ok=True)
-        self.model.save_weights(tmp, overwrite=True)
-        os.replace(tmp, path)
-        write_json(os.path.join(self.checkpoint_dir, STATE_FILE), {
-            "epoch": epoch + 1, "step": step, "weights": name,
-            "seed_generator_states": [
-                g.state.numpy().tolist() for g in _seed_generators(self.model)],
-            "history": self.history})
-        with open(os.path.join(self.model_dir, EPOCH_LOG_FILE), "a") as f:
-            f.write(json.dumps(record, sort_keys=True) + "\n")
-        kept = sorted(n for n in os.listdir(self.checkpoint_dir)
-                      if n.startswith("epoch-") and n.endswith(".weights.h5"))
-        for old in kept[:-self.max_to_keep]:
-            os.remove(os.path.join(self.checkpoint_dir, old))
-        if os.environ.get(KILL_AFTER_EPOCH_ENV) == str(epoch + 1):
-            os.kill(os.getpid(), signal.SIGKILL)  # tests: a kill -9 after a committed epoch
-
-
-def _seed_generators(model):
-    """The model's `keras.random.SeedGenerator`s, in a fixed (layer-walk) order.
-
-    Keras weight files do not hold seed-generator states, so they are saved in
-    `state.json` to let a resumed run continue the same random streams.
-    """
-    generators = []
-    for layer in model._flatten_layers(include_self=True):  # pylint: disable=protected-access
-        generators.extend(getattr(layer, "_seed_generators", []))
-    return generators
-
-
 def _first_inputs(*datasets):
     """The inputs of the first batch of the first non-empty dataset."""
     for dataset in datasets:
@@ -316,41 +145,6 @@ def _first_inputs(*datasets):
     raise ValueError(
         "The model is not built and the training data is empty (a finished "
         "run?): build the model in `model_fn`, e.g. with model.build(shape).")
-
-
-def _restore(model, model_dir):
-    """Restores the newest committed checkpoint; returns (initial_epoch, history)."""
-    state = read_checkpoint_state(model_dir)
-    log_path = os.path.join(model_dir, EPOCH_LOG_FILE)
-    if state is None:
-        if os.path.exists(log_path):  # a restart from epoch 0: no stale epochs
-            _write_text(log_path, "")
-        return 0, []
-    weights_path = os.path.join(model_dir, CHECKPOINT_SUBDIR, state["weights"])
-    try:
-        model.load_weights(weights_path)
-    except (OSError, ValueError, KeyError) as e:
-        raise run_directory.RunDirectoryError(
-            f"Cannot load the checkpoint {weights_path} named by "
-            f"{os.path.join(model_dir, CHECKPOINT_SUBDIR, STATE_FILE)} "
-            f"({type(e).__name__}: {e}). It is truncated or corrupt, or the model no longer "
-            "matches it. " + _restart_advice(model_dir)) from e
-    history = state["history"]
-    generators = _seed_generators(model)
-    states = state.get("seed_generator_states", [])
-    if len(states) == len(generators):
-        for generator, value in zip(generators, states):
-            generator.state.assign(np.asarray(value, generator.state.dtype))
-    else:
-        tf.get_logger().warning(
-            "Checkpoint has %d seed-generator states, the model %d: not restored.",
-            len(states), len(generators))
-    # The epoch log may lack the last committed epoch (kill between commit and
-    # append): rewrite it from the committed history.
-    _write_text(log_path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in history))
-    tf.get_logger().info("Resuming %s after epoch %d (step %s).", model_dir,
-                         state["epoch"], state["step"])
-    return int(state["epoch"]), history
 
 
 @gin.configurable("train", denylist=["model_dir"])
@@ -430,7 +224,7 @@ def train(model_dir,
     lock = run_directory.RunLock(model_dir) if write else contextlib.nullcontext()
     with lock:
         if write:
-            _write_text(os.path.join(model_dir, "config.gin"), gin.config_str())
+            write_text(os.path.join(model_dir, "config.gin"), gin.config_str())
 
         state = read_checkpoint_state(model_dir)
         initial_epoch = int(state["epoch"]) if state else 0
@@ -449,7 +243,7 @@ def train(model_dir,
                 model(_first_inputs(data.train, data.validation), training=False)
             if model.optimizer is not None and not model.optimizer.built:
                 model.optimizer.build(model.trainable_variables)
-            initial_epoch, history = _restore(model, model_dir)
+            initial_epoch, history = restore(model, model_dir)
 
         callbacks = []
         if callbacks_fn is not None:
@@ -463,7 +257,7 @@ def train(model_dir,
         if tensorboard:
             callbacks.append(ScalarSummaries(os.path.join(model_dir, "tensorboard")))
         if write:
-            _write_text(os.path.join(model_dir, "operative_config.gin"),
+            write_text(os.path.join(model_dir, "operative_config.gin"),
                         gin.operative_config_str())
 
         if initial_epoch < epochs:
@@ -491,7 +285,7 @@ def train(model_dir,
         if write:
             write_json(os.path.join(model_dir, "results.json"), summary)
             table = format_markdown_table(results or summary["final_logs"])
-            _write_text(os.path.join(model_dir, "results.md"), table)
-            _write_text(os.path.join(model_dir, "operative_config.gin"),
+            write_text(os.path.join(model_dir, "results.md"), table)
+            write_text(os.path.join(model_dir, "operative_config.gin"),
                         gin.operative_config_str())
         return TrainResult(model, history, results, model_dir, initial_epoch, strategy)
