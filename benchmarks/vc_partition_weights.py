@@ -6,14 +6,15 @@ run's operative gin config) this draws random training
 batches and, for each choice of `DRPMVC(partition_weights=...)`, compares the
 noiseless subset sizes with the nearest-prior counts and the Monte Carlo
 partitions of the training loss (noiseless sizes, Gumbel-perturbed orderings,
-`vc.noisy_counts = False`) with the nearest-prior assignment. Prints one JSON
+`vc_model.noisy_counts = False`) with the nearest-prior assignment. Prints one JSON
 line per choice:
 
   {"partition_weights", "seed", "batch_size", "batches", "size_error_per_batch",
    "misassigned_fraction"}
 
 Run `make demo` (seed 0, into runs/demo) or `python -m trainers.vc --gin_file
-gin/vc/fmnist_quick.gin --gin_param vc.seed=N --model_dir DIR` first.
+gin/vc/fmnist_quick.gin --gin_param vc_experiment.seed=N --model_dir DIR` first
+(a run of this version: it reads the run's `latent_gmm_priors.npz`).
 
 Usage:
   python benchmarks/vc_partition_weights.py [--run_dir runs/demo] [--batches 20]
@@ -22,10 +23,12 @@ Usage:
 import argparse
 import json
 import os
+import sys
 
 import numpy as np
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, _REPO)  # `trainers` runs from the checkout (it is not installed)
 
 
 def main():
@@ -37,7 +40,8 @@ def main():
     import gin
     import tensorflow as tf
 
-    from tf_drpm.clustering.drpm_variational_clustering import DRPMVC
+    from tf_drpm.clustering import DRPMVC
+    from tf_drpm.clustering import MLPAutoencoder
     from tf_drpm.ops.gumbel import sample_gumbel
     from trainers import vc
 
@@ -51,25 +55,19 @@ def main():
         run = json.load(f)
     gin.parse_config_file(os.path.join(args.run_dir, "operative_config.gin"))
     seed = run["seed"]
-    num_clusters = gin.query_parameter("vc.num_clusters")
-    batch_size = gin.query_parameter("vc.batch_size")
-    partition_samples = gin.query_parameter("vc.num_partition_samples")
-    train_images, _, _, _ = vc.load_vc_data(
-        dataset=run["dataset"], seed=seed, num_classes=num_clusters
-    )
-    autoencoder = vc._fresh_autoencoder(
-        gin.query_parameter("vc.latent_dim"),
-        run["pretrain_cache"],
-        gin.query_parameter("vc.initial_log_scale"),
-    )
-    _, parameters = vc.latent_gmm_priors(
-        autoencoder,
-        train_images,
-        num_clusters,
-        seed=seed,
-        n_init=gin.query_parameter("vc.gmm_n_init"),
-        max_points=gin.query_parameter("vc.gmm_max_points"),
-    )
+    train_images = vc.vc_dataset()[0]
+    with gin.config_scope("drpm_vc"):
+        batch_size = gin.get_bindings("vc_data")["batch_size"]
+        model_bindings = gin.get_bindings("vc_model")
+    partition_samples = model_bindings["num_partition_samples"]
+    # The pretrained weights and the Latent GMM priors the run used.
+    prior = np.load(os.path.join(args.run_dir, "latent_gmm_priors.npz"))
+    parameters = [prior[k] for k in ("log_weights", "means", "log_scales")]
+    num_clusters, latent_dim = parameters[1].shape
+    autoencoder = MLPAutoencoder(latent_dim=latent_dim, name="autoencoder")
+    autoencoder.build()
+    autoencoder.load_weights(run["pretrain_cache"])
+    autoencoder.reset_log_scale_head(model_bindings.get("initial_log_scale", -2.0))
 
     for partition_weights in ("mean_responsibilities", "nearest_prior_counts"):
         model = DRPMVC(

@@ -7,10 +7,15 @@ import numpy as np
 import tensorflow as tf
 
 from tests.trainers import resume_util
-from tf_drpm.clustering.drpm_variational_clustering import DRPMVC
-from tf_drpm.clustering.mlp_autoencoder import MLPAutoencoder
+from tf_drpm.clustering import DRPMVC
+from tf_drpm.clustering import MLPAutoencoder
+from tf_drpm.clustering import PriorRefit
+from tf_drpm.clustering import bar_images
+from tf_drpm.clustering import encode_means
 from trainers import cli
 from trainers import vc
+from trainers import vc_pretraining
+from trainers import vc_results
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -21,12 +26,12 @@ class VCTrainerTest(tf.test.TestCase):
         model_dir = os.path.join(tmp, "run")
         cache = os.path.join(tmp, "cache")
         results = cli.run_with_gin(
-            vc.run,
+            vc.vc_experiment,
             model_dir,
             gin_files=[os.path.join(_REPO, "gin", "tests", "vc_smoke.gin")],
-            gin_params=[f"vc.cache_dir = '{cache}'"],
+            gin_params=[f"vc_experiment.cache_dir = '{cache}'"],
         )
-        self.assertEqual(set(results), set(vc.METHODS))
+        self.assertEqual(set(results), set(vc_results.METHODS))
         for scores in results.values():
             for key in ("acc", "nmi", "ari"):
                 self.assertTrue(np.isfinite(scores[key]))
@@ -41,10 +46,10 @@ class VCTrainerTest(tf.test.TestCase):
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
         with open(os.path.join(model_dir, "drpm_vc", "checkpoints", "state.json")) as f:
             state = json.load(f)
-        self.assertEqual(state["epoch"], 2)  # vc_smoke.gin: vc.epochs = 2
+        self.assertEqual(state["epoch"], 2)  # vc_smoke.gin: drpm_vc/train.epochs = 2
         self.assertEqual(state["step"], 2 * (128 // 32))
         self.assertTrue(os.path.exists(os.path.join(model_dir, "vade", "results.json")))
-        # vc.evaluate_every_epochs = 1: test scores of every epoch in the epoch log,
+        # vc_callbacks.evaluate_every_epochs = 1: test scores of every epoch in the epoch log,
         # the last one equal to the final evaluation.
         for method, epochs in (("drpm_vc", 2), ("vade", 1)):
             with open(os.path.join(model_dir, method, "epochs.jsonl")) as f:
@@ -63,7 +68,7 @@ class VCTrainerTest(tf.test.TestCase):
 
     def test_pretraining_cache_key(self):
         tmp = self.get_temp_dir()
-        images, _, _, _ = vc.generated_data(64, 8, num_classes=3)
+        images, _, _, _ = bar_images(64, 8, num_classes=3)
         config = {
             "dataset": "generated",
             "latent_dim": 2,
@@ -77,15 +82,15 @@ class VCTrainerTest(tf.test.TestCase):
             "heads_input": "latent",
             "reconstruction_weight": 1.0,
         }
-        ae1, path1, cached1 = vc.pretrain_autoencoder(images, tmp, config, verbose=0)
-        ae2, path2, cached2 = vc.pretrain_autoencoder(images, tmp, config, verbose=0)
+        ae1, path1, cached1 = vc_pretraining.pretrain_autoencoder(images, tmp, config)
+        ae2, path2, cached2 = vc_pretraining.pretrain_autoencoder(images, tmp, config)
         self.assertFalse(cached1)
         self.assertTrue(cached2)
         self.assertEqual(path1, path2)
         for w1, w2 in zip(ae1.weights, ae2.weights):
             self.assertAllEqual(w1.numpy(), w2.numpy())
-        _, path3, cached3 = vc.pretrain_autoencoder(
-            images, tmp, dict(config, learning_rate=2e-3), verbose=0
+        _, path3, cached3 = vc_pretraining.pretrain_autoencoder(
+            images, tmp, dict(config, learning_rate=2e-3)
         )
         self.assertNotEqual(path3, path1)
         self.assertFalse(cached3)
@@ -97,8 +102,8 @@ class VCTrainerTest(tf.test.TestCase):
         model.build()
         means_variable = model.prior.means
         before = means_variable.numpy().copy()
-        images, _, _, _ = vc.generated_data(60, 4, num_classes=3)
-        callback = vc.PriorRefit(images, every_epochs=2, seed=0)
+        images, _, _, _ = bar_images(60, 4, num_classes=3)
+        callback = PriorRefit(images, every_epochs=2, seed=0)
         callback.set_model(model)
         callback.on_epoch_end(0)  # epoch 1: no refit
         self.assertAllEqual(model.prior.means.numpy(), before)
@@ -108,7 +113,7 @@ class VCTrainerTest(tf.test.TestCase):
         self.assertNotAllClose(model.prior.means.numpy(), before)
         self.assertEqual(logs["prior_refit"], 1.0)
         # The refitted means are GMM means of the posterior means.
-        latent = vc.encode_means(ae, images)
+        latent = encode_means(ae, images)
         self.assertAllInRange(
             model.prior.means.numpy()[:, 0],
             latent[:, 0].min() - 1e-3,
@@ -121,14 +126,18 @@ class VCTrainerTest(tf.test.TestCase):
         for name in ("fmnist.gin", "mnist.gin", "fmnist_quick.gin"):
             try:
                 cli.parse_gin([os.path.join(_REPO, "gin", "vc", name)], finalize=False)
-                self.assertGreater(gin.query_parameter("vc.epochs"), 0)
-                self.assertIn(gin.query_parameter("vc.kl"), ("bound", "exact"))
+                for method in ("vade", "drpm_vc"):
+                    with gin.config_scope(method):
+                        self.assertGreater(gin.get_bindings("train")["epochs"], 0)
+                        self.assertIn(gin.get_bindings("vc_optimizer")["name"],
+                                      ("adam", "adamw"))
+                self.assertIn(gin.query_parameter("vc_model.kl"), ("bound", "exact"))
             finally:
                 gin.clear_config()
 
     def test_bad_method(self):
         with self.assertRaisesRegex(ValueError, "methods"):
-            vc.run(self.get_temp_dir(), dataset="generated", methods=("kmeans",))
+            vc.vc_experiment(self.get_temp_dir(), methods=("kmeans",))
 
 
 
@@ -138,7 +147,7 @@ class VCKillAndResumeTest(tf.test.TestCase):
         # The smoke pretraining has 1 epoch: the kill after epoch 2 hits DRPM-VC.
         resume_util.check_kill_and_resume(
             self, "vc", [os.path.join(_REPO, "gin", "tests", "vc_smoke.gin")],
-            ["vc.epochs = 3", "vc.methods = ['drpm_vc']"],
+            ["drpm_vc/train.epochs = 3", "vc_experiment.methods = ['drpm_vc']"],
             run_subdir="drpm_vc", kill_after_epoch=2, epochs=3)
 
 
