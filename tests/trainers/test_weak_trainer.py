@@ -11,6 +11,9 @@ import tensorflow as tf
 from tests.trainers import resume_util
 from trainers import cli
 from trainers import weak
+from trainers import weak_diagnostics
+from trainers import weak_evaluation
+from trainers import weak_results
 
 _SMOKE = "gin/tests/weak_smoke.gin"
 _METHODS = ("label", "adaptive", "hg", "drpm")
@@ -57,7 +60,7 @@ class WeakTrainerTest(tf.test.TestCase):
             self.assertEqual(("size_logit_gap_mean" in results),
                              method in ("hg", "drpm"))
             self.assertLen(scores["diagnostics"]["num_shared_histogram"], 11)
-            with open(os.path.join(run_dir, weak.DIAGNOSTICS_FILE)) as f:
+            with open(os.path.join(run_dir, weak_diagnostics.DIAGNOSTICS_FILE)) as f:
                 steps = [json.loads(line)["step"] for line in f]
             self.assertEqual(steps[0], 0)
             self.assertEqual(steps[-1], 2)
@@ -196,8 +199,8 @@ class WeakTrainerTest(tf.test.TestCase):
             for seed in (0, 1)]
         runs.append({"method": "label", "num_shared_factors": 3, "seed": 0,
                      "results": ours})  # a run without the dlib step
-        summary = weak.summarize_runs(runs)
-        table = weak.format_weak_table(summary)
+        summary = weak_results.summarize_runs(runs)
+        table = weak_results.format_weak_table(summary)
         header, _, label, drpm = table.splitlines()
         self.assertEqual(header.split(" | ")[-2:], ["MIG n_s=3", "SAP n_s=3 |"])
         self.assertNotIn("DCI", header)
@@ -206,8 +209,8 @@ class WeakTrainerTest(tf.test.TestCase):
 
     def test_bad_dlib_metric(self):
         with self.assertRaisesRegex(ValueError, r"Received: metrics=\('mig', 'xyz'\)"):
-            weak.weak_dlib_metrics(None, self.get_temp_dir(), metrics=("mig", "xyz"))
-        self.assertEqual(weak.weak_dlib_metrics(None, self.get_temp_dir(), ()), {})
+            weak_evaluation.weak_dlib_metrics(None, self.get_temp_dir(), metrics=("mig", "xyz"))
+        self.assertEqual(weak_evaluation.weak_dlib_metrics(None, self.get_temp_dir(), ()), {})
 
     def test_bad_method(self):
         with self.assertRaisesRegex(ValueError, "Received: method='vae'"):
