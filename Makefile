@@ -14,7 +14,7 @@ venv: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,dlib]'
+	$(PY) -m pip install -q -e '.[trainers,test,dlib]'
 	# disentanglement_lib pins TF 1.x: installed without its dependencies (the
 	# `dlib` extra has what its metrics and aggregate_results need); its metric
 	# modules import through tf_drpm.evaluation.dlib_compat.

@@ -21,7 +21,16 @@ __all__ = [
         "get_strategy",
 ]
 
-STRATEGY_NAMES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
+STRATEGY_NAMES = ("default", "one_device", "mirrored", "multi_worker")
+
+# Why there is no TPU strategy: the exact MVHG (the subset sizes of every DRPM,
+# and its log-pmf) computes its conditionals and normaliser with float64 and
+# complex128 FFTs, which TPUs do not have.
+_TPU_ERROR = (
+    "tf_drpm offers no TPU strategy: the exact MVHG conditionals and normaliser "
+    "(`tf_drpm.ops.mvhg_tilted_log_pmfs`, used by every DRPM sample and log_prob) "
+    "run float64 and complex128 FFTs, which TPUs do not support. Use 'default', "
+    "'one_device', 'mirrored' (GPUs) or 'multi_worker'.")
 
 # One strategy per (name, devices, tpu_address) and process: several
 # MirroredStrategy instances in one process can mix up their collective ops
@@ -73,20 +82,23 @@ def get_strategy(name="default", devices=None, tpu_address=None):
             or the first GPU, else the CPU), `'mirrored'` (`MirroredStrategy` over
             `devices`, or all local GPUs, else the CPU), `'multi_worker'`
             (`MultiWorkerMirroredStrategy`; the cluster comes from the `TF_CONFIG`
-            environment variable), `'tpu'` (`TPUStrategy`; the cluster is resolved
-            from `tpu_address`, or the environment when `None`).
+            environment variable). `'tpu'` is refused: the exact MVHG needs
+            float64 / complex128 FFTs, which TPUs lack.
         devices: optional list of device names for `'one_device'` and
             `'mirrored'`.
-        tpu_address: optional TPU name or `grpc://` address for `'tpu'`.
+        tpu_address: unused (kept so that configs binding it parse); `'tpu'`
+            raises.
 
     Returns:
         strategy: a `tf.distribute.Strategy`; the same instance for the same
         arguments within a process.
 
     Raises:
-        ValueError: if `name` is not one of `STRATEGY_NAMES`, or `devices` does not
-            fit the strategy.
+        ValueError: if `name` is not one of `STRATEGY_NAMES` (`'tpu'`: with the
+            reason), or `devices` does not fit the strategy.
     """
+    if name == "tpu":
+        raise ValueError(_TPU_ERROR + " Received: name='tpu'")
     if name not in STRATEGY_NAMES:
         raise ValueError(
             f"`name` must be one of {STRATEGY_NAMES}. Received: name={name!r}")
@@ -113,13 +125,8 @@ def _make_strategy(name, devices, tpu_address):
         return tf.distribute.OneDeviceStrategy(device)
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(devices=devices)
-    if name == "multi_worker":
-        if "TF_CONFIG" not in os.environ:
-            tf.get_logger().warning(
-                "multi_worker strategy without TF_CONFIG: running as a single worker.")
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    # name == "tpu"
-    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu_address)
-    tf.config.experimental_connect_to_cluster(resolver)
-    tf.tpu.experimental.initialize_tpu_system(resolver)
-    return tf.distribute.TPUStrategy(resolver)
+    # name == "multi_worker"
+    if "TF_CONFIG" not in os.environ:
+        tf.get_logger().warning(
+            "multi_worker strategy without TF_CONFIG: running as a single worker.")
+    return tf.distribute.MultiWorkerMirroredStrategy()

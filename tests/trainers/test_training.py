@@ -108,6 +108,11 @@ class TrainEndToEndTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "Received: name='gpu_cluster'"):
             strategy_lib.get_strategy("gpu_cluster")
 
+    def test_tpu_is_refused_with_the_reason(self):
+        self.assertNotIn("tpu", strategy_lib.STRATEGY_NAMES)
+        with self.assertRaisesRegex(ValueError, "float64 and complex128 FFTs.*name='tpu'"):
+            strategy_lib.get_strategy("tpu")
+
     def test_default_and_one_device_strategies(self):
         self.assertEqual(strategy_lib.get_strategy("default").num_replicas_in_sync, 1)
         one = strategy_lib.get_strategy("one_device", devices=["/cpu:0"])

@@ -41,11 +41,10 @@ class DRPMVC(LossModel):
     its nearest prior; these weights only approximate that: Fisher's MVHG
     pulls its mode towards equal sizes and soft responsibilities differ from
     nearest-prior counts, and because the sorted images fill the subsets in
-    turn one wrong size moves images across every later boundary (measured
-    on Fashion-MNIST with the pretrained seed-0 model and its Latent GMM
-    priors: 8% of a batch of 256 go to a prior that is not their nearest,
-    mostly one whose index is next to it). `partition_weights="nearest_prior_counts"` makes
-    it exact: with `h_k = #{i : argmin_k' KL_ik' = k}`,
+    turn one wrong size moves images across every later boundary (how often,
+    on Fashion-MNIST: docs/experiments.md). `partition_weights=
+    "nearest_prior_counts"` makes it exact: with
+    `h_k = #{i : argmin_k' KL_ik' = k}`,
 
       log_weights_k = log(h_k + 1/2) - log(n - h_k + 1/2)   (+ 2 corrections)
 

@@ -150,8 +150,15 @@ def load_celeba(split, data_dir=None, download=False, **pipeline_kwargs):
 
     Raises:
         FileNotFoundError: When `download=False` and the prepared data is absent.
+        ImportError: When `tensorflow-datasets` is not installed (it comes with
+            the `tf_drpm[trainers]` extra).
     """
-    import tensorflow_datasets as tfds  # Lazy: importing TFDS is slow.
+    try:
+        import tensorflow_datasets as tfds  # Lazy: importing TFDS is slow.
+    except ImportError as e:
+        raise ImportError(
+            "CelebA is read through tensorflow-datasets, which is not installed: "
+            "`pip install tensorflow-datasets` (or the `tf_drpm[trainers]` extra).") from e
 
     builder = tfds.builder("celeb_a", data_dir=data_dir)
     if not download and not builder.is_prepared():
