@@ -6,6 +6,7 @@ from scipy import stats
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tests.keras_round_trip import check_keras_file_round_trip
 from tf_drpm.clustering.gaussian_mixture_prior import GaussianMixturePrior
 
 tfd = tfp.distributions
@@ -110,6 +111,11 @@ class GaussianMixturePriorTest(tf.test.TestCase):
         prior = GaussianMixturePrior(4, 5, name="p")
         clone = GaussianMixturePrior.from_config(prior.get_config())
         self.assertEqual((clone.num_components, clone.latent_dim), (4, 5))
+
+    def test_keras_file_round_trip(self):
+        prior = GaussianMixturePrior(3, 4, name="prior")
+        check_keras_file_round_trip(
+            self, prior, np.random.RandomState(2).randn(5, 4).astype(np.float32))
 
 
 if __name__ == "__main__":

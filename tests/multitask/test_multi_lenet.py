@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.keras_round_trip import check_keras_file_round_trip
 from tf_drpm.multitask.multi_lenet import MultiLeNet
 from tf_drpm.multitask.multi_lenet_head import MultiLeNetHead
 from tf_drpm.multitask.resnet18_encoder import ResNet18Encoder
@@ -73,6 +74,18 @@ class ResNet18EncoderTest(tf.test.TestCase):
     def test_config(self):
         clone = ResNet18Encoder.from_config(ResNet18Encoder(32, 8, 0.3).get_config())
         self.assertEqual((clone.latent_dim, clone.width, clone.dropout_rate), (32, 8, 0.3))
+
+    def test_keras_file_round_trips(self):
+        rng = np.random.RandomState(3)
+        check_keras_file_round_trip(
+            self, MultiLeNet(latent_dim=20, name="encoder"),
+            rng.normal(size=(2, 28, 28, 1)).astype(np.float32), training=False)
+        check_keras_file_round_trip(
+            self, MultiLeNetHead(10, name="head"),
+            rng.normal(size=(2, 20)).astype(np.float32), training=False)
+        check_keras_file_round_trip(
+            self, ResNet18Encoder(16, 8, name="resnet"),
+            rng.normal(size=(2, 32, 32, 3)).astype(np.float32), training=False)
 
 
 if __name__ == "__main__":

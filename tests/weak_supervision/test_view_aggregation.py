@@ -15,7 +15,10 @@ from scipy.special import gammaln
 from scipy.special import logsumexp
 import tensorflow as tf
 
+from tests.keras_round_trip import check_keras_file_round_trip
 from tf_drpm.layers import RandomPartition
+from tf_drpm.weak_supervision import ConvGaussianEncoder
+from tf_drpm.weak_supervision import DeconvDecoder
 from tf_drpm.weak_supervision.adaptive_aggregation import AdaptiveAggregation
 from tf_drpm.weak_supervision.hypergeometric_aggregation import (
     HypergeometricAggregation,
@@ -271,6 +274,27 @@ class PartitionAggregationTest(tf.test.TestCase, parameterized.TestCase):
             PartitionAggregation(prior_log_weights=(0.0,))
         with self.assertRaisesRegex(ValueError, "size_head_input='log'"):
             HypergeometricAggregation(size_head_input="log")
+
+
+class KerasFileRoundTripTest(tf.test.TestCase, parameterized.TestCase):
+
+    @parameterized.named_parameters(
+        ("label", lambda: LabelAggregation(2)),
+        ("adaptive", AdaptiveAggregation),
+        ("hg", lambda: HypergeometricAggregation(temperature=0.7, seed=1)),
+        ("drpm", lambda: PartitionAggregation(temperature=0.7, seed=1,
+                                              size_head_input="saturating")),
+    )
+    def test_keras_file_round_trip(self, make_layer):
+        kl = np.random.RandomState(0).exponential(size=(4, 10)).astype(np.float32)
+        check_keras_file_round_trip(self, make_layer(), kl, training=False)
+
+    def test_encoder_and_decoder_keras_file_round_trip(self):
+        rng = np.random.RandomState(1)
+        check_keras_file_round_trip(
+            self, ConvGaussianEncoder(6), rng.uniform(size=(2, 64, 64, 1)).astype(np.float32))
+        check_keras_file_round_trip(
+            self, DeconvDecoder((64, 64, 1)), rng.normal(size=(2, 6)).astype(np.float32))
 
 
 if __name__ == "__main__":
