@@ -22,7 +22,8 @@ __all__ = ["DifferentiableRandomPartition"]
 tfd = tfp.distributions
 
 
-class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
+class DifferentiableRandomPartition(drpm_util.PartitionParameters,
+                                    tfd.AutoCompositeTensorDistribution):
     """Two-stage random partition of `n` elements into `K` ordered subsets (exact).
 
     A sample `Y` has shape `[K, n]`: row `k` is the multi-hot indicator of
@@ -159,55 +160,12 @@ class DifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
 
     @classmethod
     def _parameter_properties(cls, dtype, num_classes=None):
-        # `shape_fn` maps the shape of a sample, `[..., K, n]`, to the
-        # parameter's shape (e.g. for `tfp.experimental.util.make_trainable`).
-        return dict(
-            log_weights=tfp.util.ParameterProperties(
-                event_ndims=1, shape_fn=lambda sample_shape: sample_shape[:-1]),
-            log_scores=tfp.util.ParameterProperties(
-                event_ndims=1,
-                shape_fn=lambda sample_shape: drpm_util.concat_shapes(
-                    sample_shape[:-2], sample_shape[-1:])),
-            mask=tfp.util.ParameterProperties(
-                event_ndims=1, is_preferred=False,
-                shape_fn=lambda sample_shape: drpm_util.concat_shapes(
-                    sample_shape[:-2], sample_shape[-1:])))
-
-    @property
-    def log_weights(self):
-        """Log group importances `[..., K]` of the subset sizes."""
-        return self._log_weights
-
-    @property
-    def log_scores(self):
-        """Plackett-Luce log-scores `[..., n]` of the elements."""
-        return self._log_scores
-
-    @property
-    def mask(self):
-        """Boolean `[..., n]`, `True` for real elements (padded sets), or None."""
-        return self._mask
+        return drpm_util.parameter_properties()
 
     @property
     def num_quadrature_points(self):
         """Python `int`, nodes of the quadrature of `log_prob`."""
         return self._num_quadrature_points
-
-    @property
-    def num_subsets(self):
-        """Python `int` `K`."""
-        return int(self._log_weights.shape[-1])
-
-    @property
-    def num_elements(self):
-        """Python `int` `n`."""
-        return int(self._log_scores.shape[-1])
-
-    def _event_shape(self):
-        return tf.TensorShape([self.num_subsets, self.num_elements])
-
-    def _event_shape_tensor(self):
-        return tf.constant([self.num_subsets, self.num_elements], tf.int32)
 
     def _wide(self, value):
         """`value` as a tensor of the wide dtype (float32 for half precision)."""

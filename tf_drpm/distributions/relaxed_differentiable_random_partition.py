@@ -25,7 +25,8 @@ tfd = tfp.distributions
 tfb = tfp.bijectors
 
 
-class RelaxedDifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
+class RelaxedDifferentiableRandomPartition(drpm_util.PartitionParameters,
+                                           tfd.AutoCompositeTensorDistribution):
     """The DRPM relaxed for gradients: relaxed MVHG sizes and NeuralSort order.
 
     The relaxation of `DRPM` used in training ([1], section 4). A sample `Y`
@@ -177,43 +178,17 @@ class RelaxedDifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
 
     @classmethod
     def _parameter_properties(cls, dtype, num_classes=None):
-        # `shape_fn` maps the shape of a sample, `[..., K, n]`, to the
-        # parameter's shape (e.g. for `tfp.experimental.util.make_trainable`).
         return dict(
-            log_weights=tfp.util.ParameterProperties(
-                event_ndims=1, shape_fn=lambda sample_shape: sample_shape[:-1]),
-            log_scores=tfp.util.ParameterProperties(
-                event_ndims=1,
-                shape_fn=lambda sample_shape: drpm_util.concat_shapes(
-                    sample_shape[:-2], sample_shape[-1:])),
-            mask=tfp.util.ParameterProperties(
-                event_ndims=1, is_preferred=False,
-                shape_fn=lambda sample_shape: drpm_util.concat_shapes(
-                    sample_shape[:-2], sample_shape[-1:])),
+            **drpm_util.parameter_properties(),
             temperature=tfp.util.ParameterProperties(
                 shape_fn=lambda sample_shape: sample_shape[:-2],
                 default_constraining_bijector_fn=(
                     lambda: tfb.Softplus(low=dtype_util.tiny(dtype)))))
 
     @property
-    def log_weights(self):
-        """Log group importances `[..., K]` of the subset sizes."""
-        return self._log_weights
-
-    @property
-    def log_scores(self):
-        """Plackett-Luce log-scores `[..., n]` of the elements."""
-        return self._log_scores
-
-    @property
     def temperature(self):
         """Temperature of both relaxations."""
         return self._temperature
-
-    @property
-    def mask(self):
-        """Boolean `[..., n]`, `True` for real elements (padded sets), or None."""
-        return self._mask
 
     @property
     def hard(self):
@@ -226,27 +201,11 @@ class RelaxedDifferentiableRandomPartition(tfd.AutoCompositeTensorDistribution):
         return self._hard_permutation
 
     @property
-    def num_subsets(self):
-        """Python `int` `K`."""
-        return int(self._log_weights.shape[-1])
-
-    @property
-    def num_elements(self):
-        """Python `int` `n`."""
-        return int(self._log_scores.shape[-1])
-
-    @property
     def exact(self):
         """The exact `DRPM` this distribution relaxes (same parameters and mask)."""
         return DifferentiableRandomPartition(
             self._log_weights, self._log_scores, mask=self._mask,
             validate_args=self.validate_args, allow_nan_stats=self.allow_nan_stats)
-
-    def _event_shape(self):
-        return tf.TensorShape([self.num_subsets, self.num_elements])
-
-    def _event_shape_tensor(self):
-        return tf.constant([self.num_subsets, self.num_elements], tf.int32)
 
     def _broadcast_parameters(self):
         """`log_weights` `[B..., K]`, `log_scores` `[B..., n]` (0 at padded

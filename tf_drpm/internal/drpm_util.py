@@ -2,15 +2,18 @@
 
 import numpy as np
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
 
 __all__ = [
+    "PartitionParameters",
     "broadcast_parameters",
     "check_static_arguments",
     "concat_shapes",
     "finite_assertions",
+    "parameter_properties",
     "real_log_scores",
     "size_parameters",
     "temperature_checks",
@@ -107,3 +110,55 @@ def temperature_checks(temperature, is_init):
     if is_init != dtype_util.is_ref(temperature):
         return [arg_util.positive_assertion(temperature, "temperature")]
     return []
+
+
+def parameter_properties():
+    """`tfp.util.ParameterProperties` of `log_weights`, `log_scores` and `mask`.
+
+    `shape_fn` maps the shape of a sample, `[..., K, n]`, to the parameter's
+    shape (e.g. for `tfp.experimental.util.make_trainable`).
+    """
+    def scores_shape(sample_shape):
+        return concat_shapes(sample_shape[:-2], sample_shape[-1:])
+
+    return dict(
+        log_weights=tfp.util.ParameterProperties(
+            event_ndims=1, shape_fn=lambda sample_shape: sample_shape[:-1]),
+        log_scores=tfp.util.ParameterProperties(event_ndims=1, shape_fn=scores_shape),
+        mask=tfp.util.ParameterProperties(
+            event_ndims=1, is_preferred=False, shape_fn=scores_shape))
+
+
+class PartitionParameters:
+    """The parameters and event shape `[K, n]` of the exact and relaxed DRPM (a mixin)."""
+
+    @property
+    def log_weights(self):
+        """Log group importances `[..., K]` of the subset sizes."""
+        return self._log_weights
+
+    @property
+    def log_scores(self):
+        """Plackett-Luce log-scores `[..., n]` of the elements."""
+        return self._log_scores
+
+    @property
+    def mask(self):
+        """Boolean `[..., n]`, `True` for real elements (padded sets), or None."""
+        return self._mask
+
+    @property
+    def num_subsets(self):
+        """Python `int` `K`."""
+        return int(self._log_weights.shape[-1])
+
+    @property
+    def num_elements(self):
+        """Python `int` `n`."""
+        return int(self._log_scores.shape[-1])
+
+    def _event_shape(self):
+        return tf.TensorShape([self.num_subsets, self.num_elements])
+
+    def _event_shape_tensor(self):
+        return tf.constant([self.num_subsets, self.num_elements], tf.int32)

@@ -176,11 +176,6 @@ class TaskPartition(keras.layers.Layer):
         """The non-trainable temperature variable (of the `RandomPartition`)."""
         return self.random_partition.temperature
 
-    @property
-    def seed_generator(self):
-        """The `keras.random.SeedGenerator` of the Gumbel noise."""
-        return self.random_partition.seed_generator
-
     def build(self, input_shape):
         encoding_dim = input_shape[-1]
         if encoding_dim is None:

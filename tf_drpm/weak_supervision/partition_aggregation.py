@@ -131,11 +131,6 @@ class PartitionAggregation(_LearnedSizesAggregation):
         """The non-trainable temperature variable (of the `RandomPartition`)."""
         return self.random_partition.temperature
 
-    @property
-    def seed_generator(self):
-        """The `keras.random.SeedGenerator` of the Gumbel noise."""
-        return self.random_partition.seed_generator
-
     def build(self, input_shape):
         input_shape = tuple(input_shape)
         self.weights_layer.build(input_shape)
