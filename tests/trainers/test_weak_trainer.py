@@ -188,6 +188,16 @@ class WeakTrainerTest(tf.test.TestCase):
         # The cheap metrics only.
         self.assertEqual(gin.query_parameter("weak_dlib_metrics.metrics"),
                          ("mig", "sap_score", "modularity_explicitness"))
+        # The quick protocol's departures; the paper config keeps the paper's.
+        self.assertEqual(gin.query_parameter("weak_model.size_head_input"),
+                         "saturating")
+        self.assertEqual(gin.query_parameter("weak_model.view_reduction"), "sum")
+        gin.clear_config()
+        cli.parse_gin(["gin/weak/paper.gin"],
+                      ["weak_dataset.name = 'mpi3d_stand_in'"], finalize=False)
+        model = weak.weak_model(method="drpm")
+        self.assertEqual(model.aggregation.size_head_input, "kl")
+        self.assertEqual(model.view_reduction, "mean")
 
     def test_table_with_disentanglement_lib_columns(self):
         ours = {"num_shared_mse": 1.0, "mean_num_shared": 2.0,
