@@ -293,11 +293,11 @@ class SharedDimensionDiagnosticsTest(tf.test.TestCase, parameterized.TestCase):
     def test_draws_no_random_numbers(self):
         x1, x2 = _known_pairs(4, independent_dims=(3,))
         model = self._model("drpm")
-        states = [g.state.numpy().copy() for g in (model.seed_generator,
-                                                   model.aggregation.seed_generator)]
+        generators = (model.seed_generator,
+                      model.aggregation.random_partition.seed_generator)
+        states = [g.state.numpy().copy() for g in generators]
         wsm.shared_dimension_diagnostics(model, x1, x2)
-        for before, generator in zip(states, (model.seed_generator,
-                                              model.aggregation.seed_generator)):
+        for before, generator in zip(states, generators):
             self.assertAllEqual(before, generator.state.numpy())
 
     def test_bad_threshold(self):
