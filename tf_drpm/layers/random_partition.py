@@ -9,6 +9,7 @@ from tf_drpm.distributions.relaxed_differentiable_random_partition import (
     RelaxedDifferentiableRandomPartition,
 )
 from tf_drpm.internal import arg_util
+from tf_drpm.internal import distribute_util
 from tf_drpm.internal import dtype_util
 from tf_drpm.ops.neural_sort import descending_order
 from tf_drpm.ops.plackett_luce_log_prob import ranked_log_prob
@@ -49,6 +50,25 @@ class RandomPartition(keras.layers.Layer):
     entries are exact); `counts` and the log-probabilities stay float32,
     since half precision cannot hold every count up to `n`.
 
+    Batch partitions under `tf.distribute` (`partition_global_batch=True`): in
+    a model whose set is the batch itself (the set axis, the last axis of
+    `log_scores`, runs over the examples of the batch, as in DRPM variational
+    clustering), each replica of a strategy holds only its part of the set.
+    With this option the layer all-gathers the log-scores (and the mask) of
+    every replica along the set axis, samples one partition of the global set
+    with the same seed on every replica, and returns the columns of this
+    replica's elements; gradients flow back through the gather to each
+    replica's own log-scores. The global set is the replicas' parts in
+    replica order, and every replica must hold the same number of elements
+    (a global batch that divides by the number of replicas, batched with
+    `drop_remainder=True`). `log_weights` (and `counts`) describe the global
+    set and must be the same on every replica: compute them from all-gathered
+    or all-reduced statistics. Set-level outputs (`counts`, the
+    log-probabilities) are those of the global partition, the same on every
+    replica; a loss that adds them should add `1 / num_replicas` of them per
+    replica. With one replica, or outside `strategy.run`, the option changes
+    nothing.
+
     The temperature of both relaxations is a non-trainable scalar weight named
     `"temperature"`, created in `build`, so
     `tf_drpm.callbacks.ExponentialTemperatureSchedule` can anneal it; it is
@@ -67,6 +87,10 @@ class RandomPartition(keras.layers.Layer):
         exact_log_prob: Bool; with `return_details`, also return the exact
             `log p(Y)` of the (hard) partition. Default `False`.
         seed: Optional int seed of the layer's `keras.random.SeedGenerator`.
+        partition_global_batch: Bool; under a `tf.distribute` strategy with
+            several replicas, partition the set made of every replica's
+            elements (see above). Default `False`: each replica partitions
+            its own elements.
         validate_args: Bool; run-time checks of the inputs and of the
             temperature weight (e.g. assigned a value <= 0 by a callback), as
             `validate_args` of `tf_drpm.distributions.RelaxedDRPM`. Without them a
@@ -99,6 +123,10 @@ class RandomPartition(keras.layers.Layer):
         perturbed scores) and, with `exact_log_prob=True`, `log_prob`
         `[batch]` (the exact DRPM log-pmf of the hard partition). Inside a
         `tf.function` the entries a caller does not use are not computed.
+        With `partition_global_batch` on several replicas, the element axis
+        of `partition`, `permutation` and `perturbed_log_scores` holds this
+        replica's elements (`permutation[..., r, j]` = 1 if this replica's
+        element `j` has global rank `r`); the other entries are global.
 
     Example:
 
@@ -116,8 +144,8 @@ class RandomPartition(keras.layers.Layer):
     """
 
     def __init__(self, temperature=1.0, hard=True, stochastic=True, hard_permutation=None,
-                 return_details=False, exact_log_prob=False, seed=None, validate_args=False,
-                 **kwargs):
+                 return_details=False, exact_log_prob=False, seed=None,
+                 partition_global_batch=False, validate_args=False, **kwargs):
         super().__init__(**kwargs)
         if (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
                 or not math.isfinite(temperature) or temperature <= 0):
@@ -131,6 +159,8 @@ class RandomPartition(keras.layers.Layer):
             hard_permutation, "hard_permutation", allow_none=True)
         self.return_details = arg_util.check_bool(return_details, "return_details")
         self.exact_log_prob = arg_util.check_bool(exact_log_prob, "exact_log_prob")
+        self.partition_global_batch = arg_util.check_bool(
+            partition_global_batch, "partition_global_batch")
         self.validate_args = arg_util.check_bool(validate_args, "validate_args")
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -162,6 +192,15 @@ class RandomPartition(keras.layers.Layer):
         temperature = tf.cast(tf.convert_to_tensor(temperature), log_scores.dtype)
         if stochastic is None:
             stochastic = self.stochastic
+        batch = None
+        if self.partition_global_batch and distribute_util.replica_context() is not None:
+            # The set of every replica's elements: gather, sample it, keep ours.
+            batch = distribute_util.global_batch(
+                tf.shape(log_scores)[-1], static_local_size=log_scores.shape[-1])
+            if mask is not None:
+                mask = tf.broadcast_to(tf.convert_to_tensor(mask, tf.bool), tf.shape(log_scores))
+                mask = batch.gather(mask, axis=-1)
+            log_scores = batch.gather(log_scores, axis=-1)
         drpm = RelaxedDifferentiableRandomPartition(
             log_weights, log_scores, temperature, hard=self.hard,
             hard_permutation=self.hard_permutation, mask=mask, validate_args=self.validate_args)
@@ -172,15 +211,18 @@ class RandomPartition(keras.layers.Layer):
         else:
             details = drpm.noiseless_partition_with_details(
                 return_permutation=self.return_details, counts=counts)
+        def own_elements(value):
+            return value if batch is None else batch.take_local(value, axis=-1)
+
         if not self.return_details:
-            return tf.cast(details["partition"], output_dtype)
+            return tf.cast(own_elements(details["partition"]), output_dtype)
         exact = drpm.exact
         hard_counts = tf.round(details["counts"])
         outputs = {
-            "partition": tf.cast(details["partition"], output_dtype),
+            "partition": tf.cast(own_elements(details["partition"]), output_dtype),
             "counts": details["counts"],
-            "permutation": tf.cast(details["permutation"], output_dtype),
-            "perturbed_log_scores": details["perturbed_log_scores"],
+            "permutation": tf.cast(own_elements(details["permutation"]), output_dtype),
+            "perturbed_log_scores": own_elements(details["perturbed_log_scores"]),
             "log_prob_counts": exact.counts_log_prob(tf.stop_gradient(hard_counts)),
             "log_prob_permutation": _sorted_order_log_prob(
                 log_scores, tf.stop_gradient(details["perturbed_log_scores"]), mask),
@@ -223,6 +265,7 @@ class RandomPartition(keras.layers.Layer):
             "return_details": self.return_details,
             "exact_log_prob": self.exact_log_prob,
             "seed": self.seed,
+            "partition_global_batch": self.partition_global_batch,
             "validate_args": self.validate_args,
         }
         return {**base_config, **config}
