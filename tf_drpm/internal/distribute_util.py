@@ -140,6 +140,20 @@ class GlobalBatch:
         noise = tf.random.stateless_normal(global_shape, seed=seed, dtype=dtype)
         return self.take_local(noise, axis=0)
 
+    def uniform(self, local_shape, seed, minval=0.0, maxval=1.0, dtype=tf.float32):
+        """Uniform noise in `[minval, maxval)` for this replica's rows, indexed
+        globally (as `normal`: one replica draws exactly
+        `tf.random.stateless_uniform([size, ...], seed, minval, maxval)`)."""
+        local_shape = tf.convert_to_tensor(local_shape, tf.int32)
+        minval, maxval = tf.cast(minval, dtype), tf.cast(maxval, dtype)
+        if self.context is None:
+            return tf.random.stateless_uniform(
+                local_shape, seed=seed, minval=minval, maxval=maxval, dtype=dtype)
+        global_shape = tf.concat([[self.size], local_shape[1:]], axis=0)
+        noise = tf.random.stateless_uniform(
+            global_shape, seed=seed, minval=minval, maxval=maxval, dtype=dtype)
+        return self.take_local(noise, axis=0)
+
     def replica_share(self, value):
         """`value / num_replicas`: a replica's share of a set-level term.
 
