@@ -65,7 +65,7 @@ def _max_abs(result, reference, key):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float64")
-    parser.add_argument("--steps", type=int, default=1, help="Compared train steps.")
+    parser.add_argument("--steps", type=int, default=3, help="Compared train steps.")
     parser.add_argument("--timed_steps", type=int, default=20)
     parser.add_argument("--timeout", type=float, default=300.0, help="Seconds per set-up.")
     args = parser.parse_args()

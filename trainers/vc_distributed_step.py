@@ -4,7 +4,7 @@ Runs the same DRPM-VC steps (same initial weights, data and seed) under the
 default strategy, `MirroredStrategy` over logical CPUs, or one worker of a
 `MultiWorkerMirroredStrategy` (the cluster from `TF_CONFIG`), and writes one
 JSON object: the partitions of the global batch of the first step (each
-replica's columns, all-gathered), the losses of the steps, the weights after
+replica's columns, all-gathered), the losses after each step, the weights after
 them, the steps per second and the bytes all-gathered per step. The tests
 (`tests/clustering/test_drpm_vc_distributed.py`) and
 `benchmarks/distributed.py` compare the set-ups with it.
@@ -134,7 +134,10 @@ def run(args):
     seen_images = strategy.experimental_local_results(seen_images)[0]
 
     initial = {w.path: np.asarray(w.numpy()) for w in model.weights}
-    history = model.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0)
+    step_logs = []  # the trackers after each step (running means over the steps)
+    record = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: (
+        step_logs.append({name: float(value) for name, value in logs.items()})))
+    model.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0, callbacks=[record])
     weights = {w.path: np.asarray(w.numpy()).tolist() for w in model.weights}
     weight_change = max(float(np.max(np.abs(np.subtract(weights[path], value))))
                         for path, value in initial.items() if "step_counter" not in path)
@@ -150,7 +153,7 @@ def run(args):
         "dtype": args.dtype,
         "images_in_replica_order": bool(np.array_equal(np.asarray(seen_images), images)),
         "partition": np.asarray(partition).tolist(),
-        "losses": {name: values for name, values in history.history.items()},
+        "losses": {name: [logs[name] for logs in step_logs] for name in step_logs[0]},
         "weights": weights,
         "weight_change": weight_change,
         "steps_per_second": steps_per_second,

@@ -19,6 +19,7 @@ from trainers import vc_distributed_step
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOLERANCE = 1e-5
+STEPS = ["--steps", "3"]  # a short run: the losses after each step and the weights after it
 
 
 def _env():
@@ -34,7 +35,7 @@ def _run(strategy, *args):
     output = os.path.join(tempfile.mkdtemp(), "result.json")
     proc = subprocess.run(
         [sys.executable, "-m", "trainers.vc_distributed_step", "--strategy", strategy,
-         "--output", output, *args],
+         "--output", output, *STEPS, *args],
         cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=300)
     result = None
     if proc.returncode == 0:
@@ -78,7 +79,8 @@ class VCDistributedStepTest(tf.test.TestCase):
     def test_single_device_gathers_nothing(self):
         self.assertEqual(self.single["num_replicas"], 1)
         self.assertEqual(self.single["gathered_bytes_per_step"], 0)
-        self.assertTrue(all(np.isfinite(v[0]) for v in self.single["losses"].values()))
+        self.assertLen(self.single["losses"]["loss"], 3)
+        self.assertTrue(np.all(np.isfinite(list(self.single["losses"].values()))))
 
     def test_mirrored_two_cpus_match_one_device(self):
         code, stderr, result = _run("mirrored", "--num_cpus", "2")
@@ -102,7 +104,8 @@ class VCDistributedStepTest(tf.test.TestCase):
     def test_two_worker_processes_match_one_device(self):
         output = os.path.join(tempfile.mkdtemp(), "result.json")
         vc_distributed_step.run_workers(
-            ["--output", output], num_workers=2, timeout=240, env=_env(), cwd=REPO_ROOT)
+            ["--output", output, *STEPS], num_workers=2, timeout=240, env=_env(),
+            cwd=REPO_ROOT)
         with open(output) as f:
             result = json.load(f)
         self.assertEqual(result["strategy"], "multi_worker")
