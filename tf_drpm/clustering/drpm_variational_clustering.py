@@ -386,12 +386,17 @@ class DRPMVC(LossModel):
         return distribute_util.global_batch(
             tf.shape(images)[0], static_local_size=images.shape[0])
 
+    def _partitioned_set(self, batch, images):
+        """The set partitioned: the global batch, or this replica's images."""
+        if self.partition_global_batch:
+            return batch
+        return distribute_util.GlobalBatch(
+            None, 0, batch.local_size, batch.local_size, images.shape[0])
+
     def _set_losses(self, images, seed, training):
         """`(set_losses, GlobalBatch of the images)`."""
         batch = self._global_batch(images)
-        # The set partitioned: the global batch, or this replica's images.
-        partitioned = batch if self.partition_global_batch else distribute_util.GlobalBatch(
-            None, 0, batch.local_size, batch.local_size, images.shape[0])
+        partitioned = self._partitioned_set(batch, images)
         seed_z, seed_y = tfp.random.split_seed(seed, n=2, salt="drpm_vc")
         mean, log_scale = self.autoencoder.encode(images, training=training)
         # Noise of the global batch's rows: a function of (seed, global index).
@@ -504,9 +509,7 @@ class DRPMVC(LossModel):
           partitions one device draws for the global batch.
         """
         images = self.autoencoder.flatten(images)
-        batch = self._global_batch(images)
-        partitioned = batch if self.partition_global_batch else distribute_util.GlobalBatch(
-            None, 0, batch.local_size, batch.local_size, images.shape[0])
+        partitioned = self._partitioned_set(self._global_batch(images), images)
         _, seed_y = tfp.random.split_seed(seed, n=2, salt="drpm_vc")
         mean, log_scale = self.autoencoder.encode(images, training=training)
         log_weights, log_scores, kl = self.partition_parameters(mean, log_scale, partitioned)

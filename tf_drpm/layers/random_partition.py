@@ -141,6 +141,14 @@ class RandomPartition(keras.layers.Layer):
     >>> y = layer([np.zeros((2, 3)), np.random.randn(2, 8)], mask=mask)
     >>> tf.reduce_sum(y, axis=[1, 2]).numpy()
     array([8., 5.], dtype=float32)
+
+    The batch as the set, under a `tf.distribute` strategy (in `strategy.run`,
+    e.g. a `train_step`; `log_scores` holds one score per example of the
+    replica, `[b]`):
+
+    >>> layer = RandomPartition(seed=1, partition_global_batch=True)
+    >>> # y = layer([log_weights, log_scores])  # [K, b]: this replica's
+    >>> #     columns of the one partition [K, n] of the global batch
     """
 
     def __init__(self, temperature=1.0, hard=True, stochastic=True, hard_permutation=None,
