@@ -258,6 +258,41 @@ _MIRRORED_LAYER_SCRIPT = textwrap.dedent("""
             local = {k: [np.asarray(v).tolist() for v in strategy.experimental_local_results(r)]
                      for k, r in result.items()}
             out[f"mirrored_global{global_batch}_mask{use_mask}"] = local
+
+    # A batch of sets (one partition of 5 elements per row): global_batch_noise.
+    row_scores = rng.normal(size=(n, 5)).astype(np.float32)
+    row_weights = rng.normal(size=(n, k)).astype(np.float32)
+    row_target = rng.normal(size=(n, k, 5)).astype(np.float32)
+
+    def rows_step(layer, scale, scores, weights, target):
+        with tf.GradientTape() as tape:
+            out = layer([weights, scale * scores])
+            loss = tf.reduce_sum(out["partition"] * target) + tf.reduce_sum(out["log_prob"])
+        return {"partition": out["partition"], "counts": out["counts"],
+                "log_prob": out["log_prob"], "loss": loss, "grad": tape.gradient(loss, scale)}
+
+    def make_rows(strategy, noise):
+        with strategy.scope():
+            scale = tf.Variable(1.5)
+            layer = RandomPartition(temperature=0.5, seed=3, return_details=True,
+                                    exact_log_prob=True, global_batch_noise=noise)
+            layer.build([(n, k), (n, 5)])
+        return scale, layer
+
+    scale, layer = make_rows(tf.distribute.get_strategy(), True)
+    result = tf.function(rows_step)(layer, scale, row_scores, row_weights, row_target)
+    out["rows_default"] = {k: np.asarray(v).tolist() for k, v in result.items()}
+    for noise in (True, False):
+        scale, layer = make_rows(strategy, noise)
+        args = (rows(row_scores, 0), rows(row_weights, 0), rows(row_target, 0))
+
+        @tf.function
+        def run_rows(scores, weights, target):
+            return strategy.run(rows_step, args=(layer, scale, scores, weights, target))
+        result = run_rows(*args)
+        out[f"rows_mirrored_noise{noise}"] = {
+            k: [np.asarray(v).tolist() for v in strategy.experimental_local_results(r)]
+            for k, r in result.items()}
     print("RESULT" + json.dumps(out))
 """)
 
@@ -267,16 +302,17 @@ class RandomPartitionGlobalBatchTest(tf.test.TestCase):
     def test_one_replica_is_the_plain_layer(self):
         log_weights = np.zeros((2, 3), np.float32)
         log_scores = np.random.RandomState(5).randn(2, 6).astype(np.float32)
-        plain = RandomPartition(temperature=0.5, seed=4, return_details=True)
-        global_batch = RandomPartition(temperature=0.5, seed=4, return_details=True,
-                                       partition_global_batch=True)
-        expected = plain([log_weights, log_scores])
-        for outputs in (global_batch([log_weights, log_scores]),
-                        tf.distribute.get_strategy().run(
-                            global_batch, args=([log_weights, log_scores],))):
-            for name in ("partition", "permutation", "counts", "perturbed_log_scores"):
-                self.assertAllEqual(outputs[name], expected[name])
-            expected = plain([log_weights, log_scores])  # the next seed
+        for flag in ("partition_global_batch", "global_batch_noise"):
+            plain = RandomPartition(temperature=0.5, seed=4, return_details=True)
+            global_batch = RandomPartition(temperature=0.5, seed=4, return_details=True,
+                                           **{flag: True})
+            expected = plain([log_weights, log_scores])
+            for outputs in (global_batch([log_weights, log_scores]),
+                            tf.distribute.get_strategy().run(
+                                global_batch, args=([log_weights, log_scores],))):
+                for name in ("partition", "permutation", "counts", "perturbed_log_scores"):
+                    self.assertAllEqual(outputs[name], expected[name])
+                expected = plain([log_weights, log_scores])  # the next seed
 
     def test_flag_in_config_and_checked(self):
         layer = RandomPartition(partition_global_batch=True)
@@ -286,6 +322,10 @@ class RandomPartitionGlobalBatchTest(tf.test.TestCase):
         self.assertFalse(RandomPartition().partition_global_batch)
         with self.assertRaisesRegex(ValueError, "Received: partition_global_batch='yes'"):
             RandomPartition(partition_global_batch="yes")
+        rows = RandomPartition(global_batch_noise=True)
+        self.assertTrue(RandomPartition.from_config(rows.get_config()).global_batch_noise)
+        with self.assertRaisesRegex(ValueError, "exclude each other"):
+            RandomPartition(partition_global_batch=True, global_batch_noise=True)
 
     def test_mirrored_replicas_sample_the_partition_of_the_global_batch(self):
         repo_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -321,3 +361,16 @@ class RandomPartitionGlobalBatchTest(tf.test.TestCase):
             local = out[f"mirrored_globalFalse_mask{use_mask}"]
             self.assertEqual(np.sum(local["counts"][0]), 4)
             self.assertEqual(np.sum(local["counts"][1]), 3 if use_mask else 4)
+        # A batch of sets: each replica gets its rows of the global batch's partitions.
+        single, replicas = out["rows_default"], out["rows_mirrored_noiseTrue"]
+        for name in ("partition", "counts"):
+            self.assertAllEqual(np.concatenate(replicas[name], axis=0), single[name])
+        self.assertAllClose(np.concatenate(replicas["log_prob"], axis=0), single["log_prob"],
+                            rtol=1e-5)
+        self.assertAllClose(np.sum(replicas["loss"]), single["loss"], rtol=1e-5)
+        self.assertAllClose(np.sum(replicas["grad"]), single["grad"], rtol=1e-4)
+        self.assertNotEqual(single["grad"], 0.0)
+        # Without the option both replicas draw the same noise for their rows.
+        repeated = out["rows_mirrored_noiseFalse"]
+        self.assertNotAllClose(np.concatenate(repeated["partition"], axis=0),
+                               single["partition"])

@@ -69,6 +69,16 @@ class RandomPartition(keras.layers.Layer):
     replica. With one replica, or outside `strategy.run`, the option changes
     nothing.
 
+    Batches of sets under `tf.distribute` (`global_batch_noise=True`): when
+    each row of the batch is its own set (e.g. one partition per example),
+    the layer all-gathers the rows of `log_scores` (and of `log_weights`,
+    `mask` and `counts` when they have the batch axis), samples the
+    partitions of the global batch with the same seed on every replica and
+    returns this replica's rows, so the noise of a row depends on the seed
+    and its index in the global batch only: replicas do not repeat each
+    other's noise, and one device draws the same partitions for the global
+    batch. It costs a partition per global row on every replica.
+
     The temperature of both relaxations is a non-trainable scalar weight named
     `"temperature"`, created in `build`, so
     `tf_drpm.callbacks.ExponentialTemperatureSchedule` can anneal it; it is
@@ -91,6 +101,12 @@ class RandomPartition(keras.layers.Layer):
             several replicas, partition the set made of every replica's
             elements (see above). Default `False`: each replica partitions
             its own elements.
+        global_batch_noise: Bool; under a `tf.distribute` strategy with
+            several replicas, draw the partitions of the global batch's rows
+            and keep this replica's rows (see above). Default `False`: each
+            replica draws the noise of its rows from the shared seed (the
+            replicas' noise then repeats). Not together with
+            `partition_global_batch`.
         validate_args: Bool; run-time checks of the inputs and of the
             temperature weight (e.g. assigned a value <= 0 by a callback), as
             `validate_args` of `tf_drpm.distributions.RelaxedDRPM`. Without them a
@@ -153,7 +169,8 @@ class RandomPartition(keras.layers.Layer):
 
     def __init__(self, temperature=1.0, hard=True, stochastic=True, hard_permutation=None,
                  return_details=False, exact_log_prob=False, seed=None,
-                 partition_global_batch=False, validate_args=False, **kwargs):
+                 partition_global_batch=False, global_batch_noise=False, validate_args=False,
+                 **kwargs):
         super().__init__(**kwargs)
         if (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
                 or not math.isfinite(temperature) or temperature <= 0):
@@ -169,6 +186,12 @@ class RandomPartition(keras.layers.Layer):
         self.exact_log_prob = arg_util.check_bool(exact_log_prob, "exact_log_prob")
         self.partition_global_batch = arg_util.check_bool(
             partition_global_batch, "partition_global_batch")
+        self.global_batch_noise = arg_util.check_bool(global_batch_noise, "global_batch_noise")
+        if self.partition_global_batch and self.global_batch_noise:
+            raise ValueError(
+                "`partition_global_batch` (the batch is one set) and `global_batch_noise` "
+                "(each row is a set) exclude each other. Received: "
+                "partition_global_batch=True, global_batch_noise=True")
         self.validate_args = arg_util.check_bool(validate_args, "validate_args")
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -209,6 +232,29 @@ class RandomPartition(keras.layers.Layer):
                 mask = tf.broadcast_to(tf.convert_to_tensor(mask, tf.bool), tf.shape(log_scores))
                 mask = batch.gather(mask, axis=-1)
             log_scores = batch.gather(log_scores, axis=-1)
+        rows = None
+        if (self.global_batch_noise and log_scores.shape.rank is not None
+                and log_scores.shape.rank >= 2
+                and distribute_util.replica_context() is not None):
+            # The rows of every replica: sample them all, keep ours.
+            num_rows = log_scores.shape[0]
+            rows = distribute_util.global_batch(
+                tf.shape(log_scores)[0], static_local_size=num_rows)
+
+            def gather_rows(value):
+                # Values without the batch axis (e.g. log_weights [K]) broadcast.
+                if value is None or value.shape.rank != log_scores.shape.rank or (
+                        value.shape[0] != num_rows):
+                    return value
+                return rows.gather(value, axis=0)
+
+            if mask is not None:
+                mask = rows.gather(tf.broadcast_to(
+                    tf.convert_to_tensor(mask, tf.bool), tf.shape(log_scores)), axis=0)
+            if counts is not None:
+                counts = gather_rows(tf.convert_to_tensor(counts))
+            log_weights = gather_rows(log_weights)
+            log_scores = rows.gather(log_scores, axis=0)
         drpm = RelaxedDifferentiableRandomPartition(
             log_weights, log_scores, temperature, hard=self.hard,
             hard_permutation=self.hard_permutation, mask=mask, validate_args=self.validate_args)
@@ -222,8 +268,13 @@ class RandomPartition(keras.layers.Layer):
         def own_elements(value):
             return value if batch is None else batch.take_local(value, axis=-1)
 
+        def own_rows(outputs):
+            if rows is None:
+                return outputs
+            return tf.nest.map_structure(lambda v: rows.take_local(v, axis=0), outputs)
+
         if not self.return_details:
-            return tf.cast(own_elements(details["partition"]), output_dtype)
+            return own_rows(tf.cast(own_elements(details["partition"]), output_dtype))
         exact = drpm.exact
         hard_counts = tf.round(details["counts"])
         outputs = {
@@ -238,7 +289,7 @@ class RandomPartition(keras.layers.Layer):
         if self.exact_log_prob:
             outputs["log_prob"] = exact.log_prob(
                 tf.stop_gradient(tf.round(details["partition"])))
-        return outputs
+        return own_rows(outputs)
 
     def compute_mask(self, inputs, mask=None):
         # The output is a partition matrix; padded elements are its zero columns.
@@ -274,6 +325,7 @@ class RandomPartition(keras.layers.Layer):
             "exact_log_prob": self.exact_log_prob,
             "seed": self.seed,
             "partition_global_batch": self.partition_global_batch,
+            "global_batch_noise": self.global_batch_noise,
             "validate_args": self.validate_args,
         }
         return {**base_config, **config}
