@@ -64,6 +64,7 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
     from tf_drpm.clustering.vade import VaDE
     from tf_drpm.internal import distribute_util
     from tf_drpm.models import scale_loss
+    from tf_drpm.weak_supervision.hypergeometric_aggregation import HypergeometricAggregation
 
     n = 6
     seed = tf.constant([3, 4], tf.int32)
@@ -80,7 +81,17 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
             w.assign(0.3 * np.random.RandomState(0).normal(size=w.shape))
         return model
 
-    def helpers(local_values, local_images, model):
+    kl_pairs = np.random.RandomState(2).exponential(size=(n, 5)).astype(np.float32)
+
+    def make_hg():
+        layer = HypergeometricAggregation(seed=3)
+        layer.build((None, 5))
+        for w in layer.weights:
+            if w.trainable:
+                w.assign(0.5 * np.random.RandomState(1).normal(size=w.shape))
+        return layer
+
+    def helpers(local_values, local_images, model, hg, local_kl):
         batch = distribute_util.global_batch(
             tf.shape(local_values)[0], static_local_size=local_values.shape[0])
         return {"begin": batch.begin, "size": batch.size,
@@ -88,20 +99,23 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
                 "local": batch.take_local(batch.gather(local_values)),
                 "normal": batch.normal(tf.shape(local_values), seed),
                 "uniform": batch.uniform(tf.shape(local_values)[:1], seed, 2.0, 5.0),
-                "vade_loss": scale_loss(model.compute_losses(local_images, seed)["loss"])}
+                "vade_loss": scale_loss(model.compute_losses(local_images, seed)["loss"]),
+                "hg_counts": hg(local_kl, training=True)["counts"]}
 
     out = {"single": {k: np.asarray(v).tolist() for k, v in
-                      tf.function(helpers)(values, images, make_vade()).items()}}
+                      tf.function(helpers)(values, images, make_vade(), make_hg(),
+                                           kl_pairs).items()}}
     with strategy.scope():
         model = make_vade()
+        hg = make_hg()
 
     def rows(value):
         return strategy.experimental_distribute_values_from_function(
             lambda context: value[3 * context.replica_id_in_sync_group:
                                   3 * (context.replica_id_in_sync_group + 1)])
 
-    result = tf.function(lambda v, i: strategy.run(helpers, args=(v, i, model)))(
-        rows(values), rows(images))
+    result = tf.function(lambda v, i, k: strategy.run(helpers, args=(v, i, model, hg, k)))(
+        rows(values), rows(images), rows(kl_pairs))
     out["replicas"] = {k: [np.asarray(x).tolist() for x in strategy.experimental_local_results(v)]
                        for k, v in result.items()}
     print("RESULT" + json.dumps(out))
@@ -124,7 +138,8 @@ class GlobalBatchMirroredTest(tf.test.TestCase):
         self.assertEqual(replicas["size"], [6, 6])
         for replica in range(2):
             self.assertAllEqual(replicas["gathered"][replica], single["gathered"])
-        for name in ("local", "normal", "uniform"):
+        # hg_counts: the HG aggregation's subset sizes of the pairs.
+        for name in ("local", "normal", "uniform", "hg_counts"):
             self.assertAllEqual(np.concatenate(replicas[name], axis=0), single[name])
         # The two replicas' noise differs (it used to repeat across replicas).
         self.assertNotAllClose(replicas["normal"][0], replicas["normal"][1])
