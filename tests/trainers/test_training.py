@@ -113,6 +113,27 @@ class TrainEndToEndTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "float64 and complex128 FFTs.*name='tpu'"):
             strategy_lib.get_strategy("tpu")
 
+    def test_bad_tf_config_is_refused_before_connecting(self):
+        cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
+        for tf_config, message in (
+                ("{worker", "is not JSON"),
+                (json.dumps({"task": {"type": "worker", "index": 0}}), "needs a `cluster`"),
+                (json.dumps({"cluster": cluster, "task": {"type": "chief", "index": 0}}),
+                 "must name a task type of its cluster"),
+                (json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 2}}),
+                 r"must be in \[0, 2\) for the 2 'worker'")):
+            with self.assertRaisesRegex(ValueError, message + ".*Received: TF_CONFIG="):
+                strategy_lib.check_tf_config(tf_config)
+        strategy_lib.check_tf_config(
+            json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 1}}))
+        previous = os.environ.get("TF_CONFIG")
+        self.addCleanup(lambda: os.environ.pop("TF_CONFIG", None) if previous is None
+                        else os.environ.__setitem__("TF_CONFIG", previous))
+        os.environ["TF_CONFIG"] = json.dumps({"cluster": cluster,
+                                              "task": {"type": "worker", "index": 5}})
+        with self.assertRaisesRegex(ValueError, "task` index"):
+            strategy_lib.get_strategy("multi_worker")
+
     def test_default_and_one_device_strategies(self):
         self.assertEqual(strategy_lib.get_strategy("default").num_replicas_in_sync, 1)
         one = strategy_lib.get_strategy("one_device", devices=["/cpu:0"])
