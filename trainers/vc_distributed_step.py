@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 
+from trainers import run_directory
+
 __all__ = ["free_ports", "gathered_bytes_per_step", "main", "run", "run_workers"]
 
 NUM_CLUSTERS = 3
@@ -246,19 +248,10 @@ def run_workers(argv, num_workers=2, timeout=120, env=None, cwd=None, missing_wo
             log.close()
 
 
-def _is_chief():
-    """Whether this process is the chief of the `TF_CONFIG` cluster (or alone)."""
-    config = json.loads(os.environ.get("TF_CONFIG", "{}"))
-    task = config.get("task", {"type": "worker", "index": 0})
-    if "chief" in config.get("cluster", {}):
-        return task.get("type") == "chief"
-    return task.get("type") == "worker" and task.get("index") == 0
-
-
 def main(argv=None):
     args = _parse(sys.argv[1:] if argv is None else argv)
     result = run(args)
-    if args.strategy != "multi_worker" or _is_chief():
+    if args.strategy != "multi_worker" or run_directory.is_chief_process():
         with open(args.output, "w") as f:
             json.dump(result, f)
 
