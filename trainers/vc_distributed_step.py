@@ -180,9 +180,11 @@ def free_ports(count):
             sock.close()
 
 
-def run_workers(argv, num_workers=2, timeout=120, env=None, cwd=None, missing_workers=0):
+def run_workers(argv, num_workers=2, timeout=120, env=None, cwd=None, missing_workers=0,
+                module=None):
     """Runs `python -m trainers.vc_distributed_step --strategy multi_worker`
-    as `num_workers` worker processes on 127.0.0.1 and waits for them.
+    (or `python -m <module>`) as `num_workers` worker processes on 127.0.0.1
+    and waits for them.
 
     Each process gets a `TF_CONFIG` naming every worker (free ports) and its
     own index; worker 0 is the chief and writes `--output`. The processes are
@@ -197,6 +199,9 @@ def run_workers(argv, num_workers=2, timeout=120, env=None, cwd=None, missing_wo
         cwd: Optional working directory of the processes.
         missing_workers: Python int, further workers named in `TF_CONFIG`
             but not started (to test a cluster that cannot form).
+        module: Optional module to run instead, with `argv` as its whole
+            command line (e.g. `"trainers.toy"` with `--gin_param
+            "train.strategy = 'multi_worker'"`).
 
     Returns:
         The wall time in seconds.
@@ -216,9 +221,11 @@ def run_workers(argv, num_workers=2, timeout=120, env=None, cwd=None, missing_wo
                 {"cluster": cluster, "task": {"type": "worker", "index": index}})
             log = tempfile.TemporaryFile(mode="w+")
             logs.append(log)
+            command = ([sys.executable, "-m", module, *argv] if module else
+                       [sys.executable, "-m", "trainers.vc_distributed_step",
+                        "--strategy", "multi_worker", *argv])
             processes.append(subprocess.Popen(
-                [sys.executable, "-m", "trainers.vc_distributed_step",
-                 "--strategy", "multi_worker", *argv],
+                command,
                 env=worker_env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log))
         deadline = start + timeout
         while any(p.poll() is None for p in processes):
