@@ -5,11 +5,21 @@ run switches strategy with one binding, e.g. `--gin_param "train.strategy =
 'mirrored'"`. Device lists and the TPU address are bound on `get_strategy`
 itself (`get_strategy.devices = ['/cpu:0', '/cpu:1']`).
 
+Several workers (`'multi_worker'`): every process runs the same command with
+its own `TF_CONFIG`, e.g. `{"cluster": {"worker": ["host0:port", "host1:port"]},
+"task": {"type": "worker", "index": 0}}`; worker 0 is the chief. A `TF_CONFIG`
+that is not JSON or whose task is not in its cluster is refused before any
+connection is tried. A worker that is named but never starts makes the others
+wait (TensorFlow has no start-up timeout, and a waiting worker ignores
+SIGTERM): the launcher must bound the run, as
+`trainers.vc_distributed_step.run_workers` does (SIGKILL at a timeout).
+
 `create_logical_cpu_devices(n)` splits the host CPU into `n` logical devices,
 so that `MirroredStrategy` can be exercised on a CPU-only machine (tests). It
 must run before TensorFlow initialises its runtime, i.e. before any op.
 """
 
+import json
 import os
 
 import gin
@@ -17,6 +27,7 @@ import tensorflow as tf
 
 __all__ = [
         "STRATEGY_NAMES",
+        "check_tf_config",
         "create_logical_cpu_devices",
         "get_strategy",
 ]
@@ -70,6 +81,43 @@ def create_logical_cpu_devices(num_devices):
                 f"Received: num_devices={num_devices}. Call "
                 "`create_logical_cpu_devices` at the start of a fresh process.") from e
     return [d.name for d in tf.config.list_logical_devices("CPU")]
+
+
+def check_tf_config(tf_config):
+    """Raises `ValueError` unless `tf_config` is a usable `TF_CONFIG` string.
+
+    Checks that it is a JSON object with a `cluster` of task lists and a
+    `task` whose type is in the cluster and whose index is within its list.
+
+    Args:
+        tf_config: The `TF_CONFIG` value (a JSON string).
+
+    Raises:
+        ValueError: naming what is wrong, with the received value.
+    """
+    try:
+        config = json.loads(tf_config)
+    except json.JSONDecodeError as e:
+        raise ValueError(
+            f"`TF_CONFIG` is not JSON ({e}). Received: TF_CONFIG={tf_config!r}") from e
+    if not isinstance(config, dict):
+        raise ValueError(f"`TF_CONFIG` must be a JSON object. Received: TF_CONFIG={tf_config!r}")
+    cluster, task = config.get("cluster"), config.get("task")
+    if not isinstance(cluster, dict) or not cluster or not all(
+            isinstance(addresses, list) and addresses for addresses in cluster.values()):
+        raise ValueError(
+            "`TF_CONFIG` needs a `cluster` mapping task types to non-empty address lists. "
+            f"Received: TF_CONFIG={tf_config!r}")
+    if not isinstance(task, dict) or task.get("type") not in cluster:
+        raise ValueError(
+            f"The `task` of `TF_CONFIG` must name a task type of its cluster "
+            f"({sorted(cluster)}). Received: TF_CONFIG={tf_config!r}")
+    index = task.get("index")
+    size = len(cluster[task["type"]])
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < size:
+        raise ValueError(
+            f"The `task` index of `TF_CONFIG` must be in [0, {size}) for the {size} "
+            f"'{task['type']}' task(s) of its cluster. Received: TF_CONFIG={tf_config!r}")
 
 
 @gin.configurable("get_strategy", denylist=["name"])
@@ -126,7 +174,9 @@ def _make_strategy(name, devices, tpu_address):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(devices=devices)
     # name == "multi_worker"
-    if "TF_CONFIG" not in os.environ:
+    if "TF_CONFIG" in os.environ:
+        check_tf_config(os.environ["TF_CONFIG"])
+    else:
         tf.get_logger().warning(
             "multi_worker strategy without TF_CONFIG: running as a single worker.")
     return tf.distribute.MultiWorkerMirroredStrategy()

@@ -1,5 +1,6 @@
 """Tests of DRPMVC: partition parameters, loss terms, one optimisation step."""
 
+from absl.testing import parameterized
 import keras
 import numpy as np
 from scipy import special
@@ -41,7 +42,7 @@ def _images(n=12, seed=1):
     return np.random.RandomState(seed).uniform(size=(n, 784)).astype(np.float32)
 
 
-class DRPMVCTest(tf.test.TestCase):
+class DRPMVCTest(tf.test.TestCase, parameterized.TestCase):
     def test_partition_parameters(self):
         model = _model()
         model.score_scale.assign(0.5)
@@ -294,6 +295,39 @@ class DRPMVCTest(tf.test.TestCase):
             DRPMVC(ae, num_clusters=1)
         with self.assertRaisesRegex(ValueError, "partition_weights='counts'"):
             DRPMVC(ae, partition_weights="counts")
+
+    def test_global_batch_option_is_the_single_device_model_on_one_replica(self):
+        x = _images()
+        seed = tf.constant([5, 6], tf.int32)
+        per_replica = _model()
+        per_replica.partition_global_batch = False
+        expected = per_replica.compute_losses(x, seed)
+        model = _model()
+        model.set_weights(per_replica.get_weights())
+        self.assertTrue(model.partition_global_batch)  # DRPM-VC turns it on
+        for losses in (model.compute_losses(x, seed),
+                       tf.distribute.get_strategy().run(model.compute_losses, args=(x, seed))):
+            self.assertSameElements(losses, expected)
+            for name, value in expected.items():
+                self.assertAllEqual(losses[name], value)
+        self.assertTrue(model.get_config()["partition_global_batch"])
+        ae = MLPAutoencoder(latent_dim=2, trunk_units=(4,))
+        with self.assertRaisesRegex(ValueError, "Received: partition_global_batch=1"):
+            DRPMVC(ae, partition_global_batch=1)
+
+    @parameterized.named_parameters(("drpm", "drpm"), ("nearest_prior", "nearest_prior"))
+    def test_sample_partitions_are_the_partitions_of_the_step(self, partition_model):
+        model = _model(num_samples=3, partition_model=partition_model)
+        x = _images()
+        seed = tf.constant([7, 8], tf.int32)
+        partitions = model.sample_partitions(x, seed)  # [L, K, n]
+        num_samples = 3 if partition_model == "drpm" else 1
+        self.assertEqual(partitions.shape, (num_samples, K, x.shape[0]))
+        self.assertAllEqual(tf.reduce_sum(partitions, axis=1), np.ones((num_samples, 12)))
+        mean, log_scale = model.autoencoder.encode(x)
+        kl = model.prior.kl_divergence(mean, log_scale)  # [n, K]
+        expected_kl_z = tf.reduce_mean(tf.einsum("lki,ik->l", partitions, kl))
+        self.assertAllClose(model.set_losses(x, seed)["kl_z"], expected_kl_z, rtol=1e-5)
 
     def test_uses_core_drpm(self):
         model = _model()

@@ -1,6 +1,10 @@
 """Tests of the RandomPartition Keras layer."""
 
+import json
 import os
+import subprocess
+import sys
+import textwrap
 
 from absl.testing import parameterized
 import keras
@@ -182,3 +186,191 @@ class RandomPartitionTest(tf.test.TestCase, parameterized.TestCase):
 
 if __name__ == "__main__":
     tf.test.main()
+
+
+# One process: logical CPUs must be configured before TensorFlow runs an op.
+_MIRRORED_LAYER_SCRIPT = textwrap.dedent("""
+    import json
+    import tensorflow as tf
+    cpus = tf.config.list_physical_devices("CPU")
+    tf.config.set_logical_device_configuration(
+        cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+    import numpy as np
+    from tf_drpm.layers import RandomPartition
+
+    n, k, dim = 8, 3, 5
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=(n, dim)).astype(np.float32)
+    kernel_value = rng.normal(size=(dim,)).astype(np.float32)
+    target = rng.normal(size=(k, n)).astype(np.float32)
+    rank_target = rng.normal(size=(n, n)).astype(np.float32)
+    log_weights = np.array([0.3, -0.2, 0.1], np.float32)
+    mask = np.array([True] * 7 + [False])
+
+    def step(layer, kernel, x, target, rank_target, mask, num_replicas):
+        # The batch is the set: one log-score per example, [b].
+        with tf.GradientTape() as tape:
+            log_scores = tf.linalg.matvec(x, kernel)
+            out = layer([log_weights, log_scores], mask=mask)
+            loss = tf.reduce_sum(out["partition"] * target)
+            if layer.partition_global_batch:  # permutation: [n, b] (global ranks)
+                loss += tf.reduce_sum(out["permutation"] * rank_target)
+            loss += out["log_prob"] / num_replicas  # a set-level term, shared
+        return {"partition": out["partition"], "permutation": out["permutation"],
+                "perturbed": out["perturbed_log_scores"], "counts": out["counts"],
+                "log_prob": out["log_prob"], "loss": loss,
+                "grad": tape.gradient(loss, kernel)}
+
+    def make(strategy, global_batch):
+        with strategy.scope():
+            kernel = tf.Variable(kernel_value)
+            layer = RandomPartition(
+                temperature=0.5, seed=7, return_details=True, exact_log_prob=True,
+                partition_global_batch=global_batch)
+            layer.build([(k,), (n,)])  # its weights: not inside a tf.function
+        return kernel, layer
+
+    out = {}
+    kernel, layer = make(tf.distribute.get_strategy(), True)
+    for use_mask in (False, True):
+        result = tf.function(step)(layer, kernel, x, target, rank_target,
+                                   mask if use_mask else None, 1)
+        out[f"default_mask{use_mask}"] = {k: np.asarray(v).tolist() for k, v in result.items()}
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+
+    def rows(value, axis):
+        def fn(context):
+            b = n // 2
+            start = context.replica_id_in_sync_group * b
+            return tf.gather(value, tf.range(start, start + b), axis=axis)
+        return strategy.experimental_distribute_values_from_function(fn)
+
+    for global_batch in (True, False):
+        kernel, layer = make(strategy, global_batch)
+        for use_mask in (False, True):
+            args = (rows(x, 0), rows(target, 1), rows(rank_target, 1),
+                    rows(mask, 0) if use_mask else None)
+
+            @tf.function
+            def run(x, target, rank_target, mask):
+                return strategy.run(step, args=(layer, kernel, x, target, rank_target, mask, 2))
+            result = run(*args)
+            local = {k: [np.asarray(v).tolist() for v in strategy.experimental_local_results(r)]
+                     for k, r in result.items()}
+            out[f"mirrored_global{global_batch}_mask{use_mask}"] = local
+
+    # A batch of sets (one partition of 5 elements per row): global_batch_noise.
+    row_scores = rng.normal(size=(n, 5)).astype(np.float32)
+    row_weights = rng.normal(size=(n, k)).astype(np.float32)
+    row_target = rng.normal(size=(n, k, 5)).astype(np.float32)
+
+    def rows_step(layer, scale, scores, weights, target):
+        with tf.GradientTape() as tape:
+            out = layer([weights, scale * scores])
+            loss = tf.reduce_sum(out["partition"] * target) + tf.reduce_sum(out["log_prob"])
+        return {"partition": out["partition"], "counts": out["counts"],
+                "log_prob": out["log_prob"], "loss": loss, "grad": tape.gradient(loss, scale)}
+
+    def make_rows(strategy, noise):
+        with strategy.scope():
+            scale = tf.Variable(1.5)
+            layer = RandomPartition(temperature=0.5, seed=3, return_details=True,
+                                    exact_log_prob=True, global_batch_noise=noise)
+            layer.build([(n, k), (n, 5)])
+        return scale, layer
+
+    scale, layer = make_rows(tf.distribute.get_strategy(), True)
+    result = tf.function(rows_step)(layer, scale, row_scores, row_weights, row_target)
+    out["rows_default"] = {k: np.asarray(v).tolist() for k, v in result.items()}
+    for noise in (True, False):
+        scale, layer = make_rows(strategy, noise)
+        args = (rows(row_scores, 0), rows(row_weights, 0), rows(row_target, 0))
+
+        @tf.function
+        def run_rows(scores, weights, target):
+            return strategy.run(rows_step, args=(layer, scale, scores, weights, target))
+        result = run_rows(*args)
+        out[f"rows_mirrored_noise{noise}"] = {
+            k: [np.asarray(v).tolist() for v in strategy.experimental_local_results(r)]
+            for k, r in result.items()}
+    print("RESULT" + json.dumps(out))
+""")
+
+
+class RandomPartitionGlobalBatchTest(tf.test.TestCase):
+
+    def test_one_replica_is_the_plain_layer(self):
+        log_weights = np.zeros((2, 3), np.float32)
+        log_scores = np.random.RandomState(5).randn(2, 6).astype(np.float32)
+        for flag in ("partition_global_batch", "global_batch_noise"):
+            plain = RandomPartition(temperature=0.5, seed=4, return_details=True)
+            global_batch = RandomPartition(temperature=0.5, seed=4, return_details=True,
+                                           **{flag: True})
+            expected = plain([log_weights, log_scores])
+            for outputs in (global_batch([log_weights, log_scores]),
+                            tf.distribute.get_strategy().run(
+                                global_batch, args=([log_weights, log_scores],))):
+                for name in ("partition", "permutation", "counts", "perturbed_log_scores"):
+                    self.assertAllEqual(outputs[name], expected[name])
+                expected = plain([log_weights, log_scores])  # the next seed
+
+    def test_flag_in_config_and_checked(self):
+        layer = RandomPartition(partition_global_batch=True)
+        self.assertTrue(layer.get_config()["partition_global_batch"])
+        self.assertTrue(
+            RandomPartition.from_config(layer.get_config()).partition_global_batch)
+        self.assertFalse(RandomPartition().partition_global_batch)
+        with self.assertRaisesRegex(ValueError, "Received: partition_global_batch='yes'"):
+            RandomPartition(partition_global_batch="yes")
+        rows = RandomPartition(global_batch_noise=True)
+        self.assertTrue(RandomPartition.from_config(rows.get_config()).global_batch_noise)
+        with self.assertRaisesRegex(ValueError, "exclude each other"):
+            RandomPartition(partition_global_batch=True, global_batch_noise=True)
+
+    def test_mirrored_replicas_sample_the_partition_of_the_global_batch(self):
+        repo_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+        env["PYTHONPATH"] = repo_root + os.pathsep + env.get("PYTHONPATH", "")
+        proc = subprocess.run([sys.executable, "-c", _MIRRORED_LAYER_SCRIPT], cwd=repo_root,
+                              env=env, capture_output=True, text=True, timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT")][-1]
+        out = json.loads(line[len("RESULT"):])
+        for use_mask in (False, True):
+            single = out[f"default_mask{use_mask}"]
+            replicas = out[f"mirrored_globalTrue_mask{use_mask}"]
+            # Each replica holds the columns of its elements of one global partition.
+            self.assertAllEqual(np.concatenate(replicas["partition"], axis=-1),
+                                single["partition"])
+            self.assertAllEqual(np.concatenate(replicas["permutation"], axis=-1),
+                                single["permutation"])
+            self.assertAllClose(np.concatenate(replicas["perturbed"], axis=-1),
+                                single["perturbed"], rtol=1e-6)
+            for replica in range(2):
+                self.assertAllEqual(replicas["counts"][replica], single["counts"])
+                self.assertAllClose(replicas["log_prob"][replica], single["log_prob"],
+                                    rtol=1e-6)
+            # The losses and the gradients (through the all-gather) add up to one device's.
+            self.assertAllClose(np.sum(replicas["loss"]), single["loss"], rtol=1e-5)
+            self.assertAllClose(np.sum(replicas["grad"], axis=0), single["grad"],
+                                rtol=1e-5, atol=1e-5)
+            self.assertGreater(np.max(np.abs(single["grad"])), 0.0)
+            expected_sizes = 7 if use_mask else 8
+            self.assertEqual(np.sum(single["counts"]), expected_sizes)
+            # Without the option each replica partitions its own four elements.
+            local = out[f"mirrored_globalFalse_mask{use_mask}"]
+            self.assertEqual(np.sum(local["counts"][0]), 4)
+            self.assertEqual(np.sum(local["counts"][1]), 3 if use_mask else 4)
+        # A batch of sets: each replica gets its rows of the global batch's partitions.
+        single, replicas = out["rows_default"], out["rows_mirrored_noiseTrue"]
+        for name in ("partition", "counts"):
+            self.assertAllEqual(np.concatenate(replicas[name], axis=0), single[name])
+        self.assertAllClose(np.concatenate(replicas["log_prob"], axis=0), single["log_prob"],
+                            rtol=1e-5)
+        self.assertAllClose(np.sum(replicas["loss"]), single["loss"], rtol=1e-5)
+        self.assertAllClose(np.sum(replicas["grad"]), single["grad"], rtol=1e-4)
+        self.assertNotEqual(single["grad"], 0.0)
+        # Without the option both replicas draw the same noise for their rows.
+        repeated = out["rows_mirrored_noiseFalse"]
+        self.assertNotAllClose(np.concatenate(repeated["partition"], axis=0),
+                               single["partition"])

@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_drpm.models import LossModel
+from tf_drpm.models import loss_model
 from tf_drpm.models import scale_loss
 
 
@@ -77,6 +78,16 @@ class LossModelTest(tf.test.TestCase):
         unseeded.compile(optimizer=keras.optimizers.SGD(0.1), run_eagerly=True)
         unseeded.train_on_batch(x, y)
         self.assertEqual(unseeded.seen_seeds, [None])
+
+    def test_logs_are_scalars_and_reshaped_only_for_several_workers(self):
+        model = Regression()
+        model.build((None, 2))
+        model.compile(optimizer=keras.optimizers.SGD(0.1))
+        logs = model.train_on_batch(np.ones([4, 2], np.float32), np.zeros([4], np.float32),
+                                    return_dict=True)
+        self.assertEqual(np.shape(logs["loss"]), ())
+        self.assertFalse(loss_model._multi_worker(tf.distribute.get_strategy()))
+        self.assertFalse(loss_model._multi_worker(tf.distribute.OneDeviceStrategy("/cpu:0")))
 
 
 if __name__ == "__main__":

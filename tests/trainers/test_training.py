@@ -17,6 +17,7 @@ from trainers import run_directory
 from trainers import strategy as strategy_lib
 from trainers import toy  # noqa: F401  (registers the toy family's configurables)
 from trainers import training
+from trainers import vc_distributed_step
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOY_GIN = os.path.join(REPO_ROOT, "gin", "tests", "toy_smoke.gin")
@@ -112,6 +113,27 @@ class TrainEndToEndTest(tf.test.TestCase):
         self.assertNotIn("tpu", strategy_lib.STRATEGY_NAMES)
         with self.assertRaisesRegex(ValueError, "float64 and complex128 FFTs.*name='tpu'"):
             strategy_lib.get_strategy("tpu")
+
+    def test_bad_tf_config_is_refused_before_connecting(self):
+        cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
+        for tf_config, message in (
+                ("{worker", "is not JSON"),
+                (json.dumps({"task": {"type": "worker", "index": 0}}), "needs a `cluster`"),
+                (json.dumps({"cluster": cluster, "task": {"type": "chief", "index": 0}}),
+                 "must name a task type of its cluster"),
+                (json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 2}}),
+                 r"must be in \[0, 2\) for the 2 'worker'")):
+            with self.assertRaisesRegex(ValueError, message + ".*Received: TF_CONFIG="):
+                strategy_lib.check_tf_config(tf_config)
+        strategy_lib.check_tf_config(
+            json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 1}}))
+        previous = os.environ.get("TF_CONFIG")
+        self.addCleanup(lambda: os.environ.pop("TF_CONFIG", None) if previous is None
+                        else os.environ.__setitem__("TF_CONFIG", previous))
+        os.environ["TF_CONFIG"] = json.dumps({"cluster": cluster,
+                                              "task": {"type": "worker", "index": 5}})
+        with self.assertRaisesRegex(ValueError, "task` index"):
+            strategy_lib.get_strategy("multi_worker")
 
     def test_default_and_one_device_strategies(self):
         self.assertEqual(strategy_lib.get_strategy("default").num_replicas_in_sync, 1)
@@ -232,6 +254,35 @@ class MirroredStrategyTest(tf.test.TestCase):
         self.assertLen(mirrored["train_losses"], 2)
         self.assertAllClose(mirrored["train_losses"], default["train_losses"], rtol=1e-5)
         self.assertAllClose(mirrored["train_mse"], default["train_mse"], rtol=1e-5)
+
+
+class MultiWorkerTrainTest(tf.test.TestCase):
+
+    def test_two_worker_processes_train_like_one(self):
+        # `train.strategy = 'multi_worker'` with two worker processes: the chief
+        # writes the run directory, and the per-example loss of the toy model
+        # (no input noise) makes each epoch's loss the single process's.
+        params = ["train.epochs = 2", "train.verbose = 0", "toy_model.input_noise = 0.0"]
+        single_dir = os.path.join(self.get_temp_dir(), "single")
+        proc = subprocess.run(_toy_command(single_dir, *params), cwd=REPO_ROOT, env=_env(),
+                              capture_output=True, text=True, timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        workers_dir = os.path.join(self.get_temp_dir(), "workers")
+        argv = _toy_command(workers_dir, *params, "train.strategy = 'multi_worker'")[3:]
+        vc_distributed_step.run_workers(argv, num_workers=2, timeout=240, env=_env(),
+                                        cwd=REPO_ROOT, module="trainers.toy")
+        runs = []
+        for model_dir in (single_dir, workers_dir):
+            with open(os.path.join(model_dir, "results.json")) as f:
+                runs.append(json.load(f))
+        single, workers = runs
+        self.assertEqual(single["num_replicas"], 1)
+        self.assertEqual(workers["num_replicas"], 2)
+        self.assertEqual(workers["strategy"], "multi_worker")
+        self.assertEqual(workers["epochs"], 2)
+        self.assertAllClose([e["logs"]["loss"] for e in workers["history"]],
+                            [e["logs"]["loss"] for e in single["history"]], rtol=1e-5)
+        self.assertAllClose(workers["results"]["mse"], single["results"]["mse"], rtol=1e-5)
 
 
 class KillAndResumeTest(tf.test.TestCase):

@@ -7,13 +7,10 @@ import tensorflow as tf
 
 from tf_drpm.clustering._serialization import from_config_with_autoencoder
 from tf_drpm.clustering._serialization import images_of
+from tf_drpm.internal import distribute_util
 from tf_drpm.models.loss_model import LossModel
 
 __all__ = ["ContrastivePretraining"]
-
-
-def _stateless_uniform(seed, shape, minval, maxval):
-    return tf.random.stateless_uniform(shape, seed=seed, minval=minval, maxval=maxval)
 
 
 def _augment(
@@ -29,7 +26,8 @@ def _augment(
     Random resized crop (area fraction U(crop_scale), aspect ratio log-uniform in
     [3/4, 4/3], bilinear back to the input size), horizontal flip with
     probability 1/2 and a Gaussian blur with standard deviation U(blur_sigma)
-    pixels (zero padding, renormalised kernel).
+    pixels (zero padding, renormalised kernel). Under `tf.distribute` the draws
+    of an image depend on `seed` and its index in the global batch only.
 
     Args:
       images: float `[batch, height, width]` in `[0, 1]`.
@@ -47,6 +45,11 @@ def _augment(
     batch = tf.shape(images)[0]
     height, width = images.shape[1], images.shape[2]
     seeds = tf.random.experimental.stateless_split(seed, num=6)
+    rows = distribute_util.global_batch(batch)
+
+    def _stateless_uniform(seed, shape, minval, maxval):
+        return rows.uniform(shape, seed, minval, maxval)
+
     # Random resized crop.
     area = _stateless_uniform(seeds[0], [batch], crop_scale[0], crop_scale[1])
     log_ratio = _stateless_uniform(

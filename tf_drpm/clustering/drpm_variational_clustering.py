@@ -8,6 +8,7 @@ from tf_drpm import distributions as drpm_distributions
 from tf_drpm.clustering._serialization import from_config_with_autoencoder
 from tf_drpm.clustering._serialization import images_of
 from tf_drpm.clustering.gaussian_mixture_prior import GaussianMixturePrior
+from tf_drpm.internal import distribute_util
 from tf_drpm.models.loss_model import LossModel
 from tf_drpm.ops.gumbel import sample_gumbel
 from tf_drpm.ops.neural_sort import hard_sort_permutation
@@ -67,6 +68,22 @@ class DRPMVC(LossModel):
     `gamma / L sum_l [log q(Y_l | X) - log p(Y_l)]` from `DRPM.log_prob`
     (`delta` is then unused).
 
+    Several replicas (`tf.distribute`): the set is the global batch. With
+    `partition_global_batch=True` (the default) each replica all-gathers the
+    nearest-prior indices of its images (and, for `"mean_responsibilities"`,
+    their responsibilities), so the log-scores and log-weights are those of
+    the global set; every replica samples the same partitions of the global
+    set with the step seed and keeps the columns of its own images; the
+    set-level terms (49), (50) are shared equally between the replicas. The
+    reparameterisation noise of `z_i` is drawn for the global batch and
+    sliced, so it depends on `(seed, step, global index of i)` only. A
+    train step on R replicas is then the single-device step on the global
+    batch (same partitions, losses and updates up to floating-point
+    summation order). Each replica must hold the same number of images
+    (a global batch divisible by R, batched with `drop_remainder=True`).
+    Per replica this all-gathers `n` int32 (plus `n * K` floats of
+    responsibilities with `"mean_responsibilities"`) and R int32 sizes.
+
     The temperature of `q(Y | X)` is a non-trainable variable `temperature`,
     annealed by `tf_drpm.callbacks.ExponentialTemperatureSchedule`.
     Cluster predictions are `argmax_k log N(mean(x) | means[k], scales[k])`
@@ -95,6 +112,11 @@ class DRPMVC(LossModel):
         loss is (47) + (48) with that `Y` and no partition term (a point mass
         has no entropy to pay for), i.e. a hard-assignment VaDE trained with
         everything else unchanged.
+      partition_global_batch: bool. True (default): under a `tf.distribute`
+        strategy with several replicas the partitioned set is the global batch
+        (see above). False: each replica partitions its own part of the batch
+        (a set of `n / R` images), as a single device would a smaller batch.
+        Either way the per-image noise is indexed by the global batch.
       seed: int, base seed of the stateless randomness.
       **kwargs: base `keras.Model` arguments.
 
@@ -129,6 +151,7 @@ class DRPMVC(LossModel):
         noisy_counts=True,
         partition_weights="mean_responsibilities",
         partition_model="drpm",
+        partition_global_batch=True,
         seed=0,
         **kwargs,
     ):
@@ -185,6 +208,12 @@ class DRPMVC(LossModel):
         self.noisy_counts = bool(noisy_counts)
         self.partition_weights = partition_weights
         self.partition_model = partition_model
+        if not isinstance(partition_global_batch, bool):
+            raise ValueError(
+                "`partition_global_batch` must be a bool. Received: "
+                f"partition_global_batch={partition_global_batch!r}"
+            )
+        self.partition_global_batch = partition_global_batch
         self.seed = int(seed)
         self.prior = GaussianMixturePrior(
             num_clusters, autoencoder.latent_dim, name="prior"
@@ -231,14 +260,31 @@ class DRPMVC(LossModel):
         """Cluster index per image, `argmax_k log N(mean(x) | k)`, `[batch]`."""
         return tf.argmax(self(images), axis=-1, output_type=tf.int32)
 
-    def partition_parameters(self, mean, log_scale):
-        """`(log_weights [K], log_scores [n], kl [n, K])` of `q(Y | X)`.
+    def partition_parameters(self, mean, log_scale, batch=None):
+        """`(log_weights [K], log_scores [n], kl [b, K])` of `q(Y | X)`.
 
         `log_weights` and the integer part of `log_scores` are computed under
         `stop_gradient`; `log_scores` depends on `score_scale` only.
+
+        Args:
+          mean, log_scale: `[b, latent_dim]`, `q(z | x)` of this replica's
+            `b` images.
+          batch: optional `GlobalBatch` of these images (from
+            `tf_drpm.internal.distribute_util.global_batch`). With several
+            replicas, the log-scores and log-weights are those of the global
+            set of `n` images (all-gathered nearest-prior indices and
+            responsibilities). Default (`None`): the set is these `b` images
+            (`n = b`).
+
+        Returns:
+          `log_weights` `[K]` and `log_scores` `[n]` of the set, and `kl`
+          `[b, K]`, the posterior-to-prior KL divergences of these images.
         """
-        kl = self.prior.kl_divergence(mean, log_scale)  # [n, K]
-        nearest = tf.argmin(tf.stop_gradient(kl), axis=-1, output_type=tf.int32)
+        if batch is None:
+            batch = distribute_util.GlobalBatch(None, 0, tf.shape(mean)[0], tf.shape(mean)[0])
+        kl = self.prior.kl_divergence(mean, log_scale)  # [b, K]
+        local_nearest = tf.argmin(tf.stop_gradient(kl), axis=-1, output_type=tf.int32)
+        nearest = batch.gather(local_nearest)  # [n]
         ranks = tf.cast(self.num_clusters - nearest, kl.dtype)  # K .. 1
         log_scores = ranks * tf.pow(
             tf.constant(10.0, kl.dtype), tf.cast(self.score_scale, kl.dtype)
@@ -247,9 +293,8 @@ class DRPMVC(LossModel):
             log_weights = self._nearest_counts_log_weights(nearest, kl.dtype)
         else:
             log_density = tf.stop_gradient(self.prior.log_prob_components(mean))
-            log_weights = tf.math.log(
-                tf.reduce_mean(tf.nn.softmax(log_density, axis=-1), axis=0) + 1e-6
-            )
+            responsibilities = batch.gather(tf.nn.softmax(log_density, axis=-1))  # [n, K]
+            log_weights = tf.math.log(tf.reduce_mean(responsibilities, axis=0) + 1e-6)
         return log_weights, log_scores, kl
 
     def _nearest_counts_log_weights(self, nearest, dtype):
@@ -299,30 +344,75 @@ class DRPMVC(LossModel):
 
     def compute_losses(self, data, seed=None, training=False):
         """Loss terms per image: `set_losses` divided by the set size; a dict of
-        scalars (with `log_score_scale`, tracked)."""
+        scalars (with `log_score_scale`, tracked).
+
+        With several replicas and `partition_global_batch`, the divisor is the
+        global set size over the number of replicas, so that the train step's
+        `scale_loss` (a further division by the number of replicas) makes the
+        replicas' losses sum to the single-device loss of the global batch.
+        """
         images = self.autoencoder.flatten(images_of(data))
-        sums = self.set_losses(images, seed, training=training)
-        size = tf.cast(tf.shape(images)[0], sums["loss"].dtype)
+        sums, batch = self._set_losses(images, seed, training)
+        if self.partition_global_batch:
+            size = tf.cast(batch.size, sums["loss"].dtype) / batch.num_replicas
+        else:
+            size = tf.cast(batch.local_size, sums["loss"].dtype)
         losses = {name: value / size for name, value in sums.items()}
         losses["log_score_scale"] = self.score_scale
         return losses
 
     def set_losses(self, images, seed, training=False):
-        """Loss terms of one set (sums over its elements); a dict of scalars."""
-        images = self.autoencoder.flatten(images)
-        num_elements = tf.shape(images)[0]
+        """Loss terms of one set (sums over its elements); a dict of scalars.
+
+        Under a strategy with several replicas and `partition_global_batch`,
+        the set is the global batch, `images` this replica's part of it, and
+        the terms this replica's share: the sums over its own images of the
+        per-image terms plus `1 / num_replicas` of the set-level terms, so
+        that their sum over the replicas is the sums of the whole set.
+        """
+        return self._set_losses(self.autoencoder.flatten(images), seed, training)[0]
+
+    def _global_batch(self, images):
+        """The `GlobalBatch` of this replica's images (sizes all-gathered)."""
+        context = distribute_util.replica_context()
+        if (context is not None and self.partition_global_batch
+                and self.partition_model == "drpm" and images.shape[0] is None):
+            raise ValueError(
+                "DRPM-VC partitions the global batch, whose size must be static and "
+                "the same on every replica: batch the dataset with "
+                "`drop_remainder=True` and a global batch size that divides by the "
+                f"number of replicas ({context.num_replicas_in_sync}). Received: a "
+                f"replica batch of shape {images.shape}")
+        return distribute_util.global_batch(
+            tf.shape(images)[0], static_local_size=images.shape[0])
+
+    def _partitioned_set(self, batch, images):
+        """The set partitioned: the global batch, or this replica's images."""
+        if self.partition_global_batch:
+            return batch
+        return distribute_util.GlobalBatch(
+            None, 0, batch.local_size, batch.local_size, images.shape[0])
+
+    def _set_losses(self, images, seed, training):
+        """`(set_losses, GlobalBatch of the images)`."""
+        batch = self._global_batch(images)
+        partitioned = self._partitioned_set(batch, images)
         seed_z, seed_y = tfp.random.split_seed(seed, n=2, salt="drpm_vc")
         mean, log_scale = self.autoencoder.encode(images, training=training)
-        noise = tf.random.stateless_normal(
-            tf.shape(mean), seed=seed_z, dtype=mean.dtype
-        )
+        # Noise of the global batch's rows: a function of (seed, global index).
+        noise = batch.normal(tf.shape(mean), seed_z, dtype=mean.dtype)
         latents = mean + tf.exp(log_scale) * noise
         logits = self.autoencoder.decode_logits(latents, training=training)
         reconstruction = tf.reduce_sum(
             tf.nn.sigmoid_cross_entropy_with_logits(labels=images, logits=logits)
         )
 
-        log_weights, log_scores, kl = self.partition_parameters(mean, log_scale)
+        log_weights, log_scores, kl = self.partition_parameters(
+            mean, log_scale, partitioned
+        )  # [K], [n], [b, K]
+        num_elements = log_scores.shape[-1]
+        if num_elements is None:
+            num_elements = tf.shape(log_scores)[-1]
         if self.partition_model == "nearest_prior":
             nearest = tf.argmin(tf.stop_gradient(kl), axis=-1, output_type=tf.int32)
             kl_z = tf.reduce_sum(tf.gather(kl, nearest, axis=1, batch_dims=1))
@@ -334,26 +424,13 @@ class DRPMVC(LossModel):
                 "kl_counts": zero,
                 "kl_permutation": zero,
                 "kl_partition": zero,
-            }
+            }, batch
         posterior = self.posterior_partition(log_weights, log_scores)
-        if self.noisy_counts:
-            samples = posterior.sample_with_details(
-                self.num_partition_samples, seed=seed_y, return_permutation=False
-            )
-        else:
-            # Noiseless subset sizes, Gumbel-perturbed orderings: a deterministic
-            # DRPM per perturbed copy of the log-scores.
-            perturbed = log_scores + sample_gumbel(
-                [self.num_partition_samples, num_elements],
-                seed=seed_y,
-                dtype=log_scores.dtype,
-            )  # [L, n]
-            samples = self.posterior_partition(
-                log_weights, perturbed
-            ).noiseless_partition_with_details(return_permutation=False)
+        samples = self._sample_posterior(posterior, seed_y)
         partition = samples["partition"]  # [L, K, n]
         counts = samples["counts"]  # [L, K]
-        kl_z = tf.reduce_mean(tf.einsum("lki,ik->l", partition, kl))
+        own_columns = partitioned.take_local(partition, axis=-1)  # [L, K, b]
+        kl_z = tf.reduce_mean(tf.einsum("lki,ik->l", own_columns, kl))
         prior = self.prior_partition(num_elements, mean.dtype)
         if self.kl == "bound":
             log_num_orderings = tf.reduce_sum(tf.math.lgamma(counts + 1.0), -1)  # [L]
@@ -380,15 +457,67 @@ class DRPMVC(LossModel):
             kl_counts = tf.zeros_like(kl_partition)
             kl_permutation = tf.zeros_like(kl_partition)
             partition_term = self.gamma * kl_partition
-        total = reconstruction + self.beta * kl_z + partition_term
+        # The set-level terms are the same on every replica: each adds its share.
+        share = partitioned.replica_share
+        total = reconstruction + self.beta * kl_z + share(partition_term)
         return {
             "loss": total,
             "reconstruction": reconstruction,
             "kl_z": kl_z,
-            "kl_counts": kl_counts,
-            "kl_permutation": kl_permutation,
-            "kl_partition": kl_partition,
-        }
+            "kl_counts": share(kl_counts),
+            "kl_permutation": share(kl_permutation),
+            "kl_partition": share(kl_partition),
+        }, batch
+
+    def _sample_posterior(self, posterior, seed):
+        """The L partitions `Y_l ~ q(Y | X)` of the set: details with
+        `partition` `[L, K, n]` and `counts` `[L, K]`."""
+        if self.noisy_counts:
+            return posterior.sample_with_details(
+                self.num_partition_samples, seed=seed, return_permutation=False
+            )
+        # Noiseless subset sizes, Gumbel-perturbed orderings: a deterministic
+        # DRPM per perturbed copy of the log-scores.
+        log_scores = posterior.log_scores
+        num_elements = log_scores.shape[-1]
+        if num_elements is None:
+            num_elements = tf.shape(log_scores)[-1]
+        perturbed = log_scores + sample_gumbel(
+            [self.num_partition_samples, num_elements],
+            seed=seed,
+            dtype=log_scores.dtype,
+        )  # [L, n]
+        return self.posterior_partition(
+            posterior.log_weights, perturbed
+        ).noiseless_partition_with_details(return_permutation=False)
+
+    def sample_partitions(self, images, seed, training=False):
+        """The partitions of the set that a step with `seed` uses.
+
+        Args:
+          images: this replica's images `[b, 28, 28]` or `[b, 784]` (the whole
+            set on one device).
+          seed: int tensor `[2]`, the step seed (as given to `set_losses`).
+          training: bool, passed to the encoder.
+
+        Returns:
+          The columns of these images of the L partitions `Y_l ~ q(Y | X)`,
+          `[L, K, b]` (with `partition_model="nearest_prior"`, the
+          nearest-prior assignment, `[1, K, b]`). With several replicas and
+          `partition_global_batch`, the partitions are of the global set and
+          the replicas' columns, concatenated in replica order, are the
+          partitions one device draws for the global batch.
+        """
+        images = self.autoencoder.flatten(images)
+        partitioned = self._partitioned_set(self._global_batch(images), images)
+        _, seed_y = tfp.random.split_seed(seed, n=2, salt="drpm_vc")
+        mean, log_scale = self.autoencoder.encode(images, training=training)
+        log_weights, log_scores, kl = self.partition_parameters(mean, log_scale, partitioned)
+        if self.partition_model == "nearest_prior":
+            nearest = tf.argmin(kl, axis=-1, output_type=tf.int32)
+            return tf.transpose(tf.one_hot(nearest, self.num_clusters, dtype=kl.dtype))[None]
+        samples = self._sample_posterior(self.posterior_partition(log_weights, log_scores), seed_y)
+        return partitioned.take_local(samples["partition"], axis=-1)
 
     def generate(self, num_elements, seed):
         """Samples a partition from the prior and images for its elements.
@@ -430,6 +559,7 @@ class DRPMVC(LossModel):
                 "noisy_counts": self.noisy_counts,
                 "partition_weights": self.partition_weights,
                 "partition_model": self.partition_model,
+                "partition_global_batch": self.partition_global_batch,
                 "seed": self.seed,
             }
         )

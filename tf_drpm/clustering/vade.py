@@ -6,6 +6,7 @@ import tensorflow as tf
 from tf_drpm.clustering._serialization import from_config_with_autoencoder
 from tf_drpm.clustering._serialization import images_of
 from tf_drpm.clustering.gaussian_mixture_prior import GaussianMixturePrior
+from tf_drpm.internal import distribute_util
 from tf_drpm.models.loss_model import LossModel
 
 __all__ = ["VaDE"]
@@ -85,7 +86,9 @@ class VaDE(LossModel):
         """Per-batch means of the loss terms; returns a dict of scalars."""
         images = self.autoencoder.flatten(images_of(data))
         mean, log_scale = self.autoencoder.encode(images, training=training)
-        noise = tf.random.stateless_normal(tf.shape(mean), seed=seed, dtype=mean.dtype)
+        # Noise of the global batch's rows: a function of (seed, global index).
+        noise = distribute_util.global_batch(tf.shape(mean)[0]).normal(
+            tf.shape(mean), seed, dtype=mean.dtype)
         latents = mean + tf.exp(log_scale) * noise
         logits = self.autoencoder.decode_logits(latents, training=training)
         reconstruction = tf.reduce_sum(

@@ -9,6 +9,7 @@ from tf_drpm.distributions.relaxed_differentiable_random_partition import (
     RelaxedDifferentiableRandomPartition,
 )
 from tf_drpm.internal import arg_util
+from tf_drpm.internal import distribute_util
 from tf_drpm.internal import dtype_util
 from tf_drpm.ops.neural_sort import descending_order
 from tf_drpm.ops.plackett_luce_log_prob import ranked_log_prob
@@ -49,6 +50,35 @@ class RandomPartition(keras.layers.Layer):
     entries are exact); `counts` and the log-probabilities stay float32,
     since half precision cannot hold every count up to `n`.
 
+    Batch partitions under `tf.distribute` (`partition_global_batch=True`): in
+    a model whose set is the batch itself (the set axis, the last axis of
+    `log_scores`, runs over the examples of the batch, as in DRPM variational
+    clustering), each replica of a strategy holds only its part of the set.
+    With this option the layer all-gathers the log-scores (and the mask) of
+    every replica along the set axis, samples one partition of the global set
+    with the same seed on every replica, and returns the columns of this
+    replica's elements; gradients flow back through the gather to each
+    replica's own log-scores. The global set is the replicas' parts in
+    replica order, and every replica must hold the same number of elements
+    (a global batch that divides by the number of replicas, batched with
+    `drop_remainder=True`). `log_weights` (and `counts`) describe the global
+    set and must be the same on every replica: compute them from all-gathered
+    or all-reduced statistics. Set-level outputs (`counts`, the
+    log-probabilities) are those of the global partition, the same on every
+    replica; a loss that adds them should add `1 / num_replicas` of them per
+    replica. With one replica, or outside `strategy.run`, the option changes
+    nothing.
+
+    Batches of sets under `tf.distribute` (`global_batch_noise=True`): when
+    each row of the batch is its own set (e.g. one partition per example),
+    the layer all-gathers the rows of `log_scores` (and of `log_weights`,
+    `mask` and `counts` when they have the batch axis), samples the
+    partitions of the global batch with the same seed on every replica and
+    returns this replica's rows, so the noise of a row depends on the seed
+    and its index in the global batch only: replicas do not repeat each
+    other's noise, and one device draws the same partitions for the global
+    batch. It costs a partition per global row on every replica.
+
     The temperature of both relaxations is a non-trainable scalar weight named
     `"temperature"`, created in `build`, so
     `tf_drpm.callbacks.ExponentialTemperatureSchedule` can anneal it; it is
@@ -67,6 +97,16 @@ class RandomPartition(keras.layers.Layer):
         exact_log_prob: Bool; with `return_details`, also return the exact
             `log p(Y)` of the (hard) partition. Default `False`.
         seed: Optional int seed of the layer's `keras.random.SeedGenerator`.
+        partition_global_batch: Bool; under a `tf.distribute` strategy with
+            several replicas, partition the set made of every replica's
+            elements (see above). Default `False`: each replica partitions
+            its own elements.
+        global_batch_noise: Bool; under a `tf.distribute` strategy with
+            several replicas, draw the partitions of the global batch's rows
+            and keep this replica's rows (see above). Default `False`: each
+            replica draws the noise of its rows from the shared seed (the
+            replicas' noise then repeats). Not together with
+            `partition_global_batch`.
         validate_args: Bool; run-time checks of the inputs and of the
             temperature weight (e.g. assigned a value <= 0 by a callback), as
             `validate_args` of `tf_drpm.distributions.RelaxedDRPM`. Without them a
@@ -99,6 +139,10 @@ class RandomPartition(keras.layers.Layer):
         perturbed scores) and, with `exact_log_prob=True`, `log_prob`
         `[batch]` (the exact DRPM log-pmf of the hard partition). Inside a
         `tf.function` the entries a caller does not use are not computed.
+        With `partition_global_batch` on several replicas, the element axis
+        of `partition`, `permutation` and `perturbed_log_scores` holds this
+        replica's elements (`permutation[..., r, j]` = 1 if this replica's
+        element `j` has global rank `r`); the other entries are global.
 
     Example:
 
@@ -113,10 +157,19 @@ class RandomPartition(keras.layers.Layer):
     >>> y = layer([np.zeros((2, 3)), np.random.randn(2, 8)], mask=mask)
     >>> tf.reduce_sum(y, axis=[1, 2]).numpy()
     array([8., 5.], dtype=float32)
+
+    The batch as the set, under a `tf.distribute` strategy (in `strategy.run`,
+    e.g. a `train_step`; `log_scores` holds one score per example of the
+    replica, `[b]`):
+
+    >>> layer = RandomPartition(seed=1, partition_global_batch=True)
+    >>> # y = layer([log_weights, log_scores])  # [K, b]: this replica's
+    >>> #     columns of the one partition [K, n] of the global batch
     """
 
     def __init__(self, temperature=1.0, hard=True, stochastic=True, hard_permutation=None,
-                 return_details=False, exact_log_prob=False, seed=None, validate_args=False,
+                 return_details=False, exact_log_prob=False, seed=None,
+                 partition_global_batch=False, global_batch_noise=False, validate_args=False,
                  **kwargs):
         super().__init__(**kwargs)
         if (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
@@ -131,6 +184,14 @@ class RandomPartition(keras.layers.Layer):
             hard_permutation, "hard_permutation", allow_none=True)
         self.return_details = arg_util.check_bool(return_details, "return_details")
         self.exact_log_prob = arg_util.check_bool(exact_log_prob, "exact_log_prob")
+        self.partition_global_batch = arg_util.check_bool(
+            partition_global_batch, "partition_global_batch")
+        self.global_batch_noise = arg_util.check_bool(global_batch_noise, "global_batch_noise")
+        if self.partition_global_batch and self.global_batch_noise:
+            raise ValueError(
+                "`partition_global_batch` (the batch is one set) and `global_batch_noise` "
+                "(each row is a set) exclude each other. Received: "
+                "partition_global_batch=True, global_batch_noise=True")
         self.validate_args = arg_util.check_bool(validate_args, "validate_args")
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -162,6 +223,38 @@ class RandomPartition(keras.layers.Layer):
         temperature = tf.cast(tf.convert_to_tensor(temperature), log_scores.dtype)
         if stochastic is None:
             stochastic = self.stochastic
+        batch = None
+        if self.partition_global_batch and distribute_util.replica_context() is not None:
+            # The set of every replica's elements: gather, sample it, keep ours.
+            batch = distribute_util.global_batch(
+                tf.shape(log_scores)[-1], static_local_size=log_scores.shape[-1])
+            if mask is not None:
+                mask = tf.broadcast_to(tf.convert_to_tensor(mask, tf.bool), tf.shape(log_scores))
+                mask = batch.gather(mask, axis=-1)
+            log_scores = batch.gather(log_scores, axis=-1)
+        rows = None
+        if (self.global_batch_noise and log_scores.shape.rank is not None
+                and log_scores.shape.rank >= 2
+                and distribute_util.replica_context() is not None):
+            # The rows of every replica: sample them all, keep ours.
+            num_rows = log_scores.shape[0]
+            rows = distribute_util.global_batch(
+                tf.shape(log_scores)[0], static_local_size=num_rows)
+
+            def gather_rows(value):
+                # Values without the batch axis (e.g. log_weights [K]) broadcast.
+                if value is None or value.shape.rank != log_scores.shape.rank or (
+                        value.shape[0] != num_rows):
+                    return value
+                return rows.gather(value, axis=0)
+
+            if mask is not None:
+                mask = rows.gather(tf.broadcast_to(
+                    tf.convert_to_tensor(mask, tf.bool), tf.shape(log_scores)), axis=0)
+            if counts is not None:
+                counts = gather_rows(tf.convert_to_tensor(counts))
+            log_weights = gather_rows(log_weights)
+            log_scores = rows.gather(log_scores, axis=0)
         drpm = RelaxedDifferentiableRandomPartition(
             log_weights, log_scores, temperature, hard=self.hard,
             hard_permutation=self.hard_permutation, mask=mask, validate_args=self.validate_args)
@@ -172,15 +265,23 @@ class RandomPartition(keras.layers.Layer):
         else:
             details = drpm.noiseless_partition_with_details(
                 return_permutation=self.return_details, counts=counts)
+        def own_elements(value):
+            return value if batch is None else batch.take_local(value, axis=-1)
+
+        def own_rows(outputs):
+            if rows is None:
+                return outputs
+            return tf.nest.map_structure(lambda v: rows.take_local(v, axis=0), outputs)
+
         if not self.return_details:
-            return tf.cast(details["partition"], output_dtype)
+            return own_rows(tf.cast(own_elements(details["partition"]), output_dtype))
         exact = drpm.exact
         hard_counts = tf.round(details["counts"])
         outputs = {
-            "partition": tf.cast(details["partition"], output_dtype),
+            "partition": tf.cast(own_elements(details["partition"]), output_dtype),
             "counts": details["counts"],
-            "permutation": tf.cast(details["permutation"], output_dtype),
-            "perturbed_log_scores": details["perturbed_log_scores"],
+            "permutation": tf.cast(own_elements(details["permutation"]), output_dtype),
+            "perturbed_log_scores": own_elements(details["perturbed_log_scores"]),
             "log_prob_counts": exact.counts_log_prob(tf.stop_gradient(hard_counts)),
             "log_prob_permutation": _sorted_order_log_prob(
                 log_scores, tf.stop_gradient(details["perturbed_log_scores"]), mask),
@@ -188,7 +289,7 @@ class RandomPartition(keras.layers.Layer):
         if self.exact_log_prob:
             outputs["log_prob"] = exact.log_prob(
                 tf.stop_gradient(tf.round(details["partition"])))
-        return outputs
+        return own_rows(outputs)
 
     def compute_mask(self, inputs, mask=None):
         # The output is a partition matrix; padded elements are its zero columns.
@@ -223,6 +324,8 @@ class RandomPartition(keras.layers.Layer):
             "return_details": self.return_details,
             "exact_log_prob": self.exact_log_prob,
             "seed": self.seed,
+            "partition_global_batch": self.partition_global_batch,
+            "global_batch_noise": self.global_batch_noise,
             "validate_args": self.validate_args,
         }
         return {**base_config, **config}

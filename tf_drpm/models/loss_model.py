@@ -100,7 +100,37 @@ class LossModel(keras.Model):
         losses = self.compute_losses(data, seed=self._evaluation_seed(), training=False)
         return self._update_trackers(losses)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras 3 (TF backend) starts `fit` by reducing the first distributed
+        # batch with `strategy.reduce("MEAN", batch, axis=None)` to build the
+        # model symbolically; under several workers a nested batch such as
+        # `(x, y)` fails there. A built model with a built optimizer and no
+        # compiled loss or metrics (how tf_drpm's trainers fit) needs no build.
+        if _multi_worker(self.distribute_strategy) and self._needs_no_symbolic_build():
+            return None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
+    def _needs_no_symbolic_build(self):
+        compiled = [getattr(self, "_compile_metrics", None), getattr(self, "_compile_loss", None)]
+        return (all(layer.built for layer in self._flatten_layers())
+                and (self.optimizer is None or self.optimizer.built)
+                and all(c is None or c.built for c in compiled))
+
     def _update_trackers(self, values):
         for name, tracker in self.trackers.items():
             tracker.update_state(values[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        logs = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if _multi_worker(self.distribute_strategy):
+            # Keras 3 reduces a multi-worker step's logs with
+            # `strategy.reduce("MEAN", value, axis=0)`, which fails on scalars
+            # (tensorflow/tensorflow#72388): give it one value per replica.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
+
+
+def _multi_worker(strategy):
+    """Whether `strategy` is a `MultiWorkerMirroredStrategy` of several workers."""
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return False
+    in_multi_worker_mode = getattr(strategy.extended, "_in_multi_worker_mode", None)
+    return bool(in_multi_worker_mode is None or in_multi_worker_mode())

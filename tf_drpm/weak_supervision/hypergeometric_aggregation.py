@@ -9,6 +9,7 @@ from tf_drpm.distributions.multivariate_noncentral_hypergeometric import (
 from tf_drpm.distributions.relaxed_multivariate_noncentral_hypergeometric import (
     RelaxedMultivariateNoncentralHypergeometric,
 )
+from tf_drpm.internal import distribute_util
 from tf_drpm.weak_supervision.view_aggregation import _LearnedSizesAggregation
 from tf_drpm.weak_supervision.view_aggregation import _split_by_divergence
 
@@ -27,7 +28,10 @@ class HypergeometricAggregation(_LearnedSizesAggregation):
     `d - n_i` shared. The counts are straight-through, so gradients reach the
     dense layer through the masks; the sort by divergence carries no gradient.
     Without training (`training=False`) or with `stochastic=False` no Gumbel
-    noise is used (`RelaxedMVHG.noiseless_counts`).
+    noise is used (`RelaxedMVHG.noiseless_counts`). Under `tf.distribute` the
+    sizes of the global batch's pairs are drawn on every replica (log weights
+    all-gathered) and each keeps its rows, so a pair's noise depends on the
+    seed and its global index only.
 
     With `gamma > 0` the per-pair term
     `gamma * (log q(n; w(X)) - log p(n; w_prior))` (the MVHG part of equation
@@ -116,7 +120,20 @@ class HypergeometricAggregation(_LearnedSizesAggregation):
             hard=self.hard,
         )
         if self.stochastic and bool(training):
-            counts = sizes.sample(seed=tf.cast(self.seed_generator.next(), tf.int32))
+            # The sizes of the global batch's pairs, this replica's rows: the
+            # noise of a pair depends on the seed and its global index only.
+            rows = distribute_util.global_batch(
+                tf.shape(log_weights)[0], static_local_size=log_weights.shape[0])
+            global_sizes = RelaxedMultivariateNoncentralHypergeometric(
+                total_count=total_count,
+                group_sizes=group_sizes,
+                log_weights=rows.gather(log_weights, axis=0),
+                temperature=temperature,
+                hard=self.hard,
+            )
+            counts = rows.take_local(
+                global_sizes.sample(seed=tf.cast(self.seed_generator.next(), tf.int32)),
+                axis=0)
         else:
             counts = sizes.noiseless_counts()  # [B, 2]
         masks = _split_by_divergence(kl_divergence, counts)  # [B, 2, d]

@@ -122,6 +122,7 @@ class PartitionAggregation(_LearnedSizesAggregation):
             stochastic=self.stochastic,
             return_details=True,
             seed=seed,
+            global_batch_noise=True,  # one partition per pair: noise by global index
             name="random_partition",
             dtype=self.dtype_policy,
         )

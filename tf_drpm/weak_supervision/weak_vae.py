@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from tf_drpm.internal import distribute_util
 from tf_drpm.models.loss_model import LossModel
 from tf_drpm.weak_supervision.adaptive_aggregation import AdaptiveAggregation
 from tf_drpm.weak_supervision.conv_gaussian_encoder import ConvGaussianEncoder
@@ -303,8 +304,14 @@ class WeakVAE(LossModel):
         return mean, log_var
 
     def _sample(self, mean, log_var):
-        noise = keras.random.normal(
-            tf.shape(mean), dtype=mean.dtype, seed=self.seed_generator
+        # The seed generator's next seed, as `keras.random.normal` casts it; the
+        # noise of the global batch's rows (a function of the seed and the
+        # global index, so replicas draw different noise).
+        seed = tf.cast(
+            tf.math.floormod(self.seed_generator.next(), tf.int32.max - 1), tf.int32
+        )
+        noise = distribute_util.global_batch(tf.shape(mean)[0]).normal(
+            tf.shape(mean), seed, dtype=mean.dtype
         )
         return mean + tf.exp(0.5 * log_var) * noise
 

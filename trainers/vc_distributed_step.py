@@ -1,0 +1,267 @@
+"""DRPM-VC train steps on a tiny generated set under one `tf.distribute` set-up.
+
+Runs the same DRPM-VC steps (same initial weights, data and seed) under the
+default strategy, `MirroredStrategy` over logical CPUs, or one worker of a
+`MultiWorkerMirroredStrategy` (the cluster from `TF_CONFIG`), and writes one
+JSON object: the partitions of the global batch of the first step (each
+replica's columns, all-gathered), the losses after each step, the weights after
+them, the steps per second and the bytes all-gathered per step. The tests
+(`tests/clustering/test_drpm_vc_distributed.py`) and
+`benchmarks/distributed.py` compare the set-ups with it.
+
+    python -m trainers.vc_distributed_step --strategy mirrored --num_cpus 2 \\
+        --output /tmp/mirrored.json
+
+One process per set-up: logical CPUs must be configured before TensorFlow
+runs any op, and a worker of a multi-worker cluster is a process.
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from trainers import run_directory
+
+__all__ = ["free_ports", "gathered_bytes_per_step", "main", "run", "run_workers"]
+
+NUM_CLUSTERS = 3
+LATENT_DIM = 2
+INPUT_DIM = 16
+TRUNK_UNITS = (8, 8)
+
+
+def gathered_bytes_per_step(num_elements, num_clusters, num_replicas, partition_weights,
+                            float_bytes, partition_global_batch=True):
+    """Bytes a replica receives from the all-gathers of one DRPM-VC step.
+
+    The local sizes (`num_replicas` int32) and, with `partition_global_batch`,
+    the nearest-prior indices of the global set (`num_elements` int32) and,
+    with `"mean_responsibilities"`, the responsibilities
+    `[num_elements, num_clusters]` floats. Their gradients are not needed
+    (integers, or under `stop_gradient`), so the backward pass gathers
+    nothing. With one replica nothing is gathered.
+    """
+    if num_replicas == 1:
+        return 0
+    total = 4 * num_replicas
+    if partition_global_batch:
+        total += 4 * num_elements
+        if partition_weights == "mean_responsibilities":
+            total += float_bytes * num_elements * num_clusters
+    return total
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--strategy", choices=("default", "mirrored", "multi_worker"),
+                        default="default")
+    parser.add_argument("--num_cpus", type=int, default=2,
+                        help="Logical CPUs (replicas) of the mirrored strategy.")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float64")
+    parser.add_argument("--num_elements", type=int, default=8,
+                        help="The global batch size, one set.")
+    parser.add_argument("--steps", type=int, default=1, help="Compared train steps.")
+    parser.add_argument("--timed_steps", type=int, default=0,
+                        help="Further steps timed for steps per second (0: no timing).")
+    parser.add_argument("--partition_weights", default="mean_responsibilities",
+                        choices=("mean_responsibilities", "nearest_prior_counts"))
+    parser.add_argument("--no_global_batch", action="store_true",
+                        help="partition_global_batch=False: each replica partitions its part.")
+    parser.add_argument("--output", required=True, help="JSON file (written by the chief).")
+    return parser.parse_args(argv)
+
+
+def run(args):
+    """Runs the steps of `args` (see `_parse`) and returns the JSON-ready dict."""
+    if args.strategy == "mirrored":
+        from trainers import strategy as strategy_lib
+
+        devices = strategy_lib.create_logical_cpu_devices(args.num_cpus)
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from tf_drpm.clustering.drpm_variational_clustering import DRPMVC
+    from tf_drpm.clustering.mlp_autoencoder import MLPAutoencoder
+
+    keras.config.set_floatx(args.dtype)
+    if args.strategy == "mirrored":
+        strategy = tf.distribute.MirroredStrategy(devices=devices)
+    elif args.strategy == "multi_worker":
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
+        strategy = tf.distribute.get_strategy()
+    num_replicas = strategy.num_replicas_in_sync
+    num_elements = args.num_elements
+
+    rng = np.random.RandomState(0)
+    images = rng.uniform(size=(num_elements, INPUT_DIM)).astype(args.dtype)
+    with strategy.scope():
+        autoencoder = MLPAutoencoder(
+            latent_dim=LATENT_DIM, input_dim=INPUT_DIM, trunk_units=TRUNK_UNITS)
+        model = DRPMVC(
+            autoencoder, num_clusters=NUM_CLUSTERS, beta=0.5, num_partition_samples=3,
+            freeze_trunk=False, partition_weights=args.partition_weights,
+            partition_global_batch=not args.no_global_batch, seed=0)
+        model.build()
+        weight_rng = np.random.RandomState(1)
+        for weight in autoencoder.weights:
+            weight.assign(0.5 * weight_rng.normal(size=weight.shape).astype(args.dtype))
+        model.prior.assign_parameters(
+            weight_rng.randn(NUM_CLUSTERS), 2.0 * weight_rng.randn(NUM_CLUSTERS, LATENT_DIM),
+            0.1 * weight_rng.randn(NUM_CLUSTERS, LATENT_DIM))
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01))
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(
+        num_elements, drop_remainder=True).repeat()
+
+    # The first step's partitions of the global set and the images of each replica.
+    @tf.function
+    def first_step_partitions(local_images):
+        context = tf.distribute.get_replica_context()
+        partition = model.sample_partitions(
+            local_images, tf.constant([model.seed, 0], tf.int32), training=True)
+        if context.num_replicas_in_sync == 1:
+            return partition, local_images
+        return (context.all_gather(partition, axis=2),
+                context.all_gather(tf.identity(local_images), axis=0))
+
+    local_batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
+    partition, seen_images = strategy.run(first_step_partitions, args=(local_batch,))
+    partition = strategy.experimental_local_results(partition)[0]
+    seen_images = strategy.experimental_local_results(seen_images)[0]
+
+    initial = {w.path: np.asarray(w.numpy()) for w in model.weights}
+    step_logs = []  # the trackers after each step (running means over the steps)
+    record = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: (
+        step_logs.append({name: float(value) for name, value in logs.items()})))
+    model.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0, callbacks=[record])
+    weights = {w.path: np.asarray(w.numpy()).tolist() for w in model.weights}
+    weight_change = max(float(np.max(np.abs(np.subtract(weights[path], value))))
+                        for path, value in initial.items() if "step_counter" not in path)
+    steps_per_second = None
+    if args.timed_steps:
+        model.fit(dataset, epochs=1, steps_per_epoch=1, verbose=0)  # traced already
+        start = time.perf_counter()
+        model.fit(dataset, epochs=1, steps_per_epoch=args.timed_steps, verbose=0)
+        steps_per_second = args.timed_steps / (time.perf_counter() - start)
+    return {
+        "strategy": args.strategy,
+        "num_replicas": num_replicas,
+        "dtype": args.dtype,
+        "images_in_replica_order": bool(np.array_equal(np.asarray(seen_images), images)),
+        "partition": np.asarray(partition).tolist(),
+        "losses": {name: [logs[name] for logs in step_logs] for name in step_logs[0]},
+        "weights": weights,
+        "weight_change": weight_change,
+        "steps_per_second": steps_per_second,
+        "gathered_bytes_per_step": gathered_bytes_per_step(
+            num_elements, NUM_CLUSTERS, num_replicas, args.partition_weights,
+            np.dtype(args.dtype).itemsize, partition_global_batch=not args.no_global_batch),
+    }
+
+
+def free_ports(count):
+    """`count` distinct free TCP ports on 127.0.0.1 (bound to port 0, then released)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def run_workers(argv, num_workers=2, timeout=120, env=None, cwd=None, missing_workers=0,
+                module=None):
+    """Runs `python -m trainers.vc_distributed_step --strategy multi_worker`
+    (or `python -m <module>`) as `num_workers` worker processes on 127.0.0.1
+    and waits for them.
+
+    Each process gets a `TF_CONFIG` naming every worker (free ports) and its
+    own index; worker 0 is the chief and writes `--output`. The processes are
+    killed if one of them fails or if they are not all done within `timeout`
+    seconds, so a broken cluster cannot hang the caller.
+
+    Args:
+        argv: Further arguments of the module (must include `--output`).
+        num_workers: Python int, the number of worker processes.
+        timeout: Seconds for the whole cluster.
+        env: Optional environment of the processes (default: this one's).
+        cwd: Optional working directory of the processes.
+        missing_workers: Python int, further workers named in `TF_CONFIG`
+            but not started (to test a cluster that cannot form).
+        module: Optional module to run instead, with `argv` as its whole
+            command line (e.g. `"trainers.toy"` with `--gin_param
+            "train.strategy = 'multi_worker'"`).
+
+    Returns:
+        The wall time in seconds.
+
+    Raises:
+        RuntimeError: if a worker fails or the timeout passes, with the end of
+            each worker's stderr.
+    """
+    ports = free_ports(num_workers + missing_workers)
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    processes, logs = [], []
+    start = time.perf_counter()
+    try:
+        for index in range(num_workers):
+            worker_env = dict(os.environ if env is None else env)
+            worker_env["TF_CONFIG"] = json.dumps(
+                {"cluster": cluster, "task": {"type": "worker", "index": index}})
+            log = tempfile.TemporaryFile(mode="w+")
+            logs.append(log)
+            command = ([sys.executable, "-m", module, *argv] if module else
+                       [sys.executable, "-m", "trainers.vc_distributed_step",
+                        "--strategy", "multi_worker", *argv])
+            processes.append(subprocess.Popen(
+                command,
+                env=worker_env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log))
+        deadline = start + timeout
+        while any(p.poll() is None for p in processes):
+            failed = [p for p in processes if p.poll() not in (None, 0)]
+            if failed or time.perf_counter() > deadline:
+                break
+            time.sleep(0.2)
+        codes = [p.poll() for p in processes]
+        if codes != [0] * num_workers:
+            reason = ("timed out after {timeout} s" if None in codes and not any(codes)
+                      else "failed").format(timeout=timeout)
+            tails = []
+            for index, log in enumerate(logs):
+                log.seek(0)
+                tails.append(f"--- worker {index} (exit {codes[index]}) ---\n"
+                             + log.read()[-3000:])
+            raise RuntimeError(
+                f"The {num_workers}-worker run {reason}: exit codes {codes}.\n"
+                + "\n".join(tails))
+        return time.perf_counter() - start
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        for log in logs:
+            log.close()
+
+
+def main(argv=None):
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    result = run(args)
+    if args.strategy != "multi_worker" or run_directory.is_chief_process():
+        with open(args.output, "w") as f:
+            json.dump(result, f)
+
+
+if __name__ == "__main__":
+    main()
