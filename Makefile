@@ -31,7 +31,7 @@ fashion-mnist:
 	fi
 
 # The main job: DRPM-VC, VaDE, Latent GMM and GMM on Fashion-MNIST (quick protocol,
-# 5:00 from scratch on 2 CPU cores), printing the four-method table and writing pictures.
+# 5 to 9 minutes from scratch on 2 CPU cores), printing the four-method table and writing pictures.
 demo: $(STAMP) fashion-mnist
 	$(PY) -m trainers.vc --gin_file gin/vc/fmnist_quick.gin --model_dir runs/demo
 
