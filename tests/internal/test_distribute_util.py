@@ -1,15 +1,12 @@
 """Tests of the global-batch helpers on one replica and on 2 mirrored CPUs."""
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
+from tests import subprocess_result
 from tf_drpm.internal import distribute_util
 
 
@@ -125,14 +122,7 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
 class GlobalBatchMirroredTest(tf.test.TestCase):
 
     def test_replicas_draw_the_rows_of_the_global_batch(self):
-        repo_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-        env["PYTHONPATH"] = repo_root + os.pathsep + env.get("PYTHONPATH", "")
-        proc = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT], cwd=repo_root,
-                              env=env, capture_output=True, text=True, timeout=300)
-        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
-        line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT")][-1]
-        out = json.loads(line[len("RESULT"):])
+        out = subprocess_result.run_result_script(self, _MIRRORED_SCRIPT)
         single, replicas = out["single"], out["replicas"]
         self.assertEqual(replicas["begin"], [0, 3])
         self.assertEqual(replicas["size"], [6, 6])

@@ -1,9 +1,6 @@
 """Tests of the RandomPartition Keras layer."""
 
-import json
 import os
-import subprocess
-import sys
 import textwrap
 
 from absl.testing import parameterized
@@ -11,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests import subprocess_result
 from tf_drpm.distributions import DRPM
 from tf_drpm.layers import RandomPartition
 
@@ -328,14 +326,7 @@ class RandomPartitionGlobalBatchTest(tf.test.TestCase):
             RandomPartition(partition_global_batch=True, global_batch_noise=True)
 
     def test_mirrored_replicas_sample_the_partition_of_the_global_batch(self):
-        repo_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-        env["PYTHONPATH"] = repo_root + os.pathsep + env.get("PYTHONPATH", "")
-        proc = subprocess.run([sys.executable, "-c", _MIRRORED_LAYER_SCRIPT], cwd=repo_root,
-                              env=env, capture_output=True, text=True, timeout=300)
-        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
-        line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT")][-1]
-        out = json.loads(line[len("RESULT"):])
+        out = subprocess_result.run_result_script(self, _MIRRORED_LAYER_SCRIPT)
         for use_mask in (False, True):
             single = out[f"default_mask{use_mask}"]
             replicas = out[f"mirrored_globalTrue_mask{use_mask}"]

@@ -12,6 +12,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from tests import subprocess_result
 from trainers import cli
 from trainers import run_directory
 from trainers import strategy as strategy_lib
@@ -24,10 +25,7 @@ TOY_GIN = os.path.join(REPO_ROOT, "gin", "tests", "toy_smoke.gin")
 
 
 def _env():
-    env = dict(os.environ)
-    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    env["PYTHONPATH"] = REPO_ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    return env
+    return subprocess_result.subprocess_env()
 
 
 def _toy_command(model_dir, *gin_params):
@@ -220,11 +218,7 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
 class MirroredStrategyTest(tf.test.TestCase):
 
     def test_mirrored_two_cpus_matches_default(self):
-        proc = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT, TOY_GIN], cwd=REPO_ROOT,
-                              env=_env(), capture_output=True, text=True, timeout=300)
-        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
-        line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT")][-1]
-        out = json.loads(line[len("RESULT"):])
+        out = subprocess_result.run_result_script(self, _MIRRORED_SCRIPT, TOY_GIN)
         self.assertLen(out["devices"], 2)
         default, mirrored = out["default"], out["mirrored"]
         self.assertEqual(default["replicas"], 1)

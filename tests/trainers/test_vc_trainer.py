@@ -2,13 +2,12 @@
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import tensorflow as tf
 
+from tests import subprocess_result
 from tests.trainers import resume_util
 from tf_drpm.clustering import DRPMVC
 from tf_drpm.clustering import MLPAutoencoder
@@ -167,15 +166,8 @@ class VCMirroredSmokeTest(tf.test.TestCase):
     def test_smoke_run_on_two_mirrored_cpus(self):
         # Every stage under MirroredStrategy; DRPM-VC partitions the global batch
         # of 32 (16 per replica). Equality with one device: test_vc_distributed_step.
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-        env["PYTHONPATH"] = _REPO + os.pathsep + env.get("PYTHONPATH", "")
-        proc = subprocess.run(
-            [sys.executable, "-c", _MIRRORED_SMOKE_SCRIPT,
-             os.path.join(_REPO, "gin", "tests", "vc_smoke.gin")],
-            cwd=_REPO, env=env, capture_output=True, text=True, timeout=300)
-        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
-        line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT")][-1]
-        out = json.loads(line[len("RESULT"):])
+        out = subprocess_result.run_result_script(
+            self, _MIRRORED_SMOKE_SCRIPT, os.path.join(_REPO, "gin", "tests", "vc_smoke.gin"))
         self.assertEqual(set(out["results"]), set(vc_results.METHODS))
         for scores in out["results"].values():
             self.assertBetween(scores["acc"], 0.0, 1.0)
