@@ -14,9 +14,14 @@ step's partitions of the global batch are identical. Steps per second are
 measured over `--timed_steps` further steps after tracing (CPU, small model:
 the numbers show the collectives' overhead, not a speed-up).
 
+`--model contrastive` runs the contrastive pretraining of the same
+auto-encoder instead (global negatives: both views' head outputs are
+all-gathered; no partitions).
+
 Usage:
   python benchmarks/distributed.py                   # float64
   python benchmarks/distributed.py --dtype float32
+  python benchmarks/distributed.py --model contrastive
 """
 
 import argparse
@@ -68,9 +73,10 @@ def main():
     parser.add_argument("--steps", type=int, default=3, help="Compared train steps.")
     parser.add_argument("--timed_steps", type=int, default=20)
     parser.add_argument("--timeout", type=float, default=300.0, help="Seconds per set-up.")
+    parser.add_argument("--model", choices=("drpm_vc", "contrastive"), default="drpm_vc")
     args = parser.parse_args()
     common = ["--dtype", args.dtype, "--steps", str(args.steps),
-              "--timed_steps", str(args.timed_steps)]
+              "--timed_steps", str(args.timed_steps), "--model", args.model]
     results = {name: _run(name, common, args.timeout)
                for name in ("default", "mirrored", "multi_worker")}
     single = results["default"]
@@ -88,8 +94,9 @@ def main():
     paper = {f"{replicas}_replicas": vc_distributed_step.gathered_bytes_per_step(
         256, 10, replicas, "mean_responsibilities", 4) for replicas in (2, 8)}
     print(json.dumps({
+        "model": args.model,
         "dtype": args.dtype,
-        "num_elements": len(single["partition"][0][0]),
+        "num_elements": single["num_elements"],
         "steps": args.steps,
         "setups": setups,
         "paper_scale_gathered_bytes_per_step": {

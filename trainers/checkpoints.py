@@ -8,13 +8,13 @@
 
 A checkpoint is written to a temporary file and renamed, and `state.json` is
 replaced atomically after it, so a kill at any instant loses at most the
-unfinished epoch. `TF_DRPM_KILL_AFTER_EPOCH=N` makes a run send itself SIGKILL
-right after committing epoch `N` (the kill-and-resume tests).
+unfinished epoch. Every worker of a cluster saves (a save may run collective
+ops); a non-chief worker writes under its temporary directory
+(`run_directory.output_path`), and all of them restore from the run directory.
 """
 
 import json
 import os
-import signal
 import time
 
 import keras
@@ -30,7 +30,6 @@ __all__ = [
     "CHECKPOINT_SUBDIR",
     "EPOCH_LOG_FILE",
     "EpochCheckpoint",
-    "KILL_AFTER_EPOCH_ENV",
     "STATE_FILE",
     "read_checkpoint_state",
     "restore",
@@ -39,7 +38,6 @@ __all__ = [
 CHECKPOINT_SUBDIR = "checkpoints"
 STATE_FILE = "state.json"
 EPOCH_LOG_FILE = "epochs.jsonl"
-KILL_AFTER_EPOCH_ENV = "TF_DRPM_KILL_AFTER_EPOCH"
 
 
 def read_checkpoint_state(model_dir):
@@ -76,22 +74,21 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     Order of writes (each atomic): weights file, then `state.json` (the commit
     point), then one line appended to `epochs.jsonl`. Keeps the newest
-    `max_to_keep` weight files.
+    `max_to_keep` weight files. On a non-chief worker of a cluster the files
+    go under its temporary directory (`run_directory.output_path`).
 
     Args:
         model_dir: the run directory.
         history: records of the epochs already finished (from a restore).
         max_to_keep: number of weight files to keep.
-        write: whether this worker writes files (False on non-chief workers).
     """
 
-    def __init__(self, model_dir, history=(), max_to_keep=2, write=True):
+    def __init__(self, model_dir, history=(), max_to_keep=2):
         super().__init__()
         self.model_dir = model_dir
         self.checkpoint_dir = os.path.join(model_dir, CHECKPOINT_SUBDIR)
         self.history = list(history)
         self.max_to_keep = max(1, int(max_to_keep))
-        self.write = write
         self._epoch_start = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -107,26 +104,23 @@ class EpochCheckpoint(keras.callbacks.Callback):
         }
         self.history.append(record)
         name = f"epoch-{epoch + 1:04d}.weights.h5"
-        path = os.path.join(self.checkpoint_dir, name)
-        tmp = os.path.join(self.checkpoint_dir, f"tmp-{name}")
-        if not self.write:
-            return
-        os.makedirs(self.checkpoint_dir, exist_ok=True)
+        checkpoint_dir = run_directory.output_path(self.checkpoint_dir)
+        os.makedirs(checkpoint_dir, exist_ok=True)
+        tmp = os.path.join(checkpoint_dir, f"tmp-{name}")
         self.model.save_weights(tmp, overwrite=True)
-        os.replace(tmp, path)
+        os.replace(tmp, os.path.join(checkpoint_dir, name))
         write_json(os.path.join(self.checkpoint_dir, STATE_FILE), {
             "epoch": epoch + 1, "step": step, "weights": name,
             "seed_generator_states": [
                 g.state.numpy().tolist() for g in _seed_generators(self.model)],
             "history": self.history})
-        with open(os.path.join(self.model_dir, EPOCH_LOG_FILE), "a") as f:
+        log_path = run_directory.output_path(os.path.join(self.model_dir, EPOCH_LOG_FILE))
+        with open(log_path, "a") as f:
             f.write(json.dumps(record, sort_keys=True) + "\n")
-        kept = sorted(n for n in os.listdir(self.checkpoint_dir)
+        kept = sorted(n for n in os.listdir(checkpoint_dir)
                       if n.startswith("epoch-") and n.endswith(".weights.h5"))
         for old in kept[:-self.max_to_keep]:
-            os.remove(os.path.join(self.checkpoint_dir, old))
-        if os.environ.get(KILL_AFTER_EPOCH_ENV) == str(epoch + 1):
-            os.kill(os.getpid(), signal.SIGKILL)  # tests: a kill -9 after a committed epoch
+            os.remove(os.path.join(checkpoint_dir, old))
 
 
 def _seed_generators(model):
@@ -146,8 +140,8 @@ def restore(model, model_dir):
     state = read_checkpoint_state(model_dir)
     log_path = os.path.join(model_dir, EPOCH_LOG_FILE)
     if state is None:
-        if os.path.exists(log_path):  # a restart from epoch 0: no stale epochs
-            write_text(log_path, "")
+        if os.path.exists(run_directory.output_path(log_path)):
+            write_text(log_path, "")  # a restart from epoch 0: no stale epochs
         return 0, []
     weights_path = os.path.join(model_dir, CHECKPOINT_SUBDIR, state["weights"])
     try:

@@ -20,6 +20,12 @@ alone would start the multi-hour paper protocol; the error lists the configs
 under `gin/`); the run directory is locked against a second writer; and a
 directory started with another config is not resumed unless
 `--allow_config_change` is given (the error names the bindings that differ).
+Those errors, and a multi-worker cluster that does not form or loses a
+worker (`trainers.strategy.ClusterError`), end the command with `ERROR: ...`
+and exit status 1 instead of a traceback.
+
+Several workers: a non-chief worker (`TF_CONFIG`) writes under its temporary
+directory (`run_directory.WorkerOutput`, held for the whole command).
 """
 
 import contextlib
@@ -92,7 +98,7 @@ def run_with_gin(entry, model_dir, gin_files=(), gin_params=(), allow_config_cha
         parse_gin(gin_files, gin_params, finalize=False)
         chief = run_directory.is_chief_process()
         lock = run_directory.RunLock(model_dir) if chief else contextlib.nullcontext()
-        with lock:
+        with run_directory.WorkerOutput(), lock:
             run_directory.check_config(model_dir, gin.config_str(), allow_config_change,
                                        write=chief)
             return entry(model_dir=model_dir)
@@ -111,10 +117,11 @@ def run(entry):
         if not model_dir:
             raise app.UsageError("--model_dir is required. Received: --model_dir=None")
         require_gin_files(flags.FLAGS.gin_file)
+        from trainers.strategy import ClusterError  # pylint: disable=g-import-not-at-top
         try:
             run_with_gin(entry, model_dir, flags.FLAGS.gin_file, flags.FLAGS.gin_param,
                          allow_config_change=flags.FLAGS.allow_config_change)
-        except run_directory.RunDirectoryError as e:
+        except (run_directory.RunDirectoryError, ClusterError) as e:
             sys.exit(f"ERROR: {e}")
 
     app.run(main)

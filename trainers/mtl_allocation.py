@@ -23,6 +23,8 @@ from absl import flags
 import numpy as np
 
 from trainers import mtl_sweep
+from trainers import run_directory
+from trainers import run_files
 from trainers import training
 
 __all__ = ["allocation_table", "run_allocation", "verdict"]
@@ -42,7 +44,7 @@ def run_allocation(output_dir, gin_files, gin_params=(), splits=((40, 10), (35, 
         The summary written to `allocation.json`: `{"settings": {name:
         {"fixed_sizes", "aggregate"}}, "verdicts": [...]}`.
     """
-    os.makedirs(output_dir, exist_ok=True)
+    os.makedirs(run_directory.output_path(output_dir), exist_ok=True)
     settings = {}
     for split in splits:
         name = f"fixed_{split[0]}_{split[1]}"
@@ -61,8 +63,8 @@ def run_allocation(output_dir, gin_files, gin_params=(), splits=((40, 10), (35, 
     result = {"settings": settings, "verdicts": verdicts, "seeds": list(seeds),
               "gin_files": list(gin_files), "gin_params": list(gin_params)}
     training.write_json(os.path.join(output_dir, "allocation.json"), result)
-    with open(os.path.join(output_dir, "allocation.md"), "w") as f:
-        f.write(allocation_table(settings, verdicts))
+    run_files.write_text(os.path.join(output_dir, "allocation.md"),
+                         allocation_table(settings, verdicts))
     plot_allocation(settings, os.path.join(output_dir, "allocation.png"))
     return result
 
@@ -149,7 +151,7 @@ def plot_allocation(settings, path):
     ax.set_ylabel("mean test accuracy (best epoch)")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    run_files.save_figure(fig, path, dpi=120)
     plt.close(fig)
 
 

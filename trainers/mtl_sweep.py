@@ -25,6 +25,7 @@ import numpy as np
 from trainers import cli
 from trainers import mtl  # noqa: F401  (registers the family's configurables)
 from trainers import run_directory
+from trainers import run_files
 from trainers import training
 
 __all__ = ["aggregate", "plot_sweep", "run_sweep"]
@@ -53,7 +54,7 @@ def run_sweep(output_dir, gin_files, gin_params=(), noise_ratios=(0.0, 0.5),
     Returns:
         The sweep summary written to `sweep.json`.
     """
-    os.makedirs(output_dir, exist_ok=True)
+    os.makedirs(run_directory.output_path(output_dir), exist_ok=True)
     runs = []
     for method in methods:
         for noise_ratio in noise_ratios:
@@ -143,7 +144,7 @@ def plot_sweep(table, path):
     if bottom.get_legend_handles_labels()[0]:
         bottom.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    run_files.save_figure(fig, path, dpi=120)
     plt.close(fig)
 
 

@@ -10,44 +10,72 @@
 * `check_config(model_dir, config, allow_change)`: a run directory remembers
   the gin config it was started with (`config.gin`); a different config is
   refused unless `allow_change`, and the error names the bindings that differ.
+* Several workers (`TF_CONFIG`): the chief writes the run directory; every
+  other worker writes the same files (checkpoints included, so that any
+  collective op a save runs happens on every worker) under its own temporary
+  directory, `output_path(path)`, which `WorkerOutput` creates and removes.
+  Its name depends only on the cluster and the task, so a worker restarted
+  after a `kill -9` replaces what its killed predecessor left. Every worker
+  reads the run directory itself (a file system the workers share).
 * `RunDirectoryError`: what both raise (and what a corrupt `state.json` or
   checkpoint raises in `training`), with the way out in the message.
 """
 
 import datetime
 import fcntl
+import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import sys
+import tempfile
 
 __all__ = [
     "CONFIG_FILE",
     "LOCK_FILE",
     "RunDirectoryError",
     "RunLock",
+    "WorkerOutput",
     "check_config",
     "config_bindings",
     "is_chief_process",
+    "output_path",
+    "worker_output_root",
 ]
 
 CONFIG_FILE = "config.gin"
 LOCK_FILE = "run.lock"
 
 _HELD = {}  # realpath of a lock file -> [file object, count] (this process)
+_WORKER_OUTPUT_DEPTH = [0]  # nesting of `WorkerOutput` in this process
 
 
 class RunDirectoryError(RuntimeError):
     """A run directory cannot be used as asked (busy, changed config, corrupt state)."""
 
 
-def is_chief_process():
-    """False for a non-chief task of a multi-worker cluster (`TF_CONFIG`), which writes nothing."""
+def _tf_config(tf_config=None):
+    if tf_config is None:
+        tf_config = os.environ.get("TF_CONFIG", "")
     try:
-        config = json.loads(os.environ.get("TF_CONFIG", "") or "{}")
+        config = json.loads(tf_config or "{}")
     except ValueError:
-        return True
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def is_chief_process(tf_config=None):
+    """False for a non-chief task of a multi-worker cluster (`TF_CONFIG`).
+
+    The chief is the `chief` task, or worker 0 of a cluster without one; a
+    process outside a cluster is its own chief.
+
+    Args:
+        tf_config: a `TF_CONFIG` JSON string (default: the environment's).
+    """
+    config = _tf_config(tf_config)
     task = config.get("task") or {}
     task_type = task.get("type")
     if not task_type:
@@ -56,6 +84,63 @@ def is_chief_process():
         return True
     return (task_type == "worker" and int(task.get("index", 0)) == 0
             and "chief" not in (config.get("cluster") or {}))
+
+
+def worker_output_root(tf_config=None):
+    """This non-chief worker's temporary output directory, or None on the chief.
+
+    `<temp dir>/tf_drpm-<task type><index>-<hash of the cluster>`: the same
+    for a restart of the same task of the same cluster.
+
+    Args:
+        tf_config: a `TF_CONFIG` JSON string (default: the environment's).
+    """
+    if is_chief_process(tf_config):
+        return None
+    config = _tf_config(tf_config)
+    task = config["task"]
+    cluster = json.dumps(config.get("cluster"), sort_keys=True)
+    digest = hashlib.sha1(cluster.encode()).hexdigest()[:10]
+    return os.path.join(tempfile.gettempdir(),
+                        f"tf_drpm-{task['type']}{int(task.get('index', 0))}-{digest}")
+
+
+def output_path(path):
+    """Where this process writes `path`.
+
+    `path` itself on the chief; on another worker of a cluster, the same
+    absolute path under `worker_output_root()`, its parent directory created.
+    """
+    root = worker_output_root()
+    if root is None:
+        return path
+    mirrored = os.path.join(root, os.path.abspath(path).lstrip(os.sep))
+    os.makedirs(os.path.dirname(mirrored), exist_ok=True)
+    return mirrored
+
+
+class WorkerOutput:
+    """Context manager: a non-chief worker's temporary output directory.
+
+    On entry (outermost) the directory of `worker_output_root()` is emptied
+    (a killed predecessor's files) and created; on exit it is removed. No-op
+    on the chief. Re-entrant within a process (the CLI and `training.train`).
+    """
+
+    def __enter__(self):
+        root = worker_output_root()
+        if root is not None and _WORKER_OUTPUT_DEPTH[0] == 0:
+            shutil.rmtree(root, ignore_errors=True)
+            os.makedirs(root)
+        _WORKER_OUTPUT_DEPTH[0] += 1
+        return root
+
+    def __exit__(self, *exc_info):
+        _WORKER_OUTPUT_DEPTH[0] -= 1
+        root = worker_output_root()
+        if root is not None and _WORKER_OUTPUT_DEPTH[0] == 0:
+            shutil.rmtree(root, ignore_errors=True)
+        return False
 
 
 class RunLock:

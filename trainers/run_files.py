@@ -1,4 +1,9 @@
-"""Atomic run-directory files shared by the trainers: JSON, text, markdown tables."""
+"""Atomic run-directory files shared by the trainers: JSON, text, figures, tables.
+
+Every writer here writes to `run_directory.output_path(path)`: the path itself,
+or on a non-chief worker of a cluster the same path under its temporary
+directory.
+"""
 
 import json
 import math
@@ -6,7 +11,9 @@ import os
 
 import numpy as np
 
-__all__ = ["format_markdown_table", "to_python", "write_json", "write_text"]
+from trainers import run_directory
+
+__all__ = ["format_markdown_table", "save_figure", "to_python", "write_json", "write_text"]
 
 
 def to_python(value):
@@ -28,6 +35,7 @@ def to_python(value):
 
 def write_json(path, obj):
     """Writes `obj` as JSON to `path` atomically (temporary file + rename)."""
+    path = run_directory.output_path(path)
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
         json.dump(to_python(obj), f, indent=2, sort_keys=True)
@@ -38,10 +46,16 @@ def write_json(path, obj):
 
 def write_text(path, text):
     """Writes `text` to `path` atomically (temporary file + rename)."""
+    path = run_directory.output_path(path)
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def save_figure(fig, path, **kwargs):
+    """Saves a matplotlib figure to `path` (`fig.savefig(path, **kwargs)`)."""
+    fig.savefig(run_directory.output_path(path), **kwargs)
 
 
 def format_markdown_table(results, row_header="method", precision=4):

@@ -9,10 +9,16 @@ Several workers (`'multi_worker'`): every process runs the same command with
 its own `TF_CONFIG`, e.g. `{"cluster": {"worker": ["host0:port", "host1:port"]},
 "task": {"type": "worker", "index": 0}}`; worker 0 is the chief. A `TF_CONFIG`
 that is not JSON or whose task is not in its cluster is refused before any
-connection is tried. A worker that is named but never starts makes the others
-wait (TensorFlow has no start-up timeout, and a waiting worker ignores
-SIGTERM): the launcher must bound the run, as
-`trainers.vc_distributed_step.run_workers` does (SIGKILL at a timeout).
+connection is tried. Two timeouts bound a cluster that cannot work (both
+gin-bound on `get_strategy`):
+
+* `startup_timeout`: every task named in `TF_CONFIG` must join within this
+  many seconds of the first, or each started worker stops with a
+  `ClusterError` naming the cluster (TensorFlow's own default waits an hour).
+* `heartbeat_timeout`: a worker that stops sending heartbeats (killed, its
+  machine gone) for this many seconds fails the collective ops of the others,
+  which stop with `tf.errors.UnavailableError` naming the unhealthy task. The
+  trainer turns it into a `ClusterError` that says how to resume.
 
 `create_logical_cpu_devices(n)` splits the host CPU into `n` logical devices,
 so that `MirroredStrategy` can be exercised on a CPU-only machine (tests). It
@@ -21,11 +27,13 @@ must run before TensorFlow initialises its runtime, i.e. before any op.
 
 import json
 import os
+import re
 
 import gin
 import tensorflow as tf
 
 __all__ = [
+        "ClusterError",
         "STRATEGY_NAMES",
         "check_tf_config",
         "create_logical_cpu_devices",
@@ -42,6 +50,12 @@ _TPU_ERROR = (
     "(`tf_drpm.ops.mvhg_tilted_log_pmfs`, used by every DRPM sample and log_prob) "
     "run float64 and complex128 FFTs, which TPUs do not support. Use 'default', "
     "'one_device', 'mirrored' (GPUs) or 'multi_worker'.")
+
+
+
+class ClusterError(RuntimeError):
+    """A multi-worker cluster did not form, or lost a worker while training."""
+
 
 # One strategy per (name, devices, tpu_address) and process: several
 # MirroredStrategy instances in one process can mix up their collective ops
@@ -121,7 +135,8 @@ def check_tf_config(tf_config):
 
 
 @gin.configurable("get_strategy", denylist=["name"])
-def get_strategy(name="default", devices=None, tpu_address=None):
+def get_strategy(name="default", devices=None, tpu_address=None, startup_timeout=600.0,
+                 heartbeat_timeout=10.0):
     """Returns the `tf.distribute.Strategy` named by `name`.
 
     Args:
@@ -136,6 +151,10 @@ def get_strategy(name="default", devices=None, tpu_address=None):
             `'mirrored'`.
         tpu_address: unused (kept so that configs binding it parse); `'tpu'`
             raises.
+        startup_timeout: `'multi_worker'` only: seconds within which every task
+            of `TF_CONFIG` must join the cluster.
+        heartbeat_timeout: `'multi_worker'` only: seconds without heartbeats
+            after which a worker counts as failed and the others stop.
 
     Returns:
         strategy: a `tf.distribute.Strategy`; the same instance for the same
@@ -143,7 +162,10 @@ def get_strategy(name="default", devices=None, tpu_address=None):
 
     Raises:
         ValueError: if `name` is not one of `STRATEGY_NAMES` (`'tpu'`: with the
-            reason), or `devices` does not fit the strategy.
+            reason), `devices` does not fit the strategy, or a timeout is not a
+            positive number.
+        ClusterError: if a `'multi_worker'` cluster does not form within
+            `startup_timeout`.
     """
     if name == "tpu":
         raise ValueError(_TPU_ERROR + " Received: name='tpu'")
@@ -154,15 +176,45 @@ def get_strategy(name="default", devices=None, tpu_address=None):
         devices = list(devices)
         if not devices:
             raise ValueError(f"`devices` must be non-empty. Received: devices={devices}")
+    for arg, value in (("startup_timeout", startup_timeout),
+                       ("heartbeat_timeout", heartbeat_timeout)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"`{arg}` must be a positive number of seconds. "
+                             f"Received: {arg}={value!r}")
     if name == "default":
         return tf.distribute.get_strategy()
     key = (name, tuple(devices) if devices else None, tpu_address)
     if key not in _STRATEGIES:
-        _STRATEGIES[key] = _make_strategy(name, devices, tpu_address)
+        _STRATEGIES[key] = _make_strategy(name, devices, startup_timeout, heartbeat_timeout)
     return _STRATEGIES[key]
 
 
-def _make_strategy(name, devices, tpu_address):
+def _configure_coordination(cluster, startup_timeout, heartbeat_timeout):
+    """Sets the coordination service's timeouts before the strategy starts it.
+
+    `MultiWorkerMirroredStrategy` configures the service itself only when it
+    is unconfigured, with no start-up bound; this is its configuration plus
+    the two timeouts (TensorFlow has no public API for them).
+    """
+    # pylint: disable=g-import-not-at-top
+    from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
+    from tensorflow.python.distribute import multi_worker_util
+    from tensorflow.python.eager import context
+
+    cluster_spec = tf.train.ClusterSpec(cluster)
+    context.context().configure_coordination_service(
+        service_type="standalone",
+        service_leader=multi_worker_util.coordination_leader(cluster_spec),
+        cluster_register_timeout_in_ms=int(1000 * startup_timeout),
+        heartbeat_timeout_in_ms=int(1000 * heartbeat_timeout),
+        coordinated_jobs=[
+            coordination_config_pb2.CoordinatedJob(name=job, num_tasks=len(cluster[job]))
+            for job in ("chief", "worker") if job in cluster])
+    # Registration waits at a barrier bounded by the timeout (else for ever).
+    context.context().coordination_service.cluster_register_with_barrier = True
+
+
+def _make_strategy(name, devices, startup_timeout, heartbeat_timeout):
     if name == "one_device":
         if devices is not None and len(devices) != 1:
             raise ValueError(
@@ -174,9 +226,33 @@ def _make_strategy(name, devices, tpu_address):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(devices=devices)
     # name == "multi_worker"
-    if "TF_CONFIG" in os.environ:
-        check_tf_config(os.environ["TF_CONFIG"])
-    else:
+    tf_config = os.environ.get("TF_CONFIG")
+    if not tf_config:
         tf.get_logger().warning(
             "multi_worker strategy without TF_CONFIG: running as a single worker.")
-    return tf.distribute.MultiWorkerMirroredStrategy()
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    check_tf_config(tf_config)
+    config = json.loads(tf_config)
+    _configure_coordination(config["cluster"], startup_timeout, heartbeat_timeout)
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    except (tf.errors.DeadlineExceededError, tf.errors.UnavailableError) as e:
+        task = config["task"]
+        raise ClusterError(
+            f"The multi-worker cluster did not form: not every task of TF_CONFIG joined "
+            f"within startup_timeout={startup_timeout} s (this is task "
+            f"{task['type']} {task['index']}).{_missing_tasks(str(e), config['cluster'])} "
+            f"Start the same command on every address of the cluster {config['cluster']}, "
+            "or raise `get_strategy.startup_timeout`. TensorFlow: "
+            f"{str(e).splitlines()[0]}") from e
+
+
+def _missing_tasks(message, cluster):
+    """' Missing: worker 2 (host:port).' from TensorFlow's barrier time-out message."""
+    _, _, tail = message.partition("timed out task names:")
+    names = re.findall(r"/job:(\w+)/replica:\d+/task:(\d+)", tail)
+    if not names:
+        return ""
+    return " Missing: " + ", ".join(
+        f"{job} {index} ({cluster[job][int(index)]})" for job, index in names
+        if job in cluster and int(index) < len(cluster[job])) + "."

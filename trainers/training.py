@@ -21,6 +21,9 @@ A family (e.g. `trainers/vc.py`) supplies builders bound by gin:
 * `train.evaluate_fn` (optional): `(model, model_dir) -> dict` of results,
   either flat `{metric: value}` or `{row: {metric: value}}` (one table row per
   method).
+* `train.extra_callbacks` (optional): Keras callbacks run after the
+  checkpoint callback (they see each epoch once it is committed), e.g.
+  `[@keras.callbacks.EarlyStopping()]`.
 
 Run directory (`model_dir`):
 
@@ -38,11 +41,18 @@ Guards: `train` holds `run_directory.RunLock(model_dir)` (one writer per
 directory); a corrupt `state.json` or checkpoint raises
 `run_directory.RunDirectoryError` naming the file and how to restart.
 
+Several workers (`train.strategy = 'multi_worker'`): every worker runs the same
+command and restores from `model_dir` (a shared file system); the chief writes
+it, the others write the same files under a temporary directory that is
+removed at the end (`run_directory.WorkerOutput`). A worker that dies stops
+the others within `get_strategy.heartbeat_timeout` with a
+`strategy.ClusterError`; restarting every worker with the same command resumes
+from the last finished epoch.
+
 Resume: rerunning the same command with the same `--model_dir` restores the
 newest committed checkpoint (weights, optimizer slots and step, non-trainable
 variables such as temperatures and seed-generator states) and continues with
-`initial_epoch` = the number of finished epochs (`trainers.checkpoints`, which
-also holds the fault injection of the kill-and-resume tests).
+`initial_epoch` = the number of finished epochs (`trainers.checkpoints`).
 
 Models with hand-written losses subclass `tf_drpm.models.LossModel`, whose one
 train step scales the loss over the global batch (`tf_drpm.models.scale_loss`).
@@ -62,7 +72,6 @@ from trainers import gin_registry  # noqa: F401  (registers external configurabl
 from trainers import run_directory
 from trainers.checkpoints import CHECKPOINT_SUBDIR
 from trainers.checkpoints import EPOCH_LOG_FILE
-from trainers.checkpoints import KILL_AFTER_EPOCH_ENV
 from trainers.checkpoints import EpochCheckpoint
 from trainers.checkpoints import read_checkpoint_state
 from trainers.checkpoints import restore
@@ -70,13 +79,13 @@ from trainers.run_files import format_markdown_table
 from trainers.run_files import write_json
 from trainers.run_files import write_text
 from trainers.scalar_summaries import ScalarSummaries
+from trainers.strategy import ClusterError
 from trainers.strategy import get_strategy
 
 __all__ = [
     "CHECKPOINT_SUBDIR",
     "EPOCH_LOG_FILE",
     "EpochCheckpoint",
-    "KILL_AFTER_EPOCH_ENV",
     "TrainData",
     "TrainResult",
     "format_markdown_table",
@@ -121,15 +130,6 @@ def set_seeds(seed, deterministic=True):
             tf.get_logger().warning("Could not enable op determinism: %s", e)
 
 
-def _is_chief(strategy):
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not getattr(resolver, "task_type", None):
-        return True
-    return resolver.task_type == "chief" or (
-        resolver.task_type == "worker" and resolver.task_id == 0
-        and "chief" not in resolver.cluster_spec().as_dict())
-
-
 def _first_inputs(*datasets):
     """The inputs of the first batch of the first non-empty dataset."""
     for dataset in datasets:
@@ -157,6 +157,7 @@ def train(model_dir,
           seed=0,
           deterministic=True,
           callbacks_fn=None,
+          extra_callbacks=(),
           evaluate_fn=None,
           compile_kwargs=None,
           jit_compile=False,
@@ -183,6 +184,7 @@ def train(model_dir,
         deterministic: enable TensorFlow op determinism.
         callbacks_fn: optional `(model) -> list of callbacks`, called with
             `model_dir=` too if it has that parameter.
+        extra_callbacks: Keras callbacks run after the checkpoint callback.
         evaluate_fn: optional `(model, model_dir) -> dict` run after training.
         compile_kwargs: extra `model.compile` keyword arguments (loss, metrics).
         jit_compile: passed to `model.compile`.
@@ -200,6 +202,8 @@ def train(model_dir,
     Raises:
         ValueError: on an invalid argument, e.g. an optimizer instance (it
             must be created under the strategy scope) or `epochs < 1`.
+        ClusterError: if a worker of a multi-worker cluster fails (the message
+            says how to resume).
     """
     if not model_dir:
         raise ValueError(f"`model_dir` must be a directory path. Received: model_dir={model_dir!r}")
@@ -211,7 +215,13 @@ def train(model_dir,
             "`train.optimizer = @keras.optimizers.Adam` without parentheses), so "
             "that it is created under the strategy scope. "
             f"Received: optimizer={optimizer!r}")
-    os.makedirs(model_dir, exist_ok=True)
+    extra_callbacks = list(extra_callbacks or ())
+    for callback in extra_callbacks:
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise ValueError(
+                "`extra_callbacks` must be Keras callbacks (in gin: "
+                "`[@keras.callbacks.EarlyStopping()]`, with parentheses). "
+                f"Received: extra_callbacks={extra_callbacks!r}")
     start = time.time()
     set_seeds(seed, deterministic)
     if isinstance(strategy, str):
@@ -219,12 +229,13 @@ def train(model_dir,
         strategy = get_strategy(strategy)
     else:
         strategy_name = type(strategy).__name__
-    write = _is_chief(strategy)
-    # One writer per run directory (re-entrant: the CLI holds it already).
-    lock = run_directory.RunLock(model_dir) if write else contextlib.nullcontext()
-    with lock:
-        if write:
-            write_text(os.path.join(model_dir, "config.gin"), gin.config_str())
+    # One writer per run directory (re-entrant: the CLI holds it already); a
+    # non-chief worker writes to its temporary directory instead.
+    chief = run_directory.is_chief_process()
+    lock = run_directory.RunLock(model_dir) if chief else contextlib.nullcontext()
+    with run_directory.WorkerOutput(), lock:
+        os.makedirs(run_directory.output_path(model_dir), exist_ok=True)
+        write_text(os.path.join(model_dir, "config.gin"), gin.config_str())
 
         state = read_checkpoint_state(model_dir)
         initial_epoch = int(state["epoch"]) if state else 0
@@ -252,20 +263,30 @@ def train(model_dir,
             else:
                 callbacks = list(callbacks_fn(model))
         checkpoint = EpochCheckpoint(model_dir, history=history,
-                                     max_to_keep=max_checkpoints_to_keep, write=write)
+                                     max_to_keep=max_checkpoints_to_keep)
         callbacks.append(checkpoint)
         if tensorboard:
-            callbacks.append(ScalarSummaries(os.path.join(model_dir, "tensorboard")))
-        if write:
-            write_text(os.path.join(model_dir, "operative_config.gin"),
-                        gin.operative_config_str())
+            callbacks.append(ScalarSummaries(
+                run_directory.output_path(os.path.join(model_dir, "tensorboard"))))
+        callbacks.extend(extra_callbacks)
+        write_text(os.path.join(model_dir, "operative_config.gin"),
+                   gin.operative_config_str())
 
         if initial_epoch < epochs:
-            model.fit(data.train, validation_data=data.validation, epochs=epochs,
-                      initial_epoch=initial_epoch, steps_per_epoch=data.steps_per_epoch,
-                      validation_steps=data.validation_steps,
-                      validation_freq=validation_freq, callbacks=callbacks,
-                      shuffle=False, verbose=verbose)
+            try:
+                model.fit(data.train, validation_data=data.validation, epochs=epochs,
+                          initial_epoch=initial_epoch, steps_per_epoch=data.steps_per_epoch,
+                          validation_steps=data.validation_steps,
+                          validation_freq=validation_freq, callbacks=callbacks,
+                          shuffle=False, verbose=verbose)
+            except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as e:
+                if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+                    raise
+                raise ClusterError(
+                    f"A worker of the cluster failed during training ({type(e).__name__}: "
+                    f"{' '.join(str(e).split())[:600]}). {model_dir!r} holds "
+                    f"{len(checkpoint.history)} finished epoch(s); restart every worker "
+                    "with the same command to resume from there.") from e
         history = checkpoint.history
 
         results = dict(evaluate_fn(model, model_dir)) if evaluate_fn is not None else {}
@@ -282,10 +303,8 @@ def train(model_dir,
             "history": history,
             "results": results,
         }
-        if write:
-            write_json(os.path.join(model_dir, "results.json"), summary)
-            table = format_markdown_table(results or summary["final_logs"])
-            write_text(os.path.join(model_dir, "results.md"), table)
-            write_text(os.path.join(model_dir, "operative_config.gin"),
-                        gin.operative_config_str())
+        write_json(os.path.join(model_dir, "results.json"), summary)
+        write_text(os.path.join(model_dir, "results.md"),
+                   format_markdown_table(results or summary["final_logs"]))
+        write_text(os.path.join(model_dir, "operative_config.gin"), gin.operative_config_str())
         return TrainResult(model, history, results, model_dir, initial_epoch, strategy)

@@ -43,6 +43,7 @@ from tf_drpm.data import load_fashion_mnist
 from tf_drpm.data import load_mnist
 from tf_drpm.data import num_set_batches
 from trainers import cli
+from trainers import run_directory
 from trainers import training
 from trainers import vc_pretraining
 from trainers import vc_results
@@ -208,7 +209,7 @@ def vc_experiment(model_dir, methods=METHODS, seed=0, latent_dim=20, num_cluster
     if set(methods) - set(METHODS):
         raise ValueError(f"`methods` must be a subset of {METHODS}. "
                          f"Received: methods={tuple(methods)!r}")
-    os.makedirs(model_dir, exist_ok=True)
+    os.makedirs(run_directory.output_path(model_dir), exist_ok=True)
     training.set_seeds(seed)
     _bind({"vc_dataset.seed": seed})
     train_images, _, test_images, test_labels = vc_dataset()

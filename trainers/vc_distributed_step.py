@@ -71,7 +71,13 @@ def _parse(argv):
     parser.add_argument("--partition_weights", default="mean_responsibilities",
                         choices=("mean_responsibilities", "nearest_prior_counts"))
     parser.add_argument("--no_global_batch", action="store_true",
-                        help="partition_global_batch=False: each replica partitions its part.")
+                        help="partition_global_batch=False (contrastive: global_negatives="
+                             "False): each replica uses its own part of the batch.")
+    parser.add_argument("--model", choices=("drpm_vc", "contrastive"), default="drpm_vc",
+                        help="DRPM-VC, or the contrastive pretraining of its auto-encoder "
+                             "(no partitions: `partition` is empty).")
+    parser.add_argument("--startup_timeout", type=float, default=120.0,
+                        help="multi_worker: seconds for every worker to join.")
     parser.add_argument("--output", required=True, help="JSON file (written by the chief).")
     return parser.parse_args(argv)
 
@@ -86,6 +92,7 @@ def run(args):
     import numpy as np
     import tensorflow as tf
 
+    from tf_drpm.clustering.contrastive_pretraining import ContrastivePretraining
     from tf_drpm.clustering.drpm_variational_clustering import DRPMVC
     from tf_drpm.clustering.mlp_autoencoder import MLPAutoencoder
 
@@ -93,7 +100,10 @@ def run(args):
     if args.strategy == "mirrored":
         strategy = tf.distribute.MirroredStrategy(devices=devices)
     elif args.strategy == "multi_worker":
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        from trainers import strategy as strategy_lib
+
+        strategy = strategy_lib.get_strategy("multi_worker",
+                                             startup_timeout=args.startup_timeout)
     else:
         strategy = tf.distribute.get_strategy()
     num_replicas = strategy.num_replicas_in_sync
@@ -104,17 +114,25 @@ def run(args):
     with strategy.scope():
         autoencoder = MLPAutoencoder(
             latent_dim=LATENT_DIM, input_dim=INPUT_DIM, trunk_units=TRUNK_UNITS)
-        model = DRPMVC(
-            autoencoder, num_clusters=NUM_CLUSTERS, beta=0.5, num_partition_samples=3,
-            freeze_trunk=False, partition_weights=args.partition_weights,
-            partition_global_batch=not args.no_global_batch, seed=0)
+        if args.model == "contrastive":
+            model = ContrastivePretraining(
+                autoencoder, num_clusters=NUM_CLUSTERS, head_units=4, image_shape=(4, 4),
+                global_negatives=not args.no_global_batch, seed=0)
+        else:
+            model = DRPMVC(
+                autoencoder, num_clusters=NUM_CLUSTERS, beta=0.5, num_partition_samples=3,
+                freeze_trunk=False, partition_weights=args.partition_weights,
+                partition_global_batch=not args.no_global_batch, seed=0)
         model.build()
         weight_rng = np.random.RandomState(1)
-        for weight in autoencoder.weights:
+        for weight in (autoencoder.weights if args.model == "drpm_vc"
+                       else model.trainable_weights):
             weight.assign(0.5 * weight_rng.normal(size=weight.shape).astype(args.dtype))
-        model.prior.assign_parameters(
-            weight_rng.randn(NUM_CLUSTERS), 2.0 * weight_rng.randn(NUM_CLUSTERS, LATENT_DIM),
-            0.1 * weight_rng.randn(NUM_CLUSTERS, LATENT_DIM))
+        if args.model == "drpm_vc":
+            model.prior.assign_parameters(
+                weight_rng.randn(NUM_CLUSTERS),
+                2.0 * weight_rng.randn(NUM_CLUSTERS, LATENT_DIM),
+                0.1 * weight_rng.randn(NUM_CLUSTERS, LATENT_DIM))
         model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01))
     dataset = tf.data.Dataset.from_tensor_slices(images).batch(
         num_elements, drop_remainder=True).repeat()
@@ -123,8 +141,11 @@ def run(args):
     @tf.function
     def first_step_partitions(local_images):
         context = tf.distribute.get_replica_context()
-        partition = model.sample_partitions(
-            local_images, tf.constant([model.seed, 0], tf.int32), training=True)
+        if args.model == "contrastive":  # no partitions (one placeholder entry)
+            partition = tf.zeros([1, 1, tf.shape(local_images)[0]], tf.float32)
+        else:
+            partition = model.sample_partitions(
+                local_images, tf.constant([model.seed, 0], tf.int32), training=True)
         if context.num_replicas_in_sync == 1:
             return partition, local_images
         return (context.all_gather(partition, axis=2),
@@ -133,6 +154,8 @@ def run(args):
     local_batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
     partition, seen_images = strategy.run(first_step_partitions, args=(local_batch,))
     partition = strategy.experimental_local_results(partition)[0]
+    if args.model == "contrastive":
+        partition = np.zeros((0, 0, num_elements))
     seen_images = strategy.experimental_local_results(seen_images)[0]
 
     initial = {w.path: np.asarray(w.numpy()) for w in model.weights}
@@ -151,7 +174,9 @@ def run(args):
         steps_per_second = args.timed_steps / (time.perf_counter() - start)
     return {
         "strategy": args.strategy,
+        "model": args.model,
         "num_replicas": num_replicas,
+        "num_elements": num_elements,
         "dtype": args.dtype,
         "images_in_replica_order": bool(np.array_equal(np.asarray(seen_images), images)),
         "partition": np.asarray(partition).tolist(),
@@ -159,7 +184,11 @@ def run(args):
         "weights": weights,
         "weight_change": weight_change,
         "steps_per_second": steps_per_second,
-        "gathered_bytes_per_step": gathered_bytes_per_step(
+        "gathered_bytes_per_step": (
+            # Both views' instance projections (latent size) and cluster probabilities.
+            0 if num_replicas == 1 or args.no_global_batch else
+            np.dtype(args.dtype).itemsize * num_elements * 2 * (LATENT_DIM + NUM_CLUSTERS))
+        if args.model == "contrastive" else gathered_bytes_per_step(
             num_elements, NUM_CLUSTERS, num_replicas, args.partition_weights,
             np.dtype(args.dtype).itemsize, partition_global_batch=not args.no_global_batch),
     }
@@ -181,7 +210,7 @@ def free_ports(count):
 
 
 def run_workers(argv, num_workers=2, timeout=120, env=None, cwd=None, missing_workers=0,
-                module=None):
+                module=None, ports=None):
     """Runs `python -m trainers.vc_distributed_step --strategy multi_worker`
     (or `python -m <module>`) as `num_workers` worker processes on 127.0.0.1
     and waits for them.
@@ -202,6 +231,8 @@ def run_workers(argv, num_workers=2, timeout=120, env=None, cwd=None, missing_wo
         module: Optional module to run instead, with `argv` as its whole
             command line (e.g. `"trainers.toy"` with `--gin_param
             "train.strategy = 'multi_worker'"`).
+        ports: Optional list of `num_workers + missing_workers` ports (default:
+            free ones), e.g. to restart a cluster with the same `TF_CONFIG`.
 
     Returns:
         The wall time in seconds.
@@ -210,7 +241,10 @@ def run_workers(argv, num_workers=2, timeout=120, env=None, cwd=None, missing_wo
         RuntimeError: if a worker fails or the timeout passes, with the end of
             each worker's stderr.
     """
-    ports = free_ports(num_workers + missing_workers)
+    ports = list(ports) if ports is not None else free_ports(num_workers + missing_workers)
+    if len(ports) != num_workers + missing_workers:
+        raise ValueError(f"`ports` must hold {num_workers + missing_workers} ports. "
+                         f"Received: ports={ports}")
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
     processes, logs = [], []
     start = time.perf_counter()

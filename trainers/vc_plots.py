@@ -7,6 +7,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
+from trainers import run_files
+
 __all__ = ["plot_partition_sample", "plot_prior_samples"]
 
 
@@ -78,7 +80,7 @@ def plot_partition_sample(model, path, seed=0, num_elements=100, max_per_cluster
     _show_mosaic(bottom, rows, labels)
     bottom.set_title("Generated images per cluster", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    run_files.save_figure(fig, path, dpi=100)
     plt.close(fig)
     return path
 
@@ -111,6 +113,6 @@ def plot_prior_samples(model, path, seed=0, per_cluster=10):
     _show_mosaic(ax, [list(r) for r in images], [f"k={k}" for k in range(num_clusters)])
     ax.set_title("Samples from each prior p(z | k)", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    run_files.save_figure(fig, path, dpi=100)
     plt.close(fig)
     return path

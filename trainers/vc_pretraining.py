@@ -17,6 +17,7 @@ from tf_drpm.clustering import ContrastivePretraining
 from tf_drpm.clustering import MLPAutoencoder
 from tf_drpm.data import num_set_batches
 from tf_drpm.data import set_batches
+from trainers import run_directory
 from trainers import training
 
 __all__ = ["pretrain_autoencoder", "set_batch_data_fn", "vc_pretraining"]
@@ -83,7 +84,7 @@ def pretrain_autoencoder(images, cache_dir, config):
     if os.path.exists(weights_path):
         autoencoder.load_weights(weights_path)
         return autoencoder, weights_path, True
-    os.makedirs(run_dir, exist_ok=True)
+    os.makedirs(run_directory.output_path(run_dir), exist_ok=True)
     training.write_json(os.path.join(run_dir, "pretrain_config.json"), config)
 
     def model_fn():
@@ -115,7 +116,8 @@ def pretrain_autoencoder(images, cache_dir, config):
     )
     model = result.model
     trained = model.autoencoder if isinstance(model, ContrastivePretraining) else model
-    trained.save_weights(weights_path + ".tmp.weights.h5")
-    os.replace(weights_path + ".tmp.weights.h5", weights_path)
-    autoencoder.load_weights(weights_path)
+    written = run_directory.output_path(weights_path)  # the chief's: weights_path
+    trained.save_weights(written + ".tmp.weights.h5")
+    os.replace(written + ".tmp.weights.h5", written)
+    autoencoder.load_weights(written)
     return autoencoder, weights_path, False

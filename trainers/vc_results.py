@@ -4,6 +4,7 @@ import os
 
 import gin
 
+from trainers import run_files
 from trainers import training
 from trainers import vc_plots
 
@@ -76,8 +77,7 @@ def write_vc_results(model_dir, results, summary, dataset, drpm_model=None, plot
             drpm_model, os.path.join(model_dir, "prior_samples.png"), seed=seed)
     training.write_json(os.path.join(model_dir, "results.json"),
                         dict(summary, results=results, pictures=pictures))
-    with open(os.path.join(model_dir, "results.md"), "w") as f:
-        f.write(table)
-    with open(os.path.join(model_dir, "operative_config.gin"), "w") as f:
-        f.write(gin.operative_config_str())
+    run_files.write_text(os.path.join(model_dir, "results.md"), table)
+    run_files.write_text(os.path.join(model_dir, "operative_config.gin"),
+                         gin.operative_config_str())
     return table

@@ -50,6 +50,8 @@ from tf_drpm.weak_supervision import PartitionAggregation
 from tf_drpm.weak_supervision import WeakPairSampler
 from tf_drpm.weak_supervision import WeakVAE
 from trainers import cli
+from trainers import run_directory
+from trainers import run_files
 from trainers import training
 from trainers import weak_diagnostics
 from trainers import weak_evaluation  # noqa: F401  (registers weak_evaluate, weak_dlib_metrics)
@@ -201,7 +203,7 @@ def weak_experiment(model_dir, methods=("label", "adaptive", "hg", "drpm"),
     Returns:
         The summary written to `<model_dir>/results.json`.
     """
-    os.makedirs(model_dir, exist_ok=True)
+    os.makedirs(run_directory.output_path(model_dir), exist_ok=True)
     start = time.time()
     runs = []
     for num_shared in num_shared_factors:
@@ -221,7 +223,8 @@ def weak_experiment(model_dir, methods=("label", "adaptive", "hg", "drpm"),
                     run_start = time.time()
                     result = training.train(run_dir)
                     keras.backend.clear_session()
-                    with open(results_path) as f:
+                    # This process's own copy (a non-chief worker's is not in run_dir).
+                    with open(run_directory.output_path(results_path)) as f:
                         summary = json.load(f)
                     weak_results.update_result_directory(
                         os.path.join(run_dir, "model", "results"), "train",
@@ -236,8 +239,7 @@ def weak_experiment(model_dir, methods=("label", "adaptive", "hg", "drpm"),
     table = weak_results.format_weak_table(aggregate)
     training.write_json(os.path.join(model_dir, "results.json"), {
         "runs": runs, "aggregate": aggregate, "wall_time_s": time.time() - start})
-    with open(os.path.join(model_dir, "results.md"), "w") as f:
-        f.write(table)
+    run_files.write_text(os.path.join(model_dir, "results.md"), table)
     print(table, flush=True)
     return {"runs": runs, "aggregate": aggregate, "table": table}
 

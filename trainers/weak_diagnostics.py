@@ -7,6 +7,7 @@ import keras
 
 from tf_drpm.weak_supervision import shared_dimension_diagnostics
 from tf_drpm.weak_supervision import summarize_shared_dimension_diagnostics
+from trainers import run_directory
 
 __all__ = ["DIAGNOSTICS_FILE", "SharedDimensionDiagnostics"]
 
@@ -45,16 +46,17 @@ class SharedDimensionDiagnostics(keras.callbacks.Callback):
                   **summarize_shared_dimension_diagnostics(diagnostics)}
         self._last = record
         if self.path:
-            with open(self.path, "a") as f:
+            with open(run_directory.output_path(self.path), "a") as f:
                 f.write(json.dumps(record, sort_keys=True) + "\n")
         return record
 
     def on_train_begin(self, logs=None):
         step = self._step()
-        if self.path and os.path.exists(self.path):
-            with open(self.path) as f:
+        path = self.path and run_directory.output_path(self.path)
+        if path and os.path.exists(path):
+            with open(path) as f:
                 kept = [line for line in f if json.loads(line)["step"] <= step]
-            with open(self.path, "w") as f:
+            with open(path, "w") as f:
                 f.writelines(kept)
         if step == 0:
             self._measure()

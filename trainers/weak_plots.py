@@ -8,6 +8,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from trainers import run_files
+
 __all__ = ["plot_diagnostics", "plot_reconstructions", "plot_traversal"]
 
 
@@ -50,7 +52,7 @@ def plot_reconstructions(model, pairs, path, num_pairs=8):
     ax.set_title("pairs and reconstructions; dims shared per pair: "
                  + " ".join(f"{s:.0f}" for s in shared), fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    run_files.save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 
@@ -81,7 +83,7 @@ def plot_traversal(model, pairs, path, values=np.linspace(-2.5, 2.5, 9), index=0
     ax.set_title("traversal of view 1 (first column: input), z from "
                  f"{values[0]:.1f} to {values[-1]:.1f}", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    run_files.save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 
@@ -117,7 +119,7 @@ def plot_diagnostics(diagnostics_path, path, num_shared_factors=None):
                 title="histogram of estimated n_s over pairs")
     fig.colorbar(image, ax=axes[2], fraction=0.046)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    run_files.save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 

@@ -8,6 +8,8 @@ import uuid
 import gin
 import numpy as np
 
+from trainers import run_directory
+from trainers import run_files
 from trainers import training
 
 __all__ = [
@@ -63,17 +65,19 @@ def update_result_directory(result_directory, step_name, results_dict):
     """
     results = dict(results_dict, uuid=str(uuid.uuid4()))
     for sub in ("gin", "json", "aggregate"):
-        os.makedirs(os.path.join(result_directory, sub), exist_ok=True)
-    with open(os.path.join(result_directory, "gin", f"{step_name}.gin"), "w") as f:
-        f.write(gin.operative_config_str())
+        os.makedirs(run_directory.output_path(os.path.join(result_directory, sub)),
+                    exist_ok=True)
+    run_files.write_text(os.path.join(result_directory, "gin", f"{step_name}.gin"),
+                         gin.operative_config_str())
     json_dir = os.path.join(result_directory, "json")
     training.write_json(os.path.join(json_dir, f"{step_name}_config.json"),
                         _gin_dict())
     training.write_json(os.path.join(json_dir, f"{step_name}_results.json"), results)
     aggregate = {}
-    for name in sorted(os.listdir(json_dir)):
+    written = run_directory.output_path(json_dir)  # this process's own files
+    for name in sorted(os.listdir(written)):
         if name.endswith(".json"):
-            with open(os.path.join(json_dir, name)) as f:
+            with open(os.path.join(written, name)) as f:
                 for key, value in json.load(f).items():
                     aggregate[f"{name[:-len('.json')]}.{key}"] = value
     training.write_json(

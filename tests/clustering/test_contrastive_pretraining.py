@@ -168,6 +168,14 @@ class ContrastivePretrainingTest(tf.test.TestCase):
             ContrastivePretraining(ae, heads_input="x")
         with self.assertRaisesRegex(ValueError, "instance_temperature=0"):
             ContrastivePretraining(ae, instance_temperature=0)
+        with self.assertRaisesRegex(ValueError, "Received: global_negatives=1"):
+            ContrastivePretraining(ae, global_negatives=1)
+
+    def test_config_keeps_global_negatives(self):
+        ae = MLPAutoencoder(latent_dim=2, trunk_units=(4,))
+        model = ContrastivePretraining(ae, head_units=0, global_negatives=False)
+        self.assertFalse(model.get_config()["global_negatives"])
+        self.assertTrue(ContrastivePretraining(ae, head_units=0).global_negatives)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """Kill-and-resume check shared by the trainer tests of every family.
 
-A run is killed with SIGKILL right after it commits epoch `k`
-(`TF_DRPM_KILL_AFTER_EPOCH`, a real `kill -9` at a known point), the same
-command is run again, and the resumed run directory must match an
-uninterrupted run's: the per-epoch log (minus wall times), the final weights
-(model and optimizer, bit for bit) and the evaluation results.
+A run is killed with SIGKILL right after it commits epoch `k` (a real
+`kill -9` at a known point: `tests.trainers.fault_injection`, bound through
+gin), the same command is run again, and the resumed run directory must match
+an uninterrupted run's: the per-epoch log (minus wall times), the final
+weights (model and optimizer, bit for bit) and the evaluation results.
 """
 
 import json
@@ -16,20 +16,17 @@ import sys
 import h5py
 import numpy as np
 
+from tests.trainers import fault_injection
 from trainers import training
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def run_family(module, model_dir, gin_files, gin_params=(), kill_after_epoch=None,
-               timeout=600):
+def run_family(module, model_dir, gin_files, gin_params=(), timeout=600):
     """Runs `python -m trainers.<module>` in a subprocess; returns the CompletedProcess."""
     env = dict(os.environ)
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     env["PYTHONPATH"] = REPO_ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    env.pop(training.KILL_AFTER_EPOCH_ENV, None)
-    if kill_after_epoch is not None:
-        env[training.KILL_AFTER_EPOCH_ENV] = str(kill_after_epoch)
     command = [sys.executable, "-m", f"trainers.{module}", "--model_dir", model_dir]
     for gin_file in gin_files:
         command += ["--gin_file", gin_file]
@@ -74,13 +71,17 @@ def check_kill_and_resume(test, module, gin_files, gin_params, run_subdir, kill_
     base = test.get_temp_dir()
     killed_dir = os.path.join(base, f"{module}_killed")
     reference_dir = os.path.join(base, f"{module}_reference")
-    killed = run_family(module, killed_dir, gin_files, gin_params, kill_after_epoch)
+    # The killed and the resumed run are the same command (the marker file
+    # disarms the fault in the second).
+    killed_params = list(gin_params) + fault_injection.fault_params(
+        os.path.join(base, f"{module}_fault.pid"), epoch=kill_after_epoch)
+    killed = run_family(module, killed_dir, gin_files, killed_params)
     test.assertEqual(killed.returncode, -signal.SIGKILL, killed.stderr[-3000:])
     killed_run = os.path.join(killed_dir, run_subdir)
     test.assertEqual(training.read_checkpoint_state(killed_run)["epoch"], kill_after_epoch)
     test.assertFalse(os.path.exists(os.path.join(killed_run, "results.json")))
 
-    resumed = run_family(module, killed_dir, gin_files, gin_params)
+    resumed = run_family(module, killed_dir, gin_files, killed_params)
     test.assertEqual(resumed.returncode, 0, resumed.stderr[-3000:])
     reference = run_family(module, reference_dir, gin_files, gin_params)
     test.assertEqual(reference.returncode, 0, reference.stderr[-3000:])

@@ -2,9 +2,11 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -13,6 +15,8 @@ import numpy as np
 import tensorflow as tf
 
 from tests import subprocess_result
+from tests.trainers import fault_injection
+from tests.trainers import resume_util
 from trainers import cli
 from trainers import run_directory
 from trainers import strategy as strategy_lib
@@ -133,6 +137,52 @@ class TrainEndToEndTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "task` index"):
             strategy_lib.get_strategy("multi_worker")
 
+    def test_bad_timeouts_and_callbacks_are_refused(self):
+        for arg, value in (("startup_timeout", 0), ("heartbeat_timeout", -1.0),
+                           ("startup_timeout", True), ("heartbeat_timeout", "10")):
+            with self.assertRaisesRegex(ValueError, f"Received: {arg}={value!r}"):
+                strategy_lib.get_strategy("default", **{arg: value})
+        with self.assertRaisesRegex(ValueError, "with parentheses.*Received: extra_callbacks="):
+            training.train(os.path.join(self.get_temp_dir(), "bad_callbacks"),
+                           model_fn=lambda: None, data_fn=lambda **_: None,
+                           extra_callbacks=[lambda: None])
+
+    def test_worker_output_goes_to_a_temporary_directory(self):
+        cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
+        chief, other = (json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
+                        for i in range(2))
+        path = os.path.join(self.get_temp_dir(), "run", "results.json")
+        self.assertTrue(run_directory.is_chief_process(chief))
+        self.assertFalse(run_directory.is_chief_process(other))
+        self.assertIsNone(run_directory.worker_output_root(chief))
+        root = run_directory.worker_output_root(other)
+        self.assertStartsWith(root, os.path.join(tempfile.gettempdir(), "tf_drpm-worker1-"))
+        # Same task of another cluster: another directory.
+        self.assertNotEqual(root, run_directory.worker_output_root(json.dumps(
+            {"cluster": {"worker": cluster["worker"] + ["127.0.0.1:3"]},
+             "task": {"type": "worker", "index": 1}})))
+        previous = os.environ.get("TF_CONFIG")
+        self.addCleanup(lambda: os.environ.pop("TF_CONFIG", None) if previous is None
+                        else os.environ.__setitem__("TF_CONFIG", previous))
+        os.environ["TF_CONFIG"] = chief
+        self.assertEqual(run_directory.output_path(path), path)
+        os.environ["TF_CONFIG"] = other
+        stale = os.path.join(root, "stale.txt")  # left by a killed predecessor
+        os.makedirs(root, exist_ok=True)
+        with open(stale, "w") as f:
+            f.write("x")
+        with run_directory.WorkerOutput() as entered:
+            self.assertEqual(entered, root)
+            self.assertFalse(os.path.exists(stale))
+            with run_directory.WorkerOutput():  # re-entrant: the CLI, then train
+                training.write_json(path, {"a": 1})
+            mirrored = os.path.join(root, os.path.abspath(path).lstrip(os.sep))
+            self.assertEqual(run_directory.output_path(path), mirrored)
+            with open(mirrored) as f:
+                self.assertEqual(json.load(f), {"a": 1})
+            self.assertFalse(os.path.exists(path))
+        self.assertFalse(os.path.exists(root))
+
     def test_default_and_one_device_strategies(self):
         self.assertEqual(strategy_lib.get_strategy("default").num_replicas_in_sync, 1)
         one = strategy_lib.get_strategy("one_device", devices=["/cpu:0"])
@@ -251,32 +301,128 @@ class MirroredStrategyTest(tf.test.TestCase):
 
 
 class MultiWorkerTrainTest(tf.test.TestCase):
+    """`train.strategy = 'multi_worker'` with two worker processes on 127.0.0.1."""
 
-    def test_two_worker_processes_train_like_one(self):
-        # `train.strategy = 'multi_worker'` with two worker processes: the chief
-        # writes the run directory, and the per-example loss of the toy model
-        # (no input noise) makes each epoch's loss the single process's.
-        params = ["train.epochs = 2", "train.verbose = 0", "toy_model.input_noise = 0.0"]
-        single_dir = os.path.join(self.get_temp_dir(), "single")
-        proc = subprocess.run(_toy_command(single_dir, *params), cwd=REPO_ROOT, env=_env(),
-                              capture_output=True, text=True, timeout=300)
-        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
-        workers_dir = os.path.join(self.get_temp_dir(), "workers")
-        argv = _toy_command(workers_dir, *params, "train.strategy = 'multi_worker'")[3:]
+    # No input noise: the toy model's per-example loss makes each epoch's loss
+    # the single process's.
+    PARAMS = ["train.epochs = 3", "train.verbose = 0", "toy_model.input_noise = 0.0",
+              "get_strategy.startup_timeout = 60.0", "get_strategy.heartbeat_timeout = 5.0"]
+    MULTI_WORKER = ["train.strategy = 'multi_worker'"]
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.base = tempfile.mkdtemp()
+        # The uninterrupted two-worker run, the reference of both tests.
+        cls.workers_dir = os.path.join(cls.base, "workers")
+        argv = _toy_command(cls.workers_dir, *cls.PARAMS, *cls.MULTI_WORKER)[3:]
         vc_distributed_step.run_workers(argv, num_workers=2, timeout=240, env=_env(),
                                         cwd=REPO_ROOT, module="trainers.toy")
-        runs = []
-        for model_dir in (single_dir, workers_dir):
-            with open(os.path.join(model_dir, "results.json")) as f:
-                runs.append(json.load(f))
-        single, workers = runs
+        with open(os.path.join(cls.workers_dir, "results.json")) as f:
+            cls.workers = json.load(f)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.base, ignore_errors=True)
+        super().tearDownClass()
+
+    def test_two_worker_processes_train_like_one(self):
+        single_dir = os.path.join(self.get_temp_dir(), "single")
+        proc = subprocess.run(_toy_command(single_dir, *self.PARAMS), cwd=REPO_ROOT,
+                              env=_env(), capture_output=True, text=True, timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        with open(os.path.join(single_dir, "results.json")) as f:
+            single = json.load(f)
+        workers = self.workers
         self.assertEqual(single["num_replicas"], 1)
         self.assertEqual(workers["num_replicas"], 2)
         self.assertEqual(workers["strategy"], "multi_worker")
-        self.assertEqual(workers["epochs"], 2)
+        self.assertEqual(workers["epochs"], 3)
         self.assertAllClose([e["logs"]["loss"] for e in workers["history"]],
                             [e["logs"]["loss"] for e in single["history"]], rtol=1e-5)
         self.assertAllClose(workers["results"]["mse"], single["results"]["mse"], rtol=1e-5)
+
+    def test_a_worker_killed_mid_epoch_resumes_exactly(self):
+        # Worker 1 stops after batch 3 of epoch 2 (a marker file says so) and
+        # is killed with SIGKILL from here while the chief waits for it in a
+        # collective op. The chief must stop by itself (heartbeat time-out)
+        # with a message saying how to resume; the same command on both
+        # workers then resumes after epoch 1 and ends with the uninterrupted
+        # run's weights.
+        model_dir = os.path.join(self.get_temp_dir(), "killed")
+        marker = os.path.join(self.get_temp_dir(), "worker1.pid")
+        argv = _toy_command(model_dir, *self.PARAMS, *self.MULTI_WORKER,
+                            *fault_injection.fault_params(marker, epoch=2, batch=3,
+                                                          task_index=1, action="pause"))[3:]
+        ports = vc_distributed_step.free_ports(2)
+        cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+        tf_configs = [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
+                      for i in range(2)]
+        processes, logs = [], []
+        for tf_config in tf_configs:
+            env = _env()
+            env["TF_CONFIG"] = tf_config
+            log = tempfile.TemporaryFile(mode="w+")
+            self.addCleanup(log.close)
+            logs.append(log)
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "trainers.toy", *argv], cwd=REPO_ROOT, env=env,
+                stdout=subprocess.DEVNULL, stderr=log))
+            self.addCleanup(lambda p=processes[-1]: p.poll() is None and p.kill())
+
+        def stderr(index):
+            logs[index].seek(0)
+            return logs[index].read()[-3000:]
+
+        deadline = time.time() + 240
+        while not os.path.exists(marker):
+            self.assertTrue(all(p.poll() is None for p in processes),
+                            "a worker ended before the fault:\n" + stderr(0) + stderr(1))
+            self.assertLess(time.time(), deadline, "worker 1 never reached the fault")
+            time.sleep(0.1)
+        with open(marker) as f:
+            self.assertEqual(int(f.read()), processes[1].pid)
+        # Mid-epoch 2: the chief has committed epoch 1 only; worker 1 writes its
+        # checkpoints under its own temporary directory, not into model_dir.
+        self.assertEqual(training.read_checkpoint_state(model_dir)["epoch"], 1)
+        worker_root = run_directory.worker_output_root(tf_configs[1])
+        worker_checkpoints = os.path.join(worker_root, os.path.abspath(model_dir).lstrip(os.sep),
+                                          training.CHECKPOINT_SUBDIR)
+        self.assertIn("epoch-0001.weights.h5", os.listdir(worker_checkpoints))
+        self.assertIsNone(run_directory.worker_output_root(tf_configs[0]))
+
+        killed_at = time.time()
+        os.kill(processes[1].pid, signal.SIGKILL)
+        self.assertEqual(processes[1].wait(timeout=30), -signal.SIGKILL)
+        self.assertEqual(processes[0].wait(timeout=120), 1, stderr(0))
+        self.assertLess(time.time() - killed_at, 90)
+        chief_stderr = stderr(0)
+        self.assertIn("ERROR: A worker of the cluster failed during training", chief_stderr)
+        self.assertIn("holds 1 finished epoch(s); restart every worker with the same command",
+                      chief_stderr)
+        self.assertEqual(training.read_checkpoint_state(model_dir)["epoch"], 1)
+        self.assertFalse(os.path.exists(os.path.join(model_dir, "results.json")))
+        self.assertTrue(os.path.isdir(worker_root))  # a SIGKILL cleans nothing up
+
+        # The same command, the same TF_CONFIG (the marker disarms the fault).
+        vc_distributed_step.run_workers(argv, num_workers=2, timeout=240, env=_env(),
+                                        cwd=REPO_ROOT, module="trainers.toy", ports=ports)
+        with open(os.path.join(model_dir, "results.json")) as f:
+            resumed = json.load(f)
+        self.assertEqual(resumed["initial_epoch"], 1)
+        self.assertEqual([r["epoch"] for r in resumed["history"]], [1, 2, 3])
+        self.assertEqual([r["step"] for r in resumed["history"]],
+                         [r["step"] for r in self.workers["history"]])
+        self.assertAllClose([r["logs"]["loss"] for r in resumed["history"]],
+                            [r["logs"]["loss"] for r in self.workers["history"]],
+                            rtol=1e-6, atol=0)
+        reference_weights = resume_util.final_weights(self.workers_dir)
+        resumed_weights = resume_util.final_weights(model_dir)
+        self.assertEqual(sorted(resumed_weights), sorted(reference_weights))
+        for name, value in reference_weights.items():
+            self.assertAllEqual(resumed_weights[name], value, msg=name)
+        self.assertEqual(resumed["results"], self.workers["results"])
+        self.assertFalse(os.path.exists(worker_root))  # removed at the end of the run
 
 
 class KillAndResumeTest(tf.test.TestCase):

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -112,13 +113,64 @@ class VCDistributedStepTest(tf.test.TestCase):
         self.assertMatchesSingleDevice(result, num_replicas=2)
 
     def test_a_missing_worker_fails_within_the_timeout(self):
-        # A cluster of three workers of which two are started never forms: the
-        # runner stops the processes at its timeout instead of hanging.
-        env = _env()
-        with self.assertRaisesRegex(RuntimeError, "timed out after 20 s"):
+        # A cluster of three workers of which two are started never forms:
+        # each started worker stops by itself after `startup_timeout`, with an
+        # error naming the cluster, well before the launcher's own timeout.
+        start = time.perf_counter()
+        with self.assertRaises(RuntimeError) as caught:
             vc_distributed_step.run_workers(
-                ["--output", os.path.join(tempfile.mkdtemp(), "result.json")],
-                num_workers=2, timeout=20, env=env, cwd=REPO_ROOT, missing_workers=1)
+                ["--output", os.path.join(tempfile.mkdtemp(), "result.json"),
+                 "--startup_timeout", "5"],
+                num_workers=2, timeout=120, env=_env(), cwd=REPO_ROOT, missing_workers=1)
+        message = str(caught.exception)
+        self.assertIn("run failed", message)
+        self.assertNotIn("timed out after", message)  # not stopped by the launcher
+        self.assertIn("ClusterError: The multi-worker cluster did not form", message)
+        self.assertIn("within startup_timeout=5.0 s", message)
+        self.assertIn("Missing: worker 2 (127.0.0.1:", message)
+        self.assertLess(time.perf_counter() - start, 100)
+
+
+class ContrastiveDistributedStepTest(tf.test.TestCase):
+    """The contrastive pretraining contrasts the global batch on any replica count."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        code, stderr, cls.single = _run("default", "--model", "contrastive")
+        if code:
+            raise AssertionError(f"The single-device run failed:\n{stderr[-3000:]}")
+
+    def assertMatchesSingleDevice(self, result, num_replicas):
+        self.assertEqual(result["num_replicas"], num_replicas)
+        self.assertTrue(result["images_in_replica_order"])
+        self.assertSameElements(result["weights"], self.single["weights"])
+        loss, weights = _max_differences(result, self.single)
+        self.assertLessEqual(loss, TOLERANCE)
+        self.assertLessEqual(weights, TOLERANCE)
+        self.assertGreater(result["weight_change"], 1e3 * TOLERANCE)
+        # Both views' projections (2 floats) and cluster probabilities (3) of 8 images.
+        self.assertEqual(result["gathered_bytes_per_step"], 8 * 8 * 2 * (2 + 3))
+
+    def test_mirrored_two_cpus_match_one_device(self):
+        code, stderr, result = _run("mirrored", "--num_cpus", "2", "--model", "contrastive")
+        self.assertEqual(code, 0, stderr[-3000:])
+        self.assertMatchesSingleDevice(result, num_replicas=2)
+
+    def test_per_replica_negatives_are_another_model(self):
+        code, stderr, result = _run("mirrored", "--num_cpus", "2", "--model", "contrastive",
+                                    "--no_global_batch")
+        self.assertEqual(code, 0, stderr[-3000:])
+        loss, _ = _max_differences(result, self.single)
+        self.assertGreater(loss, 1e3 * TOLERANCE)
+
+    def test_two_worker_processes_match_one_device(self):
+        output = os.path.join(tempfile.mkdtemp(), "result.json")
+        vc_distributed_step.run_workers(
+            ["--output", output, "--model", "contrastive", *STEPS], num_workers=2,
+            timeout=240, env=_env(), cwd=REPO_ROOT)
+        with open(output) as f:
+            self.assertMatchesSingleDevice(json.load(f), num_replicas=2)
 
 
 if __name__ == "__main__":

@@ -137,6 +137,12 @@ class ContrastivePretraining(LossModel):
       heads_input: "features" (the reference: both heads read the 2000-unit
         trunk output) or "latent" (they read the posterior mean, which then
         carries the contrastive structure the priors are fitted to).
+      global_negatives: bool; under `tf.distribute` with several replicas the
+        two contrastive losses and the cluster marginals use the whole global
+        batch (each replica all-gathers both views' head outputs; gradients
+        flow back through the gather), so a step is the one-device step. False:
+        each replica contrasts its own examples only (a smaller batch of
+        negatives, another model on every replica count).
       seed: int, base seed of the augmentations.
       **kwargs: base `keras.Model` arguments.
 
@@ -160,6 +166,7 @@ class ContrastivePretraining(LossModel):
         augment_both_views=False,
         heads_input="features",
         image_shape=(28, 28),
+        global_negatives=True,
         seed=0,
         **kwargs,
     ):
@@ -199,6 +206,10 @@ class ContrastivePretraining(LossModel):
         self.augment_both_views = bool(augment_both_views)
         self.heads_input = heads_input
         self.image_shape = tuple(image_shape)
+        if not isinstance(global_negatives, bool):
+            raise ValueError("`global_negatives` must be a bool. "
+                             f"Received: global_negatives={global_negatives!r}")
+        self.global_negatives = global_negatives
         self.seed = int(seed)
         if self.head_units > 0:
             self.instance_head = keras.Sequential(
@@ -269,11 +280,14 @@ class ContrastivePretraining(LossModel):
         mean = self.autoencoder.mean_head(hidden, training=training)
         heads_input = hidden if self.heads_input == "features" else mean
         instance = self.instance_head(heads_input, training=training)
-        instance_loss = _nt_xent(
-            instance[:count], instance[count:], self.instance_temperature
-        )
         clusters = self.cluster_head(heads_input, training=training)  # [2B, K]
+        instance_1, instance_2 = instance[:count], instance[count:]
         clusters_1, clusters_2 = clusters[:count], clusters[count:]
+        if self.global_negatives:  # the global batch's rows, in global order
+            rows = distribute_util.global_batch(count, images.shape[0])
+            instance_1, instance_2, clusters_1, clusters_2 = (
+                rows.gather(value) for value in (instance_1, instance_2, clusters_1, clusters_2))
+        instance_loss = _nt_xent(instance_1, instance_2, self.instance_temperature)
         cluster_loss = _nt_xent(
             tf.transpose(clusters_1), tf.transpose(clusters_2), self.cluster_temperature
         )
@@ -316,6 +330,7 @@ class ContrastivePretraining(LossModel):
                 "augment_both_views": self.augment_both_views,
                 "heads_input": self.heads_input,
                 "image_shape": list(self.image_shape),
+                "global_negatives": self.global_negatives,
                 "seed": self.seed,
             }
         )
