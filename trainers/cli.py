@@ -24,8 +24,12 @@ Those errors, and a multi-worker cluster that does not form or loses a
 worker (`trainers.strategy.ClusterError`), end the command with `ERROR: ...`
 and exit status 1 instead of a traceback.
 
-Several workers: a non-chief worker (`TF_CONFIG`) writes under its temporary
-directory (`run_directory.WorkerOutput`, held for the whole command).
+Several workers: with `train.strategy = 'multi_worker'` the strategy is created
+right after gin is parsed, before the family runs any TensorFlow op (collective
+ops must be configured at program start; families such as DRPM-VC load data
+and fit baselines before `train`). A non-chief worker (`TF_CONFIG`) writes
+under its temporary directory (`run_directory.WorkerOutput`, held for the
+whole command).
 """
 
 import contextlib
@@ -101,9 +105,21 @@ def run_with_gin(entry, model_dir, gin_files=(), gin_params=(), allow_config_cha
         with run_directory.WorkerOutput(), lock:
             run_directory.check_config(model_dir, gin.config_str(), allow_config_change,
                                        write=chief)
+            _start_multi_worker_strategy()
             return entry(model_dir=model_dir)
     finally:
         gin.clear_config()
+
+
+def _start_multi_worker_strategy():
+    """Creates the (per-process, cached) multi-worker strategy if `train` asks for one."""
+    try:
+        name = gin.query_parameter("train.strategy")
+    except ValueError:  # not bound: the default strategy
+        return
+    if name == "multi_worker":
+        from trainers import strategy  # pylint: disable=g-import-not-at-top
+        strategy.get_strategy("multi_worker")
 
 
 def run(entry):

@@ -272,9 +272,16 @@ def train(model_dir,
         write_text(os.path.join(model_dir, "operative_config.gin"),
                    gin.operative_config_str())
 
+        train_data = data.train
+        if (strategy.num_replicas_in_sync > 1 and data.steps_per_epoch
+                and isinstance(train_data, tf.data.Dataset)):
+            # `fit` takes exactly the steps it needs; an endless stream keeps
+            # the replicas' batch size static (tf.distribute cannot rule out a
+            # short last batch of a finite dataset), which set models need.
+            train_data = train_data.repeat()
         if initial_epoch < epochs:
             try:
-                model.fit(data.train, validation_data=data.validation, epochs=epochs,
+                model.fit(train_data, validation_data=data.validation, epochs=epochs,
                           initial_epoch=initial_epoch, steps_per_epoch=data.steps_per_epoch,
                           validation_steps=data.validation_steps,
                           validation_freq=validation_freq, callbacks=callbacks,

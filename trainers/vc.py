@@ -237,7 +237,8 @@ def vc_experiment(model_dir, methods=METHODS, seed=0, latent_dim=20, num_cluster
     t0 = time.time()
     gmm, parameters = latent_gmm_priors(autoencoder, train_images, num_clusters, seed=seed,
                                         n_init=gmm_n_init, max_points=gmm_max_points)
-    prior_init = os.path.join(model_dir, "latent_gmm_priors.npz")
+    # This process's own copy (a non-chief worker's is under its temporary directory).
+    prior_init = run_directory.output_path(os.path.join(model_dir, "latent_gmm_priors.npz"))
     np.savez(prior_init, **dict(zip(("log_weights", "means", "log_scales"), parameters)))
     if "latent_gmm" in methods:
         results["latent_gmm"] = clustering_scores(

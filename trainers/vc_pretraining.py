@@ -75,7 +75,8 @@ def pretrain_autoencoder(images, cache_dir, config):
         `learning_rate`, `head_units`, `heads_input`, `reconstruction_weight`).
 
     Returns:
-      `(autoencoder, weights_path, cached)`.
+      `(autoencoder, weights_path, cached)`; `weights_path` is where this
+      process wrote the weights (`run_directory.output_path`) unless `cached`.
     """
     run_dir = os.path.join(cache_dir, _config_key(config))
     weights_path = os.path.join(run_dir, "autoencoder.weights.h5")
@@ -120,4 +121,4 @@ def pretrain_autoencoder(images, cache_dir, config):
     trained.save_weights(written + ".tmp.weights.h5")
     os.replace(written + ".tmp.weights.h5", written)
     autoencoder.load_weights(written)
-    return autoencoder, weights_path, False
+    return autoencoder, written, False

@@ -15,7 +15,9 @@ from tf_drpm.clustering import PriorRefit
 from tf_drpm.clustering import bar_images
 from tf_drpm.clustering import encode_means
 from trainers import cli
+from trainers import run_directory
 from trainers import vc
+from trainers import vc_distributed_step
 from trainers import vc_pretraining
 from trainers import vc_results
 
@@ -172,6 +174,38 @@ class VCMirroredSmokeTest(tf.test.TestCase):
         for scores in out["results"].values():
             self.assertBetween(scores["acc"], 0.0, 1.0)
         self.assertEqual(out["epoch"], 2)
+
+
+class VCMultiWorkerSmokeTest(tf.test.TestCase):
+
+    def test_smoke_run_on_two_worker_processes(self):
+        # Every stage (contrastive pretraining, GMMs, VaDE, DRPM-VC, pictures)
+        # with `train.strategy = 'multi_worker'` on two processes: the strategy
+        # starts before the family's first op, DRPM-VC sees a static replica
+        # batch, and only the chief writes the run directory and the cache.
+        tmp = self.get_temp_dir()
+        model_dir, cache = os.path.join(tmp, "run"), os.path.join(tmp, "cache")
+        ports = vc_distributed_step.free_ports(2)
+        vc_distributed_step.run_workers(
+            ["--gin_file", os.path.join(_REPO, "gin", "tests", "vc_smoke.gin"),
+             "--model_dir", model_dir, "--gin_param", f"vc_experiment.cache_dir = '{cache}'",
+             "--gin_param", "train.strategy = 'multi_worker'"],
+            num_workers=2, timeout=300, env=subprocess_result.subprocess_env(), cwd=_REPO,
+            module="trainers.vc", ports=ports)
+        with open(os.path.join(model_dir, "results.md")) as f:
+            table = f.read()
+        for name in ("GMM (pixels)", "Latent GMM", "VaDE", "DRPM-VC"):
+            self.assertIn(name, table)
+        for method, epochs in (("vade", 1), ("drpm_vc", 2)):
+            with open(os.path.join(model_dir, method, "results.json")) as f:
+                summary = json.load(f)
+            self.assertEqual((summary["num_replicas"], summary["epochs"]), (2, epochs))
+            events = os.listdir(os.path.join(model_dir, method, "tensorboard", "train"))
+            self.assertLen(events, 1)  # the chief's only
+        worker_root = run_directory.worker_output_root(json.dumps(
+            {"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]},
+             "task": {"type": "worker", "index": 1}}))
+        self.assertFalse(os.path.exists(worker_root))
 
 
 class VCKillAndResumeTest(tf.test.TestCase):
