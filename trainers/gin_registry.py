@@ -5,6 +5,8 @@ Importing this module registers, under their module paths:
 * `keras.optimizers.{Adam, AdamW, SGD, RMSprop, Adagrad, Nadam}` and the
   learning-rate schedules `keras.optimizers.schedules.{ExponentialDecay,
   CosineDecay, PiecewiseConstantDecay}`;
+* the callbacks `keras.callbacks.{EarlyStopping, TerminateOnNaN, CSVLogger}`
+  (for `train.extra_callbacks`);
 * every public class of `tf_drpm.callbacks`, `tf_drpm.layers`, `tf_drpm.models`
   and the experiment packages `tf_drpm.clustering`, `tf_drpm.weak_supervision`,
   `tf_drpm.multitask` (as `tf_drpm.callbacks.ExponentialTemperatureSchedule`, ...);
@@ -24,6 +26,7 @@ __all__ = ["register_module_classes"]
 
 _OPTIMIZERS = ("Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Nadam")
 _SCHEDULES = ("ExponentialDecay", "CosineDecay", "PiecewiseConstantDecay")
+_CALLBACKS = ("EarlyStopping", "TerminateOnNaN", "CSVLogger")
 _REGISTERED = set()
 
 
@@ -48,5 +51,7 @@ for _name in _OPTIMIZERS:
 for _name in _SCHEDULES:
     _register(getattr(keras.optimizers.schedules, _name), _name,
               "keras.optimizers.schedules")
+for _name in _CALLBACKS:
+    _register(getattr(keras.callbacks, _name), _name, "keras.callbacks")
 for _sub in ("callbacks", "layers", "models", "clustering", "weak_supervision", "multitask"):
     register_module_classes(importlib.import_module(f"tf_drpm.{_sub}"), f"tf_drpm.{_sub}")

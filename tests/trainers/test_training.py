@@ -137,6 +137,17 @@ class TrainEndToEndTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "task` index"):
             strategy_lib.get_strategy("multi_worker")
 
+    def test_extra_callbacks_from_gin(self):
+        # EarlyStopping bound by gin: no epoch improves the loss by 1e9, so the
+        # run stops after its second epoch; the checkpoint before it is kept.
+        result = cli.run_with_gin(
+            training.train, os.path.join(self.get_temp_dir(), "early"), [TOY_GIN],
+            ["train.epochs = 5", "train.deterministic = False", "train.verbose = 0",
+             "train.extra_callbacks = [@keras.callbacks.EarlyStopping()]",
+             "keras.callbacks.EarlyStopping.monitor = 'loss'",
+             "keras.callbacks.EarlyStopping.min_delta = 1e9"])
+        self.assertEqual([r["epoch"] for r in result.history], [1, 2])
+
     def test_bad_timeouts_and_callbacks_are_refused(self):
         for arg, value in (("startup_timeout", 0), ("heartbeat_timeout", -1.0),
                            ("startup_timeout", True), ("heartbeat_timeout", "10")):
