@@ -158,8 +158,14 @@ def run(args):
         if not args.evaluate:
             params.append("train.evaluate_fn = None")
         params += args.gin_param
+        run_dir = os.path.join(model_dir, method)
+        if os.path.exists(os.path.join(run_dir, "checkpoints")):
+            # The trainer would resume it and record no (or fewer) steps.
+            raise ValueError(
+                f"The run directory {run_dir!r} holds a run already: use a new "
+                f"--model_dir. Received: --model_dir={args.model_dir!r}")
         del _RECORDERS[:]
-        result = cli.run_with_gin(training.train, os.path.join(model_dir, method),
+        result = cli.run_with_gin(training.train, run_dir,
                                   [os.path.join(REPO_ROOT, config)], params)
         recorder = _RECORDERS[-1]
         summary = {
