@@ -2,6 +2,8 @@
 
 import keras
 
+from tf_drpm.layers.global_batch_dropout import GlobalBatchSpatialDropout2D
+
 __all__ = ["MultiLeNet"]
 
 
@@ -18,7 +20,9 @@ class MultiLeNet(keras.Model):
     Differences from the PyTorch reference: the channel dropout is Keras'
     `SpatialDropout2D` (one mask per example, activations rescaled by
     `1 / (1 - rate)` during training) instead of one unscaled mask per batch;
-    Keras' default initialisers.
+    Keras' default initialisers. The dropout masks are indexed by the global
+    example (`tf_drpm.layers.GlobalBatchSpatialDropout2D`), so a train step
+    under `tf.distribute` draws the masks of one device.
 
     Args:
         latent_dim: Python int, units of the shared layer.
@@ -54,7 +58,7 @@ class MultiLeNet(keras.Model):
         self.conv1 = keras.layers.Conv2D(10, 5, name="conv1")
         self.pool1 = keras.layers.MaxPooling2D(2, name="pool1")
         self.conv2 = keras.layers.Conv2D(20, 5, name="conv2")
-        self.dropout = keras.layers.SpatialDropout2D(self.dropout_rate, name="dropout")
+        self.dropout = GlobalBatchSpatialDropout2D(self.dropout_rate, name="dropout")
         self.pool2 = keras.layers.MaxPooling2D(2, name="pool2")
         self.flatten = keras.layers.Flatten(name="flatten")
         self.dense = keras.layers.Dense(latent_dim, activation="relu", name="dense")

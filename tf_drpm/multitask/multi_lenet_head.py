@@ -2,6 +2,8 @@
 
 import keras
 
+from tf_drpm.layers.global_batch_dropout import GlobalBatchDropout
+
 __all__ = ["MultiLeNetHead"]
 
 
@@ -11,7 +13,9 @@ class MultiLeNetHead(keras.Model):
 
     Returns unnormalised logits (the reference applies `log_softmax`; use a
     cross-entropy `from_logits=True`). Differences from the PyTorch
-    reference: Keras `Dropout` rescales by `1 / (1 - rate)` in training.
+    reference: Keras `Dropout` rescales by `1 / (1 - rate)` in training. Its
+    masks are indexed by the global example (`tf_drpm.layers.GlobalBatchDropout`),
+    so a train step under `tf.distribute` draws the masks of one device.
 
     Args:
         num_classes: Python int, number of classes of the task.
@@ -52,7 +56,7 @@ class MultiLeNetHead(keras.Model):
         self.hidden_units = hidden_units
         self.dropout_rate = float(dropout_rate)
         self.hidden = keras.layers.Dense(hidden_units, activation="relu", name="hidden")
-        self.dropout = keras.layers.Dropout(self.dropout_rate, name="dropout")
+        self.dropout = GlobalBatchDropout(self.dropout_rate, name="dropout")
         self.logits = keras.layers.Dense(num_classes, name="logits")
 
     def call(self, features, training=None):

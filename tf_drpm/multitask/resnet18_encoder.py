@@ -2,6 +2,9 @@
 
 import keras
 
+from tf_drpm.layers.global_batch_dropout import GlobalBatchSpatialDropout2D
+from tf_drpm.layers.global_batch_normalization import GlobalBatchNormalization
+
 __all__ = ["ResNet18Encoder"]
 
 
@@ -20,11 +23,11 @@ class _BasicBlock(keras.layers.Layer):
         # "same" padding would pad only bottom/right and shift the taps.
         self.pad1 = keras.layers.ZeroPadding2D(1)
         self.conv1 = keras.layers.Conv2D(filters, 3, strides=strides, use_bias=False)
-        self.bn1 = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
-        self.drop1 = keras.layers.SpatialDropout2D(dropout_rate)
+        self.bn1 = GlobalBatchNormalization(momentum=0.9, epsilon=1e-5)
+        self.drop1 = GlobalBatchSpatialDropout2D(dropout_rate)
         self.conv2 = keras.layers.Conv2D(filters, 3, **conv)
-        self.bn2 = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
-        self.drop2 = keras.layers.SpatialDropout2D(dropout_rate)
+        self.bn2 = GlobalBatchNormalization(momentum=0.9, epsilon=1e-5)
+        self.drop2 = GlobalBatchSpatialDropout2D(dropout_rate)
         self.shortcut_conv = None
         self.shortcut_bn = None
 
@@ -36,7 +39,7 @@ class _BasicBlock(keras.layers.Layer):
             # for the filter gradient of strided 1x1 convolutions corrupts
             # the heap (crash) for 64x64 inputs.
             self.shortcut_conv = keras.layers.Conv2D(self.filters, 1, use_bias=False)
-            self.shortcut_bn = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+            self.shortcut_bn = GlobalBatchNormalization(momentum=0.9, epsilon=1e-5)
 
     def call(self, x, training=None):
         out = keras.ops.relu(self.bn1(self.conv1(self.pad1(x)), training=training))
@@ -74,7 +77,11 @@ class ResNet18Encoder(keras.Model):
 
     Differences from the PyTorch reference: Keras' `SpatialDropout2D`
     (rescaled by `1 / (1 - rate)`), Keras initialisers, BN momentum 0.9 and
-    epsilon 1e-5 as in PyTorch's defaults.
+    epsilon 1e-5 as in PyTorch's defaults. Under `tf.distribute` the dropout
+    masks are indexed by the global example and the batch norms use the
+    statistics of the global batch (`tf_drpm.layers.GlobalBatchSpatialDropout2D`,
+    `tf_drpm.layers.GlobalBatchNormalization`), so a train step on several
+    replicas is that of one device.
 
     Args:
         latent_dim: Python int, output dimension (64 in the paper).
@@ -110,7 +117,7 @@ class ResNet18Encoder(keras.Model):
         self.width = width
         self.dropout_rate = float(dropout_rate)
         self.stem_conv = keras.layers.Conv2D(width, 3, padding="same", use_bias=False)
-        self.stem_bn = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+        self.stem_bn = GlobalBatchNormalization(momentum=0.9, epsilon=1e-5)
         self.blocks = []
         for stage, (multiplier, strides) in enumerate(((1, 1), (2, 2), (4, 2), (8, 2))):
             for index in range(2):

@@ -68,7 +68,10 @@ class TaskPartition(keras.layers.Layer):
         stochastic: Python bool, add Gumbel noise (samples instead of the
             deterministic relaxed mode).
         seed: Optional int, seed of the layer's `keras.random.SeedGenerator`
-            (draws the Gumbel noise when `stochastic=True`).
+            (draws the Gumbel noise when `stochastic=True`; under a
+            `tf.distribute` strategy the noise of an example depends on the
+            seed, the step and its index in the global batch, as on one
+            device).
         fixed_sizes: Optional tuple of `num_tasks` non-negative ints summing
             to `num_features`: frozen subset sizes. Default `None` (learnt).
         kernel_initializer: Initializer of both kernels.
@@ -167,6 +170,10 @@ class TaskPartition(keras.layers.Layer):
             hard_permutation=self.hard_permutation,
             return_details=True,
             seed=seed,
+            # One partition per example: under tf.distribute its Gumbel noise
+            # is indexed by the global example (the noiseless partition needs
+            # no gather).
+            global_batch_noise=self.stochastic,
             name="random_partition",
             dtype=self.dtype_policy,
         )
