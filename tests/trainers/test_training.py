@@ -317,7 +317,7 @@ class MultiWorkerTrainTest(tf.test.TestCase):
     # No input noise: the toy model's per-example loss makes each epoch's loss
     # the single process's.
     PARAMS = ["train.epochs = 3", "train.verbose = 0", "toy_model.input_noise = 0.0",
-              "get_strategy.startup_timeout = 60.0", "get_strategy.heartbeat_timeout = 5.0"]
+              "get_strategy.startup_timeout = 120.0", "get_strategy.heartbeat_timeout = 10.0"]
     MULTI_WORKER = ["train.strategy = 'multi_worker'"]
 
     @classmethod
