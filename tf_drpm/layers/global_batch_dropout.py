@@ -18,8 +18,8 @@ from tf_drpm.internal import distribute_util
 
 __all__ = [
     "GlobalBatchDropout",
-    "GlobalBatchSpatialDropout2D",
     "global_batch_dropout",
+    "seed_from",
 ]
 
 
@@ -66,8 +66,12 @@ def global_batch_dropout(inputs, rate, noise_shape, seed):
     return tf.where(noise >= tf.cast(rate, dtype), scaled, tf.zeros([], dtype))
 
 
-def _seed(seed_generator):
-    # The seed generator's next seed, cast as Keras' TF backend casts it.
+def seed_from(seed_generator):
+    """The next stateless seed of a `keras.random.SeedGenerator`, as an int32 `[2]`.
+
+    Cast as Keras' TensorFlow backend casts it for its own dropout, so the
+    layers here draw Keras' masks on one device.
+    """
     return tf.cast(tf.math.floormod(seed_generator.next(), tf.int32.max - 1), tf.int32)
 
 
@@ -86,21 +90,5 @@ class GlobalBatchDropout(keras.layers.Dropout):
     def call(self, inputs, training=False):
         if training and self.rate > 0:
             return global_batch_dropout(inputs, self.rate, self.noise_shape,
-                                        _seed(self.seed_generator))
-        return inputs
-
-
-@keras.saving.register_keras_serializable(package="tf_drpm")
-class GlobalBatchSpatialDropout2D(keras.layers.SpatialDropout2D):
-    """`keras.layers.SpatialDropout2D` whose masks are indexed by the global
-    example (one mask per example and channel, as Keras; see
-    `GlobalBatchDropout`)."""
-
-    def call(self, inputs, training=False):
-        if training and self.rate > 0:
-            # Keras' shape with the batch entry `None`: one mask per example
-            # even when a replica holds a single row.
-            noise_shape = (None,) + tuple(self._get_noise_shape(inputs))[1:]
-            return global_batch_dropout(inputs, self.rate, noise_shape,
-                                        _seed(self.seed_generator))
+                                        seed_from(self.seed_generator))
         return inputs

@@ -59,6 +59,10 @@ class GlobalBatchNormalization(keras.layers.BatchNormalization):
     on 1 or several replicas is the same computation. On one device (or with
     a `mask`, or `synchronized=True`) it is Keras' layer unchanged. Same
     arguments and config as `keras.layers.BatchNormalization`.
+
+    Keras' own `synchronized=True` also all-reduces, but computes the variance
+    as `E[x^2] - E[x]^2`, which is not one device's two-pass `tf.nn.moments`
+    and loses precision in float32 when the mean is large against the spread.
     """
 
     def _moments(self, inputs, mask):

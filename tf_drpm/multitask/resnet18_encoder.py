@@ -2,8 +2,8 @@
 
 import keras
 
-from tf_drpm.layers.global_batch_dropout import GlobalBatchSpatialDropout2D
 from tf_drpm.layers.global_batch_normalization import GlobalBatchNormalization
+from tf_drpm.layers.global_batch_spatial_dropout2d import GlobalBatchSpatialDropout2D
 
 __all__ = ["ResNet18Encoder"]
 
