@@ -7,7 +7,8 @@ strategy, `MirroredStrategy` over logical CPUs or one worker of a
 `MultiWorkerMirroredStrategy` (the cluster from `TF_CONFIG`), and writes one
 `.npz` file: the logs after every step, the weights (model and optimizer)
 after the first step and after the run, and the run summary (`results.json`).
-The tests (`tests/trainers/test_family_distributed.py`) compare the set-ups
+The tests (`tests/trainers/test_weak_distributed.py`,
+`tests/trainers/test_mtl_distributed.py`) compare the set-ups
 with it: the same steps on 1 or 2 replicas must give the same losses and
 weights.
 
@@ -20,15 +21,15 @@ runs any op, and a worker of a multi-worker cluster is a process
 """
 
 import argparse
-import inspect
 import json
 import os
 import sys
 import tempfile
 
 import gin
+import keras
 
-__all__ = ["FAMILIES", "StepRecorder", "load_result", "main", "recorded_callbacks", "run"]
+__all__ = ["FAMILIES", "StepRecorder", "load_result", "main", "run"]
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -41,49 +42,28 @@ FAMILIES = {
             ("drpm", "uls"), ()),
 }
 
-_RECORDERS = []
+_RECORDERS = []  # the StepRecorders of this process, in creation order
 
 
-class StepRecorder:
-    """Builds the Keras callback that keeps every step's logs and the first
-    step's weights (`model.weights` and the optimizer's variables, by path)."""
+@gin.configurable("StepRecorder")
+class StepRecorder(keras.callbacks.Callback):
+    """Keeps every step's logs and the first step's weights (`model.weights`
+    and the optimizer's variables, by path).
+
+    Bound as `train.extra_callbacks = [@StepRecorder()]`; each instance is
+    appended to this module's list of recorders when created.
+    """
 
     def __init__(self):
+        super().__init__()
         self.step_logs = []
         self.first_step_weights = None
+        _RECORDERS.append(self)
 
-    def callback(self):
-        import keras  # pylint: disable=g-import-not-at-top
-
-        recorder = self
-
-        class _Record(keras.callbacks.Callback):
-
-            def on_train_batch_end(self, batch, logs=None):
-                recorder.step_logs.append(
-                    {name: float(value) for name, value in (logs or {}).items()})
-                if recorder.first_step_weights is None:
-                    recorder.first_step_weights = _weights(self.model)
-
-        return _Record()
-
-
-@gin.configurable("recorded_callbacks")
-def recorded_callbacks(model, model_dir=None, callbacks_fn=None):
-    """The family's `callbacks_fn(model)` plus a `StepRecorder`'s callback.
-
-    Bind as `train.callbacks_fn = @recorded_callbacks` with
-    `recorded_callbacks.callbacks_fn` the family's builder.
-    """
-    callbacks = []
-    if callbacks_fn is not None:
-        if "model_dir" in inspect.signature(callbacks_fn).parameters:
-            callbacks = list(callbacks_fn(model, model_dir=model_dir))
-        else:
-            callbacks = list(callbacks_fn(model))
-    recorder = StepRecorder()
-    _RECORDERS.append(recorder)
-    return callbacks + [recorder.callback()]
+    def on_train_batch_end(self, batch, logs=None):
+        self.step_logs.append({name: float(value) for name, value in (logs or {}).items()})
+        if self.first_step_weights is None:
+            self.first_step_weights = _weights(self.model)
 
 
 def _weights(model):
@@ -137,8 +117,6 @@ def run(args):
         devices = strategy_lib.create_logical_cpu_devices(args.num_cpus)
     import importlib  # pylint: disable=g-import-not-at-top
 
-    import keras  # pylint: disable=g-import-not-at-top
-
     from trainers import cli  # pylint: disable=g-import-not-at-top
     from trainers import training  # pylint: disable=g-import-not-at-top
 
@@ -146,13 +124,11 @@ def run(args):
     importlib.import_module(module)  # registers the family's configurables
     keras.config.set_floatx(args.dtype)
     model_dir = args.model_dir or tempfile.mkdtemp(prefix="family_distributed_step_")
-    family_callbacks = {"weak": "@weak_callbacks", "mtl": "@mtl_callbacks"}[args.family]
     results = {}
     for method in args.methods:
         params = [f"{method_binding} = {method!r}", *extra,
                   f"train.strategy = {args.strategy!r}",
-                  "train.callbacks_fn = @recorded_callbacks",
-                  f"recorded_callbacks.callbacks_fn = {family_callbacks}"]
+                  "train.extra_callbacks = [@StepRecorder()]"]
         if devices is not None:
             params.append(f"get_strategy.devices = {devices!r}")
         if not args.evaluate:

@@ -86,8 +86,11 @@ class DistributedStepTestCase(tf.test.TestCase):
     """One device vs 2 mirrored CPUs vs 2 worker processes for `METHODS`.
 
     Subclasses set `FAMILY`, `METHODS` and optionally `DTYPE` and
-    `GIN_PARAMS`. The one-device run is made once per class (by the first
-    test that needs it), so the two-worker test's own time is the cluster's.
+    `GIN_PARAMS`, and inherit the two tests. The one-device run is made once
+    per class (by the first test that needs it), so the two-worker test's own
+    time is the cluster's. Test modules refer to this class as
+    `family_distributed_util.DistributedStepTestCase`, so that pytest does not
+    collect it (it has no family).
     """
 
     FAMILY = None
@@ -102,12 +105,12 @@ class DistributedStepTestCase(tf.test.TestCase):
                                        self.DTYPE, self.GIN_PARAMS)
         return cls._one_device
 
-    def check_mirrored(self):
+    def test_mirrored_two_cpus_match_one_device(self):
         mirrored = run_step(self, self.FAMILY, "mirrored", self.METHODS, self.DTYPE,
                             self.GIN_PARAMS)
         assert_same_runs(self, self.one_device(), mirrored, num_replicas=2)
 
-    def check_two_workers(self):
+    def test_two_workers_match_one_device(self):
         reference = self.one_device()
         workers, _ = run_two_workers(self, self.FAMILY, self.METHODS, self.DTYPE,
                                      self.GIN_PARAMS)

@@ -19,23 +19,11 @@ class DRPMMultitaskDistributedTest(util.DistributedStepTestCase):
     FAMILY = "mtl"
     METHODS = ("drpm",)
 
-    def test_mirrored_two_cpus_match_one_device(self):
-        self.check_mirrored()
-
-    def test_two_workers_match_one_device(self):
-        self.check_two_workers()
-
 
 class UniformLossScalingDistributedTest(util.DistributedStepTestCase):
 
     FAMILY = "mtl"
     METHODS = ("uls",)
-
-    def test_mirrored_two_cpus_match_one_device(self):
-        self.check_mirrored()
-
-    def test_two_workers_match_one_device(self):
-        self.check_two_workers()
 
 
 @pytest.mark.slow
@@ -45,12 +33,6 @@ class StochasticDRPMMultitaskDistributedTest(util.DistributedStepTestCase):
     FAMILY = "mtl"
     METHODS = ("drpm",)
     GIN_PARAMS = ("mtl_model.stochastic = True",)
-
-    def test_mirrored_two_cpus_match_one_device(self):
-        self.check_mirrored()
-
-    def test_two_workers_match_one_device(self):
-        self.check_two_workers()
 
 
 if __name__ == "__main__":

@@ -23,12 +23,6 @@ class WeakDRPMDistributedTest(util.DistributedStepTestCase):
     METHODS = ("drpm",)
     DTYPE = "float64"
 
-    def test_mirrored_two_cpus_match_one_device(self):
-        self.check_mirrored()
-
-    def test_two_workers_match_one_device(self):
-        self.check_two_workers()
-
 
 @pytest.mark.slow
 class WeakBaselinesDistributedTest(util.DistributedStepTestCase):
@@ -37,24 +31,12 @@ class WeakBaselinesDistributedTest(util.DistributedStepTestCase):
     METHODS = ("label", "adaptive", "hg")
     DTYPE = "float64"
 
-    def test_mirrored_two_cpus_match_one_device(self):
-        self.check_mirrored()
-
-    def test_two_workers_match_one_device(self):
-        self.check_two_workers()
-
 
 @pytest.mark.slow
 class WeakBaselinesFloat32DistributedTest(util.DistributedStepTestCase):
 
     FAMILY = "weak"
     METHODS = ("label", "adaptive", "hg")
-
-    def test_mirrored_two_cpus_match_one_device(self):
-        self.check_mirrored()
-
-    def test_two_workers_match_one_device(self):
-        self.check_two_workers()
 
 
 if __name__ == "__main__":
