@@ -15,9 +15,11 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def subprocess_env():
-    """`os.environ` with quiet TF logs and the checkout first on `PYTHONPATH`."""
+    """`os.environ` with quiet TF logs, the checkout first on `PYTHONPATH` and
+    no `TF_CONFIG` (a test sets the cluster of its own workers)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     env["PYTHONPATH"] = REPO_ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("TF_CONFIG", None)
     return env
 
 

@@ -32,7 +32,6 @@ under its temporary directory (`run_directory.WorkerOutput`, held for the
 whole command).
 """
 
-import contextlib
 import os
 import sys
 
@@ -100,11 +99,9 @@ def run_with_gin(entry, model_dir, gin_files=(), gin_params=(), allow_config_cha
     """
     try:
         parse_gin(gin_files, gin_params, finalize=False)
-        chief = run_directory.is_chief_process()
-        lock = run_directory.RunLock(model_dir) if chief else contextlib.nullcontext()
-        with run_directory.WorkerOutput(), lock:
+        with run_directory.WorkerOutput(), run_directory.RunLock(model_dir):
             run_directory.check_config(model_dir, gin.config_str(), allow_config_change,
-                                       write=chief)
+                                       write=run_directory.is_chief_process())
             _start_multi_worker_strategy()
             return entry(model_dir=model_dir)
     finally:

@@ -6,7 +6,8 @@
   when its process dies, even by `kill -9`, so a lock file left by a dead
   process is simply taken over. Re-entrant within a process (the CLI and
   `training.train` both lock the directory of a toy or MTL run; the weak and
-  VC families lock their sub-run directories too).
+  VC families lock their sub-run directories too). A no-op on a non-chief
+  worker of a cluster, which does not write the run directory.
 * `check_config(model_dir, config, allow_change)`: a run directory remembers
   the gin config it was started with (`config.gin`); a different config is
   refused unless `allow_change`, and the error names the bindings that differ.
@@ -146,6 +147,9 @@ class WorkerOutput:
 class RunLock:
     """Context manager: exclusive use of a run directory by this process.
 
+    A no-op on a non-chief worker of a cluster (`is_chief_process()` is
+    False): only the chief writes the run directory.
+
     Args:
         model_dir: the run directory (created).
 
@@ -155,9 +159,13 @@ class RunLock:
 
     def __init__(self, model_dir):
         self.model_dir = model_dir
-        self.path = os.path.realpath(os.path.join(model_dir, LOCK_FILE))
+        # None: a non-chief worker, which takes no lock.
+        self.path = (os.path.realpath(os.path.join(model_dir, LOCK_FILE))
+                     if is_chief_process() else None)
 
     def __enter__(self):
+        if self.path is None:
+            return self
         held = _HELD.get(self.path)
         if held is not None:
             held[1] += 1
@@ -186,6 +194,8 @@ class RunLock:
         return self
 
     def __exit__(self, *exc_info):
+        if self.path is None:
+            return False
         held = _HELD[self.path]
         held[1] -= 1
         if held[1] == 0:

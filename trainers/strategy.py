@@ -52,7 +52,6 @@ _TPU_ERROR = (
     "'one_device', 'mirrored' (GPUs) or 'multi_worker'.")
 
 
-
 class ClusterError(RuntimeError):
     """A multi-worker cluster did not form, or lost a worker while training."""
 
@@ -98,13 +97,16 @@ def create_logical_cpu_devices(num_devices):
 
 
 def check_tf_config(tf_config):
-    """Raises `ValueError` unless `tf_config` is a usable `TF_CONFIG` string.
+    """Parses a `TF_CONFIG` string; raises `ValueError` unless it is usable.
 
     Checks that it is a JSON object with a `cluster` of task lists and a
     `task` whose type is in the cluster and whose index is within its list.
 
     Args:
         tf_config: The `TF_CONFIG` value (a JSON string).
+
+    Returns:
+        The parsed config, a dict.
 
     Raises:
         ValueError: naming what is wrong, with the received value.
@@ -132,6 +134,7 @@ def check_tf_config(tf_config):
         raise ValueError(
             f"The `task` index of `TF_CONFIG` must be in [0, {size}) for the {size} "
             f"'{task['type']}' task(s) of its cluster. Received: TF_CONFIG={tf_config!r}")
+    return config
 
 
 @gin.configurable("get_strategy", denylist=["name"])
@@ -231,8 +234,7 @@ def _make_strategy(name, devices, startup_timeout, heartbeat_timeout):
         tf.get_logger().warning(
             "multi_worker strategy without TF_CONFIG: running as a single worker.")
         return tf.distribute.MultiWorkerMirroredStrategy()
-    check_tf_config(tf_config)
-    config = json.loads(tf_config)
+    config = check_tf_config(tf_config)
     _configure_coordination(config["cluster"], startup_timeout, heartbeat_timeout)
     try:
         return tf.distribute.MultiWorkerMirroredStrategy()

@@ -59,7 +59,6 @@ train step scales the loss over the global batch (`tf_drpm.models.scale_loss`).
 """
 
 import collections
-import contextlib
 import inspect
 import os
 import time
@@ -230,10 +229,8 @@ def train(model_dir,
     else:
         strategy_name = type(strategy).__name__
     # One writer per run directory (re-entrant: the CLI holds it already); a
-    # non-chief worker writes to its temporary directory instead.
-    chief = run_directory.is_chief_process()
-    lock = run_directory.RunLock(model_dir) if chief else contextlib.nullcontext()
-    with run_directory.WorkerOutput(), lock:
+    # non-chief worker takes no lock and writes to its temporary directory.
+    with run_directory.WorkerOutput(), run_directory.RunLock(model_dir):
         os.makedirs(run_directory.output_path(model_dir), exist_ok=True)
         write_text(os.path.join(model_dir, "config.gin"), gin.config_str())
 

@@ -137,26 +137,25 @@ def run(args):
     dataset = tf.data.Dataset.from_tensor_slices(images).batch(
         num_elements, drop_remainder=True).repeat()
 
-    # The first step's partitions of the global set and the images of each replica.
-    @tf.function
-    def first_step_partitions(local_images):
-        context = tf.distribute.get_replica_context()
-        if args.model == "contrastive":  # no partitions (one placeholder entry)
-            partition = tf.zeros([1, 1, tf.shape(local_images)[0]], tf.float32)
-        else:
-            partition = model.sample_partitions(
-                local_images, tf.constant([model.seed, 0], tf.int32), training=True)
-        if context.num_replicas_in_sync == 1:
-            return partition, local_images
-        return (context.all_gather(partition, axis=2),
-                context.all_gather(tf.identity(local_images), axis=0))
+    def gathered(value, axis):
+        """`value` of every replica, concatenated along `axis` (first replica's copy)."""
+        def replica_fn(value):
+            context = tf.distribute.get_replica_context()
+            if context.num_replicas_in_sync == 1:
+                return value
+            return context.all_gather(tf.identity(value), axis=axis)
+        return strategy.experimental_local_results(
+            strategy.run(tf.function(replica_fn), args=(value,)))[0]
 
+    # The images of each replica and the first step's partitions of the global set.
     local_batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
-    partition, seen_images = strategy.run(first_step_partitions, args=(local_batch,))
-    partition = strategy.experimental_local_results(partition)[0]
-    if args.model == "contrastive":
+    seen_images = gathered(local_batch, axis=0)
+    if args.model == "contrastive":  # no partitions
         partition = np.zeros((0, 0, num_elements))
-    seen_images = strategy.experimental_local_results(seen_images)[0]
+    else:
+        sample = tf.function(lambda images: model.sample_partitions(
+            images, tf.constant([model.seed, 0], tf.int32), training=True))
+        partition = gathered(strategy.run(sample, args=(local_batch,)), axis=2)
 
     initial = {w.path: np.asarray(w.numpy()) for w in model.weights}
     step_logs = []  # the trackers after each step (running means over the steps)
@@ -172,6 +171,15 @@ def run(args):
         start = time.perf_counter()
         model.fit(dataset, epochs=1, steps_per_epoch=args.timed_steps, verbose=0)
         steps_per_second = args.timed_steps / (time.perf_counter() - start)
+    float_bytes = np.dtype(args.dtype).itemsize
+    if args.model == "contrastive":
+        # Both views' instance projections (latent size) and cluster probabilities.
+        gathered_bytes = (0 if num_replicas == 1 or args.no_global_batch else
+                          float_bytes * num_elements * 2 * (LATENT_DIM + NUM_CLUSTERS))
+    else:
+        gathered_bytes = gathered_bytes_per_step(
+            num_elements, NUM_CLUSTERS, num_replicas, args.partition_weights, float_bytes,
+            partition_global_batch=not args.no_global_batch)
     return {
         "strategy": args.strategy,
         "model": args.model,
@@ -184,13 +192,7 @@ def run(args):
         "weights": weights,
         "weight_change": weight_change,
         "steps_per_second": steps_per_second,
-        "gathered_bytes_per_step": (
-            # Both views' instance projections (latent size) and cluster probabilities.
-            0 if num_replicas == 1 or args.no_global_batch else
-            np.dtype(args.dtype).itemsize * num_elements * 2 * (LATENT_DIM + NUM_CLUSTERS))
-        if args.model == "contrastive" else gathered_bytes_per_step(
-            num_elements, NUM_CLUSTERS, num_replicas, args.partition_weights,
-            np.dtype(args.dtype).itemsize, partition_global_batch=not args.no_global_batch),
+        "gathered_bytes_per_step": gathered_bytes,
     }
 
 

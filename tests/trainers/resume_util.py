@@ -16,24 +16,22 @@ import sys
 import h5py
 import numpy as np
 
+from tests import subprocess_result
 from tests.trainers import fault_injection
 from trainers import training
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO_ROOT = subprocess_result.REPO_ROOT
 
 
 def run_family(module, model_dir, gin_files, gin_params=(), timeout=600):
     """Runs `python -m trainers.<module>` in a subprocess; returns the CompletedProcess."""
-    env = dict(os.environ)
-    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    env["PYTHONPATH"] = REPO_ROOT + os.pathsep + env.get("PYTHONPATH", "")
     command = [sys.executable, "-m", f"trainers.{module}", "--model_dir", model_dir]
     for gin_file in gin_files:
         command += ["--gin_file", gin_file]
     for param in gin_params:
         command += ["--gin_param", param]
-    return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(command, cwd=REPO_ROOT, env=subprocess_result.subprocess_env(),
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def epoch_log(run_dir):

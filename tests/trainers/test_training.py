@@ -178,6 +178,9 @@ class TrainEndToEndTest(tf.test.TestCase):
         os.environ["TF_CONFIG"] = chief
         self.assertEqual(run_directory.output_path(path), path)
         os.environ["TF_CONFIG"] = other
+        locked_dir = os.path.join(self.get_temp_dir(), "not_locked_by_worker1")
+        with run_directory.RunLock(locked_dir):  # a non-chief worker takes no lock
+            self.assertFalse(os.path.exists(os.path.join(locked_dir, run_directory.LOCK_FILE)))
         stale = os.path.join(root, "stale.txt")  # left by a killed predecessor
         os.makedirs(root, exist_ok=True)
         with open(stale, "w") as f:
