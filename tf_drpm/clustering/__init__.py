@@ -7,6 +7,11 @@ GMM baselines, the clustering metrics and their callback, and a synthetic
 image set for smoke tests.
 """
 
+from tf_drpm.internal import optional_dependencies
+
+optional_dependencies.require(
+    "tf_drpm.clustering", {"scipy": "scipy", "sklearn": "scikit-learn"})
+
 from tf_drpm.clustering.bar_images import bar_images
 from tf_drpm.clustering.clustering_evaluation import ClusteringEvaluation
 from tf_drpm.clustering.clustering_evaluation import evaluate_clustering

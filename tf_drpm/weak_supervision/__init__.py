@@ -6,6 +6,11 @@ adaptive, hypergeometric, DRPM), its encoder and decoder, the ground-truth data
 and pair sampler, and the metrics (ours and disentanglement_lib's).
 """
 
+from tf_drpm.internal import optional_dependencies
+
+optional_dependencies.require(
+    "tf_drpm.weak_supervision", {"scipy": "scipy", "sklearn": "scikit-learn"})
+
 from tf_drpm.weak_supervision.adaptive_aggregation import AdaptiveAggregation
 from tf_drpm.weak_supervision.conv_gaussian_encoder import ConvGaussianEncoder
 from tf_drpm.weak_supervision.deconv_decoder import DeconvDecoder
