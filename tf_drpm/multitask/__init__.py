@@ -2,7 +2,7 @@
 
 Section 5.3 of Sutter et al. (2023): a DRPM decides how many neurons of a
 shared representation each task gets. The partition layer (`TaskPartition`),
-the two models, their encoders and heads, and the Multi-X and CelebA data.
+the two models, their encoders and heads, a probe of the size gradients, and the Multi-X and CelebA data.
 """
 
 from tf_drpm.multitask.celeba import CELEBA_ATTRIBUTES
@@ -18,6 +18,7 @@ from tf_drpm.multitask.multi_digit import multi_digit_dataset
 from tf_drpm.multitask.multi_lenet import MultiLeNet
 from tf_drpm.multitask.multi_lenet_head import MultiLeNetHead
 from tf_drpm.multitask.resnet18_encoder import ResNet18Encoder
+from tf_drpm.multitask.size_gradient_probe import SizeGradientProbe
 from tf_drpm.multitask.task_partition import TaskPartition
 from tf_drpm.multitask.uniform_loss_scaling import UniformLossScaling
 
@@ -27,6 +28,7 @@ __all__ = [
     "MultiLeNet",
     "MultiLeNetHead",
     "ResNet18Encoder",
+    "SizeGradientProbe",
     "TaskPartition",
     "UniformLossScaling",
     "celeba_pipeline",
