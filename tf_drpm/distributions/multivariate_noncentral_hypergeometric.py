@@ -187,6 +187,9 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
         x = tf.cast(counts, tf.float64)
         m = tf.cast(tf.convert_to_tensor(self._group_sizes), tf.float64)
         a = tf.cast(tf.convert_to_tensor(self._log_weights), tf.float64)
+        # Non-finite log-weights known only at run time: computed as zeros,
+        # NaN below (the normaliser is NaN for them).
+        a = mvhg_util.safe_log_weights(a, mvhg_util.finite_log_weights(a))
         n = tf.cast(tf.convert_to_tensor(self._total_count), tf.float64)
         valid = ((x >= 0.) & (x <= m) & tf.equal(x, tf.round(x)))
         valid = tf.reduce_all(valid, axis=-1) & tf.equal(
