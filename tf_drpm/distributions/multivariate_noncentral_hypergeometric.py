@@ -41,8 +41,9 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
     by the Gumbel-max trick (`tf_drpm.ops.mvhg_sequential_sample`). `mean`
     is exact (`tf_drpm.ops.mvhg_mean`). Parameters known only at run time
     (a `tf.Variable`, a `tf.function` argument) that are invalid, e.g. a
-    `total_count` above `sum(group_sizes)` or not an integer, give NaN
-    samples, means and log-probabilities (an error with `validate_args=True`). The support length `max(N) + 1` must
+    `total_count` above `sum(group_sizes)` or not an integer, or a
+    non-finite log-weight, give NaN samples, means and log-probabilities
+    for the batch members concerned (an error with `validate_args=True`). The support length `max(N) + 1` must
     be static: under `tf.function(jit_compile=True)` pass `total_count` (or
     `group_sizes`) as Python numbers, NumPy arrays or constants. Cost:
     `O(K N log N)` per batch member.
