@@ -290,5 +290,29 @@ class MVHGTest(tf.test.TestCase, parameterized.TestCase):
             self.evaluate(checked.mean())
 
 
+    @parameterized.product(bad=[np.nan, np.inf, -np.inf], dtype=[np.float32, np.float64])
+    def test_run_time_non_finite_log_weights_give_nan(self, bad, dtype):
+        # A batch member whose log-weight is not finite (a variable): NaN
+        # sample, log_prob and mean for it alone; an error with validate_args.
+        rng = np.random.RandomState(5)
+        log_weights = rng.randn(3, 3).astype(dtype)
+        good = MVHG(6., [6., 6., 6.], log_weights)
+        log_weights[2, rng.randint(3)] = bad
+        variable = tf.Variable(log_weights)
+        dist = MVHG(6., [6., 6., 6.], variable)
+        for samples in (dist.sample(5, seed=[1, 2]),
+                        tf.function(lambda: dist.sample(5, seed=[1, 2]))()):
+            samples = self.evaluate(samples)
+            self.assertTrue(np.all(np.isnan(samples[:, 2])))
+            self.assertAllEqual(samples[:, :2], self.evaluate(good.sample(5, seed=[1, 2]))[:, :2])
+        log_prob, mean = self.evaluate([dist.log_prob([2., 2., 2.]), dist.mean()])
+        self.assertTrue(np.isnan(log_prob[2]) and np.all(np.isnan(mean[2])))
+        self.assertAllClose(log_prob[:2], self.evaluate(good.log_prob([2., 2., 2.]))[:2])
+        self.assertAllClose(mean[:2], self.evaluate(good.mean())[:2])
+        checked = MVHG(6., [6., 6., 6.], variable, validate_args=True)
+        with self.assertRaisesOpError("`log_weights` must be finite"):
+            self.evaluate(checked.sample(seed=[1, 2]))
+
+
 if __name__ == "__main__":
     tf.test.main()

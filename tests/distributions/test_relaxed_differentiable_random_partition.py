@@ -336,5 +336,104 @@ class RelaxedDifferentiableRandomPartitionTest(tf.test.TestCase, parameterized.T
         self.assertEqual(relaxed[1:].batch_shape, [2])  # slicing carries the mask
 
 
+    @parameterized.product(bad=[np.nan, np.inf, -np.inf],
+                           argument=["log_weights", "log_scores"],
+                           dtype=[np.float16, np.float32, np.float64])
+    def test_run_time_non_finite_parameter_gives_nan(self, bad, argument, dtype):
+        # Every detail of the invalid member is NaN, the others unchanged.
+        rng = np.random.RandomState(9)
+        params = dict(log_weights=rng.randn(3, 3).astype(dtype),
+                      log_scores=rng.randn(3, 6).astype(dtype))
+        good = RelaxedDRPM(params["log_weights"], params["log_scores"], dtype(0.5))
+        params[argument][2, rng.randint(params[argument].shape[-1])] = bad
+        variables = [tf.Variable(params["log_weights"]), tf.Variable(params["log_scores"])]
+        for hard in (True, False):
+            relaxed = RelaxedDRPM(*variables, dtype(0.5), hard=hard)
+            reference = RelaxedDRPM(good.log_weights, good.log_scores, dtype(0.5), hard=hard)
+            details = self.evaluate(relaxed.sample_with_details(3, seed=[1, 2]))
+            expected = self.evaluate(reference.sample_with_details(3, seed=[1, 2]))
+            noiseless = self.evaluate(relaxed.noiseless_partition_with_details())
+            in_function = self.evaluate(
+                tf.function(lambda: relaxed.sample(3, seed=[1, 2]))())  # noqa: B023
+            self.assertEqual(details["partition"].dtype, dtype)
+            for key in details:
+                self.assertTrue(np.all(np.isnan(details[key][:, 2])), msg=key)
+                self.assertTrue(np.all(np.isnan(noiseless[key][2])), msg=key)
+                self.assertAllEqual(details[key][:, :2], expected[key][:, :2], msg=key)
+                self.assertTrue(np.all(np.isfinite(noiseless[key][:2])), msg=key)
+            self.assertTrue(np.all(np.isnan(in_function[:, 2])))
+            self.assertAllEqual(in_function[:, :2], expected["partition"][:, :2])
+        checked = RelaxedDRPM(*variables, dtype(0.5), validate_args=True)
+        with self.assertRaisesOpError(f"`{argument}` must be finite"):
+            self.evaluate(checked.sample(seed=[1, 2]))
+
+    @parameterized.product(fill=[np.nan, np.inf, -np.inf], hard=[True, False],
+                           dtype=[np.float32, np.float64])
+    def test_padded_entries_may_hold_any_value(self, fill, hard, dtype):
+        # Samples, details and gradients (through the relaxation) with garbage
+        # in the padded log-scores equal those with zeros there.
+        mask = np.array([[True, True, False, True, True, False],
+                         [True, True, True, False, False, False]])
+        rng = np.random.RandomState(10)
+        log_weights = rng.randn(2, 3).astype(dtype)
+        real_scores = rng.randn(2, 6).astype(dtype)
+        target = rng.randn(2, 3, 6).astype(dtype)
+
+        def run(log_scores):
+            params = [tf.constant(log_weights), tf.constant(log_scores)]
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                relaxed = RelaxedDRPM(*params, dtype(0.5), hard=hard, chunk_size=4,
+                                      mask=mask, validate_args=True)
+                details = relaxed.sample_with_details(3, seed=[4, 5])
+                loss = tf.reduce_sum(details["partition"] * target)
+            return self.evaluate([details, tape.gradient(loss, params)])
+
+        garbage = run(np.where(mask, real_scores, fill).astype(dtype))
+        zeros = run(np.where(mask, real_scores, 0.).astype(dtype))
+        for key in zeros[0]:
+            self.assertAllEqual(garbage[0][key], zeros[0][key], msg=key)
+        for grad, expected in zip(garbage[1], zeros[1]):
+            self.assertTrue(np.all(np.isfinite(grad)))
+            self.assertAllEqual(grad, expected)
+        self.assertAllEqual(garbage[1][1][~mask], np.zeros(np.sum(~mask)))
+
+    @parameterized.named_parameters(("float32", np.float32), ("float64", np.float64))
+    def test_padded_relaxation_equals_unpadded_on_random_parameters(self, dtype):
+        # README "Padded sets" (relaxed values and gradients) on random sets.
+        rng = np.random.RandomState(12)
+        batch, num_subsets, num_elements = 6, 3, 9
+        mask = rng.rand(batch, num_elements) < 0.6
+        mask[:, :2] = True
+        log_weights = (rng.randn(batch, num_subsets) * 2.).astype(dtype)
+        log_scores = (rng.randn(batch, num_elements) * 2.).astype(dtype)
+        garbage = rng.choice([np.nan, np.inf, -np.inf], size=log_scores.shape)
+        target = rng.randn(batch, num_subsets, num_elements).astype(dtype)
+
+        def value_and_grads(log_weights, log_scores, target, mask):
+            params = [tf.constant(log_weights), tf.constant(log_scores)]
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                y = RelaxedDRPM(*params, dtype(0.7), hard=False, mask=mask).noiseless_partition()
+                loss = tf.reduce_sum(y * target)
+            return self.evaluate([y] + tape.gradient(loss, params))
+
+        y, grad_weights, grad_scores = value_and_grads(
+            log_weights, np.where(mask, log_scores, garbage).astype(dtype), target, mask)
+        errors = []
+        for b in range(batch):
+            real = np.where(mask[b])[0]
+            expected = value_and_grads(log_weights[b], log_scores[b, real],
+                                       target[b][:, real], None)
+            errors.append(max(np.max(np.abs(y[b][:, real] - expected[0])),
+                              np.max(np.abs(grad_weights[b] - expected[1])),
+                              np.max(np.abs(grad_scores[b, real] - expected[2]))))
+            self.assertAllEqual(y[b][:, ~mask[b]], np.zeros((num_subsets, np.sum(~mask[b]))))
+            self.assertAllEqual(grad_scores[b, ~mask[b]], np.zeros(np.sum(~mask[b])))
+        print(f"relaxed padded sets, {np.dtype(dtype).name}: max absolute difference of "
+              f"values and gradients from the unpadded set: {max(errors):.2e}")
+        self.assertLess(max(errors), {np.float32: 1e-5, np.float64: 1e-12}[dtype])
+
+
 if __name__ == "__main__":
     tf.test.main()

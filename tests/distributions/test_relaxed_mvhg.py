@@ -294,5 +294,40 @@ class RelaxedMVHGTest(tf.test.TestCase, parameterized.TestCase):
             RelaxedMVHG(6., [6., 6., 6.], log_weights, 0.5, hard=False).mean()
 
 
+    @parameterized.product(bad=[np.nan, np.inf, -np.inf], hard=[True, False])
+    def test_run_time_non_finite_log_weights_give_nan(self, bad, hard):
+        rng = np.random.RandomState(6)
+        log_weights = rng.randn(3, 3).astype(np.float32)
+        good = RelaxedMVHG(6., [6., 6., 6.], log_weights, 0.5, hard=hard)
+        log_weights[0, rng.randint(3)] = bad
+        variable = tf.Variable(log_weights)
+        dist = RelaxedMVHG(6., [6., 6., 6.], variable, 0.5, hard=hard)
+        counts, encodings = self.evaluate(dist.sample_with_encodings(4, seed=[1, 2]))
+        expected = self.evaluate(good.sample_with_encodings(4, seed=[1, 2]))
+        for value, reference in ((counts, expected[0]), (encodings, expected[1])):
+            self.assertTrue(np.all(np.isnan(value[:, 0])))
+            self.assertAllClose(value[:, 1:], reference[:, 1:])
+        noiseless = self.evaluate(dist.noiseless_counts())
+        self.assertTrue(np.all(np.isnan(noiseless[0])))
+        self.assertTrue(np.all(np.isfinite(noiseless[1:])))
+        checked = RelaxedMVHG(6., [6., 6., 6.], variable, 0.5, validate_args=True)
+        with self.assertRaisesOpError("`log_weights` must be finite"):
+            self.evaluate(checked.sample(seed=[1, 2]))
+
+
+    @parameterized.named_parameters(("zero", 0.), ("negative", -1.))
+    def test_run_time_temperature_not_positive_gives_nan(self, value):
+        # Not plausible straight-through counts: NaN for the member concerned.
+        temperature = tf.Variable([0.5, 0.5])
+        dist = RelaxedMVHG(6., [6., 6., 6.], [[0., 0.5, 1.]] * 2, temperature)
+        temperature.assign([0.5, value])
+        counts = self.evaluate(dist.sample(3, seed=[1, 2]))
+        self.assertTrue(np.all(np.isnan(counts[:, 1])))
+        self.assertAllEqual(counts[:, 0].sum(-1), [6.] * 3)
+        checked = RelaxedMVHG(6., [6., 6., 6.], [0., 0.5, 1.], temperature, validate_args=True)
+        with self.assertRaisesOpError("temperature"):
+            self.evaluate(checked.sample(seed=[1, 2]))
+
+
 if __name__ == "__main__":
     tf.test.main()

@@ -223,5 +223,36 @@ class RelaxedPlackettLuceTest(tf.test.TestCase, parameterized.TestCase):
             self.evaluate(dist.sample(seed=[1, 2]))
 
 
+    @parameterized.product(bad=[np.nan, np.inf, -np.inf], hard=[True, False],
+                           dtype=[np.float32, np.float64])
+    def test_run_time_non_finite_log_scores_give_nan(self, bad, hard, dtype):
+        # A variable with a non-finite log-score: NaN samples, mode and
+        # noiseless permutation for that member alone.
+        rng = np.random.RandomState(7)
+        log_scores = rng.randn(3, 5).astype(dtype)
+        good = RelaxedPlackettLuce(log_scores, dtype(0.5), hard=hard)
+        log_scores[1, rng.randint(5)] = bad
+        variable = tf.Variable(log_scores)
+        dist = RelaxedPlackettLuce(variable, dtype(0.5), hard=hard)
+        values = self.evaluate([dist.sample(4, seed=[1, 2]), dist.mode(),
+                                dist.noiseless_permutation(),
+                                tf.function(lambda: dist.sample(4, seed=[1, 2]))()])
+        expected = self.evaluate([good.sample(4, seed=[1, 2]), good.mode(),
+                                  good.noiseless_permutation(), good.sample(4, seed=[1, 2])])
+        for value, reference in zip(values, expected):
+            self.assertTrue(np.all(np.isnan(value[..., 1, :, :])))
+            self.assertAllClose(value[..., [0, 2], :, :], reference[..., [0, 2], :, :])
+        checked = RelaxedPlackettLuce(variable, dtype(0.5), validate_args=True)
+        with self.assertRaisesOpError("`log_scores` must be finite"):
+            self.evaluate(checked.sample(seed=[1, 2]))
+
+    def test_run_time_temperature_not_positive_gives_nan(self):
+        temperature = tf.Variable(0.5)
+        dist = RelaxedPlackettLuce(tf.constant([[0.3, 2., -1.]]), temperature)
+        temperature.assign(-1.)
+        self.assertTrue(np.all(np.isnan(self.evaluate(dist.sample(2, seed=[1, 2])))))
+        self.assertTrue(np.all(np.isnan(self.evaluate(dist.noiseless_permutation()))))
+
+
 if __name__ == "__main__":
     tf.test.main()

@@ -182,6 +182,103 @@ class RandomPartitionTest(tf.test.TestCase, parameterized.TestCase):
         self.assertAllEqual(partition.sum(axis=-1), self.evaluate(details["counts"]))
 
 
+    def _partition_model(self, **layer_kwargs):
+        inputs = keras.Input((4,))
+        log_weights = keras.layers.Dense(3, name="weights_head")(inputs)
+        log_scores = keras.layers.Dense(6, name="scores_head")(inputs)
+        partition = RandomPartition(temperature=0.5, seed=1, name="partition",
+                                    **layer_kwargs)([log_weights, log_scores])
+        return keras.Model(inputs, keras.layers.Flatten()(partition))
+
+    def test_inference_is_deterministic_unless_sample_at_inference(self):
+        # Keras semantics: noise in fit, the noiseless partition in predict and
+        # evaluate (the same on every call and after saving and loading).
+        keras.utils.set_random_seed(0)
+        rng = np.random.RandomState(0)
+        x = rng.randn(16, 4).astype(np.float32)
+        y = rng.rand(16, 18).astype(np.float32)
+        model = self._partition_model()
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+        first, second = model.predict(x, verbose=0), model.predict(x, verbose=0)
+        self.assertAllEqual(first, second)
+        layer = model.get_layer("partition")
+        heads = [model.get_layer("weights_head")(x), model.get_layer("scores_head")(x)]
+        noiseless = layer(heads, stochastic=False)
+        self.assertAllEqual(first, tf.reshape(noiseless, [16, -1]))
+        self.assertAllEqual(first, model(x, training=False))
+        self.assertNotAllEqual(model(x, training=True), model(x, training=True))
+        loss = model.evaluate(x, y, verbose=0)
+        self.assertEqual(loss, model.evaluate(x, y, verbose=0))
+        self.assertFalse(layer.get_config()["sample_at_inference"])
+        path = os.path.join(self.get_temp_dir(), "inference.keras")
+        model.save(path)
+        restored = keras.models.load_model(path)
+        self.assertAllEqual(restored.predict(x, verbose=0), first)
+        # Asked for: sampling at inference too.
+        sampling = self._partition_model(sample_at_inference=True)
+        self.assertNotAllEqual(sampling.predict(x, verbose=0), sampling.predict(x, verbose=0))
+        clone = RandomPartition.from_config(sampling.get_layer("partition").get_config())
+        self.assertTrue(clone.sample_at_inference)
+        with self.assertRaisesRegex(ValueError, "Received: sample_at_inference='no'"):
+            RandomPartition(sample_at_inference="no")
+
+    @parameterized.product(bad=[np.nan, np.inf, -np.inf], argument=[0, 1])
+    def test_non_finite_inputs_give_nan(self, bad, argument):
+        # A batch member with a non-finite input: every output NaN for it
+        # (eager, in predict), the others unchanged; an error with validate_args.
+        rng = np.random.RandomState(3)
+        inputs = [rng.randn(3, 3).astype(np.float32), rng.randn(3, 6).astype(np.float32)]
+        layer = RandomPartition(temperature=0.5, return_details=True, exact_log_prob=True,
+                                stochastic=False)
+        expected = self.evaluate(layer(inputs))
+        inputs[argument][1, rng.randint(inputs[argument].shape[-1])] = bad
+        for out in (layer(inputs), tf.function(layer)(inputs)):
+            out = self.evaluate(out)
+            for key, value in out.items():
+                self.assertTrue(np.all(np.isnan(value[1])), msg=key)
+                self.assertAllClose(value[[0, 2]], expected[key][[0, 2]], msg=key)
+        symbolic = [keras.Input((3,)), keras.Input((6,))]
+        model = keras.Model(symbolic, RandomPartition(seed=2)(symbolic))
+        predicted = model.predict(inputs, verbose=0)
+        self.assertTrue(np.all(np.isnan(predicted[1])))
+        self.assertTrue(np.all((predicted[[0, 2]] == 0.) | (predicted[[0, 2]] == 1.)))
+        name = ["log_weights", "log_scores"][argument]
+        with self.assertRaisesRegex(tf.errors.InvalidArgumentError, f"`{name}` must be finite"):
+            self.evaluate(tf.function(RandomPartition(validate_args=True))(inputs))
+
+    @parameterized.product(fill=[np.nan, np.inf, -np.inf], stochastic=[True, False])
+    def test_padded_entries_may_hold_any_value(self, fill, stochastic):
+        # Garbage in the padded log-scores: the outputs and the gradients equal
+        # those with zeros there (no NaN in the real entries' gradients).
+        mask = np.array([[True, True, True, True, False, False],
+                         [True, False, True, False, True, True]])
+        rng = np.random.RandomState(4)
+        log_weights = rng.randn(2, 3).astype(np.float32)
+        real_scores = rng.randn(2, 6).astype(np.float32)
+        target = rng.randn(2, 3, 6).astype(np.float32)
+
+        def run(log_scores):
+            layer = RandomPartition(temperature=0.5, hard=False, return_details=True,
+                                    exact_log_prob=True, stochastic=stochastic, seed=5,
+                                    validate_args=True)
+            params = [tf.constant(log_weights), tf.constant(log_scores)]
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                out = layer(params, mask=[None, tf.constant(mask)])
+                loss = tf.reduce_sum(out["partition"] * target)
+            return self.evaluate([out, tape.gradient(loss, params)])
+
+        garbage = run(np.where(mask, real_scores, fill).astype(np.float32))
+        zeros = run(np.where(mask, real_scores, 0.).astype(np.float32))
+        for key in zeros[0]:
+            self.assertAllEqual(garbage[0][key], zeros[0][key], msg=key)
+            self.assertTrue(np.all(np.isfinite(garbage[0][key])), msg=key)
+        for grad, expected in zip(garbage[1], zeros[1]):
+            self.assertTrue(np.all(np.isfinite(grad)))
+            self.assertAllEqual(grad, expected)
+
+
 if __name__ == "__main__":
     tf.test.main()
 

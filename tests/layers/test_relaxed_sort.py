@@ -110,5 +110,50 @@ class RelaxedSortTest(tf.test.TestCase, parameterized.TestCase):
             RelaxedSort(temperature=temperature)
 
 
+    def test_inference_is_deterministic_unless_sample_at_inference(self):
+        keras.utils.set_random_seed(1)
+        inputs = keras.Input(shape=(5,))
+        outputs = RelaxedSort(0.5, hard=True, stochastic=True, seed=1, name="sort")(
+            keras.layers.Dense(5, name="scores")(inputs))
+        model = keras.Model(inputs, keras.layers.Flatten()(outputs))
+        model.compile(optimizer="sgd", loss="mse")
+        rng = np.random.RandomState(6)
+        x = rng.randn(16, 5).astype(np.float32)
+        model.fit(x, rng.rand(16, 25).astype(np.float32), batch_size=8, epochs=1, verbose=0)
+        first = model.predict(x, verbose=0)
+        self.assertAllEqual(first, model.predict(x, verbose=0))
+        noiseless = neural_sort(model.get_layer("scores")(x), 0.5, hard=True)
+        self.assertAllEqual(first, tf.reshape(noiseless, [16, -1]))
+        self.assertNotAllEqual(model(x, training=True), model(x, training=True))
+        path = os.path.join(self.get_temp_dir(), "sort_inference.keras")
+        model.save(path)
+        self.assertAllEqual(keras.models.load_model(path).predict(x, verbose=0), first)
+        layer = RelaxedSort(0.5, hard=True, stochastic=True, sample_at_inference=True, seed=1)
+        self.assertNotAllEqual(layer(x, training=False), layer(x, training=False))
+        clone = RelaxedSort.from_config(layer.get_config())
+        self.assertTrue(clone.sample_at_inference)
+
+    @parameterized.product(bad=[np.nan, np.inf, -np.inf], stochastic=[True, False])
+    def test_non_finite_log_scores_give_nan(self, bad, stochastic):
+        rng = np.random.RandomState(8)
+        x = rng.randn(3, 5).astype(np.float32)
+        layer = RelaxedSort(0.5, hard=True, stochastic=stochastic, seed=2)
+        expected = self.evaluate(neural_sort(x, 0.5, hard=True))
+        x[2, rng.randint(5)] = bad
+        out = self.evaluate(layer(x))  # eager, noise if stochastic
+        self.assertTrue(np.all(np.isnan(out[2])))
+        self.assertTrue(all(_is_permutation_matrix(p) for p in out[:2]))
+        out = self.evaluate(tf.function(layer)(x, training=False))
+        self.assertTrue(np.all(np.isnan(out[2])))
+        self.assertAllEqual(out[:2], expected[:2])
+        out = self.evaluate(tf.function(layer)(x))
+        self.assertTrue(np.all(np.isnan(out[2])))
+        self.assertTrue(all(_is_permutation_matrix(p) for p in out[:2]))
+        checked = RelaxedSort(0.5, stochastic=stochastic, validate_args=True)
+        with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "`log_scores` must be finite"):
+            self.evaluate(tf.function(checked)(x))
+        self.assertTrue(RelaxedSort.from_config(checked.get_config()).validate_args)
+
+
 if __name__ == "__main__":
     tf.test.main()

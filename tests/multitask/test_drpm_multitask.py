@@ -165,6 +165,21 @@ class DRPMMultitaskTest(tf.test.TestCase):
         self.assertAllClose(
             sum(history.history[f"task{t}_size"][0] for t in range(3)), 64.0)
 
+    def test_stochastic_model_still_samples_at_evaluation(self):
+        # The model's behaviour is kept: with stochastic=True its evaluation
+        # samples the partition (as before RandomPartition followed Keras'
+        # training semantics); sample_at_inference=False opts out.
+        keras.utils.set_random_seed(4)
+        images, _ = _data(num=4)
+        model = _model(stochastic=True, hard_permutation=True, seed=1)
+        first, second = model(images, training=False), model(images, training=False)
+        self.assertNotAllEqual(first["masks"], second["masks"])
+        self.assertTrue(model.get_config()["sample_at_inference"])
+        noiseless = _model(stochastic=True, hard_permutation=True, seed=1,
+                           sample_at_inference=False)
+        first, second = noiseless(images, training=False), noiseless(images, training=False)
+        self.assertAllEqual(first["masks"], second["masks"])
+
     def test_config_round_trip(self):
         model = _model(temperature=0.8, evaluation_temperature=0.5,
                        regularization_weight=0.01)

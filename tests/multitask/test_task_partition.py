@@ -74,6 +74,28 @@ class TaskPartitionTest(tf.test.TestCase, parameterized.TestCase):
         self.assertNotAllEqual(a["masks"], b["masks"])
         self.assertAllEqual(tf.reduce_sum(a["masks"], 1), tf.ones([4, 50]))
 
+    def test_stochastic_layer_is_noiseless_at_inference(self):
+        # Keras semantics: noise in training; at inference (training=False) the
+        # noiseless partition of the same weights, unless sample_at_inference.
+        x = _encoding()
+        layer = TaskPartition(2, stochastic=True, hard_permutation=True, seed=3)
+        layer(x)
+        noiseless = TaskPartition(2, hard_permutation=True)
+        noiseless(x)
+        noiseless.set_weights(layer.get_weights())
+        a, b = layer(x, training=False), layer(x, training=False)
+        self.assertAllEqual(a["masks"], b["masks"])
+        self.assertAllEqual(a["masks"], noiseless(x)["masks"])
+        self.assertNotAllEqual(layer(x, training=True)["masks"],
+                               layer(x, training=True)["masks"])
+        sampling = TaskPartition(2, stochastic=True, hard_permutation=True, seed=3,
+                                 sample_at_inference=True)
+        self.assertNotAllEqual(sampling(x, training=False)["masks"],
+                               sampling(x, training=False)["masks"])
+        clone = TaskPartition.from_config(sampling.get_config())
+        self.assertTrue(clone.sample_at_inference)
+        self.assertTrue(clone.random_partition.sample_at_inference)
+
     @parameterized.named_parameters(("soft", False), ("hard", True))
     def test_gradients_reach_encoder_and_partition_parameters(self, hard_permutation):
         keras.utils.set_random_seed(4)

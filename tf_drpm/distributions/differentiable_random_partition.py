@@ -50,7 +50,16 @@ class DifferentiableRandomPartition(drpm_util.PartitionParameters,
     elements (MVHG with `K` groups of `m`, total `m`), the padded elements
     are ranked after every real one and belong to no subset (all-zero
     columns), and samples, `log_prob` and the bounds equal those of the
-    unpadded model. Padded entries of `log_scores` are ignored.
+    unpadded model. Padded entries of `log_scores` are ignored: they may hold
+    any value, `-inf`, `+inf` and NaN included, without changing values or
+    gradients of the real elements.
+
+    Invalid values known only at run time (a non-finite log-weight, or
+    log-score of a real element, in a variable or a `tf.function` argument)
+    escape the static checks: the samples, `log_prob` and the other
+    log-probabilities of that batch member are NaN (never a plausible
+    partition or number), or, with `validate_args=True`, an error names the
+    argument.
 
     Half precision (`float16`, `bfloat16`) cannot hold every integer count or
     rank position up to `n` (float16 is exact to 2048, bfloat16 to 256), so
@@ -135,7 +144,8 @@ class DifferentiableRandomPartition(drpm_util.PartitionParameters,
 
         Raises:
             ValueError: If `K < 1` or `n < 1`, a statically known parameter is
-                not finite, or `num_quadrature_points` is not an integer >= 8.
+                not finite (padded entries of `log_scores` excepted), or
+                `num_quadrature_points` is not an integer >= 8.
             TypeError: If the parameters have different dtypes.
         """
         parameters = dict(locals())
@@ -171,19 +181,23 @@ class DifferentiableRandomPartition(drpm_util.PartitionParameters,
         """`value` as a tensor of the wide dtype (float32 for half precision)."""
         return tf.cast(tf.convert_to_tensor(value), self._wide_dtype)
 
-    def _exact_counts_distribution(self):
+    def _exact_counts_distribution(self, log_weights):
         total_count, group_sizes = drpm_util.size_parameters(
             self._mask, self.num_subsets, self.num_elements, self._wide_dtype)
         return MultivariateNoncentralHypergeometric(
             total_count=total_count, group_sizes=group_sizes,
-            log_weights=self._wide(self._log_weights), max_count=self.num_elements)
+            log_weights=log_weights, max_count=self.num_elements)
 
-    def _real_log_scores(self):
-        """`log_scores` in the wide dtype, 0 at padded elements."""
-        return drpm_util.real_log_scores(self._log_scores, self._mask, self._wide_dtype)
+    def _safe_parameters(self):
+        """`(log_weights, log_scores, valid)` in the wide dtype: `log_scores` 0
+        at padded elements, both 0 for the members that are not `valid` (a
+        non-finite log-weight or log-score of a real element, known only at
+        run time), whose values are NaN."""
+        return drpm_util.safe_parameters(
+            self._log_weights, self._log_scores, self._mask, self._wide_dtype)
 
     def _sample_n(self, n, seed=None):
-        log_weights, log_scores, mask = drpm_util.broadcast_parameters(
+        log_weights, log_scores, mask, valid = drpm_util.broadcast_parameters(
             self.batch_shape_tensor(), self._log_weights, self._log_scores, self._mask,
             self._wide_dtype)
         # The seeds, samplers and sort of `RelaxedDRPM`: its hard samples with
@@ -199,6 +213,8 @@ class DifferentiableRandomPartition(drpm_util.PartitionParameters,
             dtype=self._wide_dtype)                                       # [S, B..., n]
         partition = hard_sort_partition(
             subset_masks(counts, self.num_elements), perturbed, mask=mask)  # [S, B..., K, n]
+        # Invalid parameters known only at run time: NaN, not a plausible partition.
+        partition = drpm_util.nan_unless_valid(partition, valid, event_ndims=2)
         return tf.cast(tf.stop_gradient(partition), self.dtype)
 
     def _validated_partition(self, partition):
@@ -244,14 +260,17 @@ class DifferentiableRandomPartition(drpm_util.PartitionParameters,
         """
         with self._name_and_control_scope(name):
             counts = self._wide(counts)
-            return tf.cast(self._exact_counts_distribution().log_prob(counts), self.dtype)
+            log_weights, _, valid = self._safe_parameters()
+            log_prob = self._exact_counts_distribution(log_weights).log_prob(counts)
+            return tf.cast(drpm_util.nan_unless_valid(log_prob, valid, 0), self.dtype)
 
     def permutation_log_prob(self, permutation, name="permutation_log_prob"):
         """Exact Plackett-Luce log-pmf of a hard permutation matrix `[..., n, n]`."""
         with self._name_and_control_scope(name):
             permutation = tf.convert_to_tensor(permutation, dtype=self.dtype, name="permutation")
-            return tf.cast(plackett_luce_log_prob(
-                self._real_log_scores(), self._wide(permutation), mask=self._mask), self.dtype)
+            _, log_scores, valid = self._safe_parameters()
+            log_prob = plackett_luce_log_prob(log_scores, self._wide(permutation), mask=self._mask)
+            return tf.cast(drpm_util.nan_unless_valid(log_prob, valid, 0), self.dtype)
 
     def _log_prob(self, partition):
         partition = self._wide(self._validated_partition(partition))
@@ -263,13 +282,14 @@ class DifferentiableRandomPartition(drpm_util.PartitionParameters,
         safe_partition = tf.where(
             in_support[..., tf.newaxis, tf.newaxis], partition,
             first_subset * self._expected_column_sums(partition.dtype))
+        log_weights, log_scores, valid = self._safe_parameters()
         blocks = ordered_blocks_log_prob(
-            self._real_log_scores(), safe_partition,
-            num_quadrature_points=self._num_quadrature_points)
-        log_prob = (self._exact_counts_distribution().log_prob(
+            log_scores, safe_partition, num_quadrature_points=self._num_quadrature_points)
+        log_prob = (self._exact_counts_distribution(log_weights).log_prob(
             tf.reduce_sum(safe_partition, axis=-1)) + tf.reduce_sum(blocks, -1))
         log_prob = tf.where(in_support, log_prob, tf.constant(-np.inf, log_prob.dtype))
-        return tf.cast(log_prob, self.dtype)
+        # Invalid parameters known only at run time: NaN, not a plausible value.
+        return tf.cast(drpm_util.nan_unless_valid(log_prob, valid, 0), self.dtype)
 
     def log_prob_bounds(self, partition, permutation=None, name="log_prob_bounds"):
         """Lower and upper bounds of `log p(Y)` from Lemma 4.2 of Sutter et al. (2023).
@@ -289,9 +309,9 @@ class DifferentiableRandomPartition(drpm_util.PartitionParameters,
         """
         with self._name_and_control_scope(name):
             partition = self._wide(self._validated_partition(partition))
-            log_scores = self._real_log_scores()
+            log_weights, log_scores, valid = self._safe_parameters()
             counts = tf.reduce_sum(partition, axis=-1)
-            log_p_counts = self._exact_counts_distribution().log_prob(counts)
+            log_p_counts = self._exact_counts_distribution(log_weights).log_prob(counts)
             if permutation is None:
                 permutation = _best_compatible_permutation(log_scores, partition)
             else:
@@ -302,12 +322,15 @@ class DifferentiableRandomPartition(drpm_util.PartitionParameters,
                 log_scores, tf.ones_like(partition[..., :1, :]))
             upper = (tf.reduce_sum(tf.math.lgamma(counts + 1.), axis=-1) + log_p_counts
                      + plackett_luce_log_prob(log_scores, best_order, self._mask))
+            lower = drpm_util.nan_unless_valid(lower, valid, 0)
+            upper = drpm_util.nan_unless_valid(upper, valid, 0)
             return tf.cast(lower, self.dtype), tf.cast(upper, self.dtype)
 
     def _parameter_control_dependencies(self, is_init):
         if not self.validate_args:
             return []
-        return drpm_util.finite_assertions(self._log_weights, self._log_scores, is_init)
+        return drpm_util.finite_assertions(
+            self._log_weights, self._log_scores, is_init, self._mask)
 
 
 def _best_compatible_permutation(log_scores, partition):

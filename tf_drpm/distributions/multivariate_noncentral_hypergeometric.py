@@ -41,8 +41,9 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
     by the Gumbel-max trick (`tf_drpm.ops.mvhg_sequential_sample`). `mean`
     is exact (`tf_drpm.ops.mvhg_mean`). Parameters known only at run time
     (a `tf.Variable`, a `tf.function` argument) that are invalid, e.g. a
-    `total_count` above `sum(group_sizes)` or not an integer, give NaN
-    samples, means and log-probabilities (an error with `validate_args=True`). The support length `max(N) + 1` must
+    `total_count` above `sum(group_sizes)` or not an integer, or a
+    non-finite log-weight, give NaN samples, means and log-probabilities
+    for the batch members concerned (an error with `validate_args=True`). The support length `max(N) + 1` must
     be static: under `tf.function(jit_compile=True)` pass `total_count` (or
     `group_sizes`) as Python numbers, NumPy arrays or constants. Cost:
     `O(K N log N)` per batch member.
@@ -187,6 +188,9 @@ class MultivariateNoncentralHypergeometric(tfd.AutoCompositeTensorDistribution):
         x = tf.cast(counts, tf.float64)
         m = tf.cast(tf.convert_to_tensor(self._group_sizes), tf.float64)
         a = tf.cast(tf.convert_to_tensor(self._log_weights), tf.float64)
+        # Non-finite log-weights known only at run time: computed as zeros,
+        # NaN below (the normaliser is NaN for them).
+        a = mvhg_util.safe_log_weights(a, mvhg_util.finite_log_weights(a))
         n = tf.cast(tf.convert_to_tensor(self._total_count), tf.float64)
         valid = ((x >= 0.) & (x <= m) & tf.equal(x, tf.round(x)))
         valid = tf.reduce_all(valid, axis=-1) & tf.equal(

@@ -1,6 +1,5 @@
 """The relaxed Differentiable Random Partition Model, for gradients through samples."""
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -67,7 +66,10 @@ class RelaxedDifferentiableRandomPartition(drpm_util.PartitionParameters,
     noise (the relaxed sort of the log-scores filled with the sequential
     mode of the sizes) is `noiseless_partition`, not a sample.
 
-    Padded sets (`mask`), half precision and `chunk_size`: as in `DRPM`; the
+    Padded sets (`mask`, padded entries may hold any value), invalid
+    run-time values (NaN samples, counts and permutations for the batch
+    members concerned, also for a `temperature <= 0`), half precision and
+    `chunk_size`: as in `DRPM`; the
     relaxed partition is computed chunk by chunk from the sort, so the
     `[n, n]` permutation matrix is never stored (`chunk_size` rank rows at a
     time, memory O(batch * chunk_size * n)).
@@ -209,14 +211,15 @@ class RelaxedDifferentiableRandomPartition(drpm_util.PartitionParameters,
 
     def _broadcast_parameters(self):
         """`log_weights` `[B..., K]`, `log_scores` `[B..., n]` (0 at padded
-        elements), `temperature` `[B...]` and `mask` `[B..., n]` or None, in
-        the wide dtype."""
+        elements), `temperature` `[B...]`, `mask` `[B..., n]` or None, in
+        the wide dtype, and `valid` `[B...]` (finite parameters; the others
+        are replaced by zeros, see `drpm_util.safe_parameters`)."""
         batch_shape = self.batch_shape_tensor()
-        log_weights, log_scores, mask = drpm_util.broadcast_parameters(
+        log_weights, log_scores, mask, valid = drpm_util.broadcast_parameters(
             batch_shape, self._log_weights, self._log_scores, self._mask, self._wide_dtype)
         temperature = tf.broadcast_to(
             tf.cast(tf.convert_to_tensor(self._temperature), self._wide_dtype), batch_shape)
-        return log_weights, log_scores, temperature, mask
+        return log_weights, log_scores, temperature, mask, valid
 
     def _counts_distribution(self, log_weights, temperature, mask):
         total_count, group_sizes = drpm_util.size_parameters(
@@ -301,7 +304,7 @@ class RelaxedDifferentiableRandomPartition(drpm_util.PartitionParameters,
                                     stochastic=True)["partition"]
 
     def _sample_details(self, num_samples, seed, return_permutation, stochastic, counts=None):
-        log_weights, log_scores, temperature, mask = self._broadcast_parameters()
+        log_weights, log_scores, temperature, mask, valid = self._broadcast_parameters()
         scores_shape = tf.concat([[num_samples], tf.shape(log_scores)], 0)
         if counts is None:
             counts_seed, noise_seed = (seed_util.split_seed(seed, n=2, salt="DRPM")
@@ -326,17 +329,20 @@ class RelaxedDifferentiableRandomPartition(drpm_util.PartitionParameters,
         # (the counts sum to the number of real elements).
         partition = sort_partition(masks, perturbed, temperature, hard=self._hard_permutation,
                                    chunk_size=self._chunk_size, mask=mask)
-        # A temperature <= 0 known only at run time (a variable, a tf.function
-        # argument) gives NaN rather than plausible partitions with wrong
-        # gradients; `validate_args=True` makes it an error.
-        partition = tf.where(temperature[..., tf.newaxis, tf.newaxis] > 0, partition,
-                             tf.constant(np.nan, partition.dtype))
-        details = dict(partition=tf.cast(partition, self.dtype), counts=counts,
-                       perturbed_log_scores=perturbed)
+        # A temperature <= 0 or a non-finite log-weight or log-score of a real
+        # element known only at run time (a variable, a tf.function argument)
+        # gives NaN rather than plausible partitions with wrong gradients;
+        # `validate_args=True` makes it an error.
+        valid = valid & (temperature > 0)
+        details = dict(
+            partition=tf.cast(drpm_util.nan_unless_valid(partition, valid, 2), self.dtype),
+            counts=drpm_util.nan_unless_valid(counts, valid, 1),
+            perturbed_log_scores=drpm_util.nan_unless_valid(perturbed, valid, 1))
         if return_permutation:
+            permutation = neural_sort(
+                perturbed, temperature, hard=self._hard_permutation, mask=mask)
             details["permutation"] = tf.cast(
-                neural_sort(perturbed, temperature, hard=self._hard_permutation, mask=mask),
-                self.dtype)
+                drpm_util.nan_unless_valid(permutation, valid, 2), self.dtype)
         return details
 
     def _log_prob(self, partition):
@@ -348,5 +354,6 @@ class RelaxedDifferentiableRandomPartition(drpm_util.PartitionParameters,
     def _parameter_control_dependencies(self, is_init):
         if not self.validate_args:
             return []
-        return (drpm_util.finite_assertions(self._log_weights, self._log_scores, is_init)
+        return (drpm_util.finite_assertions(
+            self._log_weights, self._log_scores, is_init, self._mask)
                 + drpm_util.temperature_checks(self._temperature, is_init))

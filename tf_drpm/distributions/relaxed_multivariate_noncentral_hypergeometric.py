@@ -57,6 +57,10 @@ class RelaxedMultivariateNoncentralHypergeometric(
     `tf_drpm.ops.mvhg_tilted_log_pmfs`). Gradients do not flow through the
     choice of the integer `r` at which later conditionals are evaluated.
 
+    Invalid parameters known only at run time (as for `MVHG`, and a
+    `temperature <= 0`) give NaN counts and encodings for the batch members
+    concerned, or an error with `validate_args=True`.
+
     `log_prob` is not defined (relaxed samples have no tractable density):
     `exact.log_prob(counts)` is the exact MVHG log-pmf of integer counts, the
     law of the forward value when `hard=True`. `mean()` is the exact MVHG

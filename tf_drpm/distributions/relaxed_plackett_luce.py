@@ -62,6 +62,12 @@ class RelaxedPlackettLuce(tfd.AutoCompositeTensorDistribution):
     `mode()` is the exact descending sort permutation of `log_scores`, the
     mode of the hard samples.
 
+    Invalid values known only at run time (a non-finite log-score or a
+    temperature <= 0 in a variable or a `tf.function` argument) escape the
+    static checks: the samples, `mode()` and `noiseless_permutation()` of
+    that batch member are NaN (never a plausible permutation), or, with
+    `validate_args=True`, an error names the argument.
+
     #### Examples
 
     ```python
@@ -182,7 +188,9 @@ class RelaxedPlackettLuce(tfd.AutoCompositeTensorDistribution):
         `exp(log_scores - max(log_scores))`, the same distribution (scale
         invariance) without overflow.
         """
-        log_scores, _ = self._broadcast_parameters()
+        log_scores = tf.broadcast_to(
+            tf.convert_to_tensor(self._log_scores),
+            tf.concat([self.batch_shape_tensor(), tf.shape(self._log_scores)[-1:]], 0))
         scores = tf.exp(log_scores - tf.reduce_max(log_scores, axis=-1, keepdims=True))
         return tfd.PlackettLuce(scores, validate_args=self.validate_args,
                                 allow_nan_stats=self.allow_nan_stats)
@@ -203,7 +211,14 @@ class RelaxedPlackettLuce(tfd.AutoCompositeTensorDistribution):
         return tf.stack([n, n])
 
     def _broadcast_parameters(self):
-        """Returns `log_scores` `[B..., n]` and `temperature` `[B...]`."""
+        """Returns `log_scores` `[B..., n]`, `temperature` `[B...]` and `valid`
+        `[B...]`.
+
+        A member is not `valid` if a log-score is not finite or the
+        temperature is not positive (values known only at run time escape the
+        static checks); its parameters are replaced by `(0, 1)` before any
+        other op, and its values are NaN (`_nan_unless_valid`).
+        """
         log_scores = tf.convert_to_tensor(self._log_scores)
         temperature = tf.convert_to_tensor(self._temperature)
         batch_shape = self.batch_shape_tensor()
@@ -211,15 +226,25 @@ class RelaxedPlackettLuce(tfd.AutoCompositeTensorDistribution):
         log_scores = tf.broadcast_to(
             log_scores, tf.concat([batch_shape, [n]], axis=0))
         temperature = tf.broadcast_to(temperature, batch_shape)
-        return log_scores, temperature
+        valid = tf.reduce_all(tf.math.is_finite(log_scores), axis=-1) & (temperature > 0)
+        log_scores = tf.where(valid[..., tf.newaxis], log_scores, tf.zeros_like(log_scores))
+        temperature = tf.where(valid, temperature, tf.ones_like(temperature))
+        return log_scores, temperature, valid
+
+    @staticmethod
+    def _nan_unless_valid(permutation, valid):
+        """`permutation` `[..., B..., n, n]`, NaN for the members not `valid` `[B...]`."""
+        return tf.where(valid[..., tf.newaxis, tf.newaxis], permutation,
+                        tf.constant(np.nan, permutation.dtype))
 
     def _sample_n(self, n, seed=None):
-        log_scores, temperature = self._broadcast_parameters()
+        log_scores, temperature, valid = self._broadcast_parameters()
         sample_shape = tf.concat([[n], tf.shape(log_scores)], axis=0)
         seed = seed_util.sanitize_seed(seed, salt="RelaxedPlackettLuce")
         noise = sample_gumbel(sample_shape, seed=seed, dtype=self.dtype)
         perturbed = log_scores + noise                     # [n, B..., n]
-        return neural_sort(perturbed, temperature, hard=self._hard)
+        return self._nan_unless_valid(
+            neural_sort(perturbed, temperature, hard=self._hard), valid)
 
     def noiseless_permutation(self, name="noiseless_permutation"):
         """The relaxed sort of `log_scores` without noise, `[B..., n, n]`.
@@ -227,8 +252,9 @@ class RelaxedPlackettLuce(tfd.AutoCompositeTensorDistribution):
         Deterministic; with `hard=True` it is `mode()`. Not a sample.
         """
         with self._name_and_control_scope(name):
-            log_scores, temperature = self._broadcast_parameters()
-            return neural_sort(log_scores, temperature, hard=self._hard)
+            log_scores, temperature, valid = self._broadcast_parameters()
+            return self._nan_unless_valid(
+                neural_sort(log_scores, temperature, hard=self._hard), valid)
 
     def _log_prob(self, x):
         raise NotImplementedError(
@@ -238,8 +264,8 @@ class RelaxedPlackettLuce(tfd.AutoCompositeTensorDistribution):
             "`tf_drpm.ops.plackett_luce_log_prob(log_scores, p)`.")
 
     def _mode(self):
-        log_scores, _ = self._broadcast_parameters()
-        return hard_sort_permutation(log_scores)
+        log_scores, _, valid = self._broadcast_parameters()
+        return self._nan_unless_valid(hard_sort_permutation(log_scores), valid)
 
     def _parameter_control_dependencies(self, is_init):
         if not self.validate_args:

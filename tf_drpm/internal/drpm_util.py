@@ -13,10 +13,12 @@ __all__ = [
     "check_static_arguments",
     "concat_shapes",
     "finite_assertions",
+    "nan_unless_valid",
     "parameter_properties",
-    "real_log_scores",
+    "safe_parameters",
     "size_parameters",
     "temperature_checks",
+    "valid_parameters",
 ]
 
 
@@ -41,29 +43,104 @@ def check_static_arguments(log_weights, log_scores, mask):
         if rank is not None and value.shape[-1] < 1:
             raise ValueError(
                 f"`{arg_name}` needs {what} >= 1. Received: {arg_name}.shape={value.shape}")
-        if not dtype_util.is_ref(value):
-            static = tf.get_static_value(value)
-            if static is not None and not np.all(np.isfinite(static)):
-                raise ValueError(
-                    f"`{arg_name}` must be finite. Received: {arg_name}={static}")
+    _check_static_finite(log_weights, "log_weights")
+    _check_static_finite(log_scores, "log_scores", mask)
 
 
-def finite_assertions(log_weights, log_scores, is_init):
-    """Run-time checks (`validate_args`) that the log-weights and log-scores are finite."""
+def _check_static_finite(value, arg_name, mask=None):
+    """Raises `ValueError` if `value` is statically known and not finite.
+
+    With a `mask` only the real elements count (padded entries may hold any
+    value); if the mask is not statically known the check is left to run
+    time (NaN, or an error with `validate_args=True`).
+    """
+    if dtype_util.is_ref(value):
+        return
+    static = tf.get_static_value(value)
+    if static is None:
+        return
+    finite = np.isfinite(static)
+    if mask is not None:
+        static_mask = None if dtype_util.is_ref(mask) else tf.get_static_value(mask)
+        if static_mask is None:
+            return
+        finite = finite | ~np.asarray(static_mask, bool)
+    if not np.all(finite):
+        where = " (at real elements)" if mask is not None else ""
+        raise ValueError(
+            f"`{arg_name}` must be finite{where}. Received: {arg_name}={static}")
+
+
+def finite_assertions(log_weights, log_scores, is_init, mask=None):
+    """Run-time checks (`validate_args`) that the log-weights and the log-scores
+    of the real elements are finite (padded entries may hold any value)."""
     assertions = []
-    for arg_name, value in (("log_weights", log_weights), ("log_scores", log_scores)):
-        if is_init != dtype_util.is_ref(value):
-            assertions.append(tf.debugging.assert_equal(
-                tf.reduce_all(tf.math.is_finite(value)), True,
-                message=f"`{arg_name}` must be finite."))
+    if is_init != dtype_util.is_ref(log_weights):
+        assertions.append(tf.debugging.assert_equal(
+            tf.reduce_all(tf.math.is_finite(log_weights)), True,
+            message="`log_weights` must be finite."))
+    scores_ref = dtype_util.is_ref(log_scores) or (mask is not None and dtype_util.is_ref(mask))
+    if is_init != scores_ref:
+        finite = tf.math.is_finite(tf.convert_to_tensor(log_scores))
+        if mask is not None:
+            finite = finite | ~tf.convert_to_tensor(mask, tf.bool)
+        assertions.append(tf.debugging.assert_equal(
+            tf.reduce_all(finite), True, message="`log_scores` must be finite."))
     return assertions
 
 
+def valid_parameters(log_weights, log_scores, mask):
+    """Which batch members have finite parameters (a bool `Tensor` `[B...]`).
+
+    Valid: every log-weight and the log-score of every real element (mask
+    True) is finite; padded entries may hold any value. Values known only at
+    run time (variables, `tf.function` arguments) escape the static checks:
+    the distributions compute with `safe_parameters` and return NaN for the
+    invalid members, never plausible partitions or probabilities.
+    """
+    finite_scores = tf.math.is_finite(log_scores)
+    if mask is not None:
+        finite_scores = finite_scores | ~tf.convert_to_tensor(mask, tf.bool)
+    return (tf.reduce_all(tf.math.is_finite(log_weights), axis=-1)
+            & tf.reduce_all(finite_scores, axis=-1))
+
+
+def safe_parameters(log_weights, log_scores, mask, dtype):
+    """`(log_weights, log_scores, valid)` in `dtype`, safe to compute with.
+
+    `valid` `[B...]` is `valid_parameters`; the log-weights and log-scores of
+    the invalid members, and the log-scores of padded elements, are replaced
+    by 0 before any other op (so no NaN reaches values or gradients of the
+    real entries). The parameters are broadcast to the batch shape of `valid`.
+    """
+    log_weights = tf.cast(tf.convert_to_tensor(log_weights), dtype)
+    log_scores = tf.cast(tf.convert_to_tensor(log_scores), dtype)
+    valid = valid_parameters(log_weights, log_scores, mask)
+    keep_scores = valid[..., tf.newaxis]
+    if mask is not None:
+        keep_scores = keep_scores & tf.convert_to_tensor(mask, tf.bool)
+    log_weights = tf.where(valid[..., tf.newaxis], log_weights, tf.zeros_like(log_weights))
+    log_scores = tf.where(keep_scores, log_scores, tf.zeros_like(log_scores))
+    return log_weights, log_scores, valid
+
+
+def nan_unless_valid(values, valid, event_ndims):
+    """`values` `[..., B..., E...]` with NaN where `valid` `[B...]` is False.
+
+    `event_ndims` is the number of trailing event dimensions `E` of `values`.
+    """
+    valid = tf.reshape(valid, tf.concat([tf.shape(valid), tf.ones([event_ndims], tf.int32)], 0))
+    return tf.where(valid, values, tf.constant(np.nan, values.dtype))
+
+
 def broadcast_parameters(batch_shape, log_weights, log_scores, mask, dtype):
-    """The parameters broadcast to `batch_shape`, in `dtype`.
+    """The parameters broadcast to `batch_shape`, in `dtype`, safe to compute with.
 
     Returns `log_weights` `[B..., K]`, `log_scores` `[B..., n]` (0 at padded
-    elements) and `mask` `[B..., n]` or None.
+    elements), `mask` `[B..., n]` or None, and `valid` `[B...]`: the
+    parameters of the members that are not `valid` (a non-finite log-weight
+    or log-score of a real element) are replaced by zeros (see
+    `safe_parameters`).
     """
     num_subsets = int(log_weights.shape[-1])
     num_elements = int(log_scores.shape[-1])
@@ -72,9 +149,8 @@ def broadcast_parameters(batch_shape, log_weights, log_scores, mask, dtype):
                                   tf.concat([batch_shape, [num_subsets]], 0))
     log_scores = tf.broadcast_to(tf.cast(tf.convert_to_tensor(log_scores), dtype), scores_shape)
     mask = dtype_util.element_mask(mask, scores_shape)
-    if mask is not None:
-        log_scores = tf.where(mask, log_scores, tf.zeros_like(log_scores))
-    return log_weights, log_scores, mask
+    log_weights, log_scores, valid = safe_parameters(log_weights, log_scores, mask, dtype)
+    return log_weights, log_scores, mask, valid
 
 
 def size_parameters(mask, num_subsets, num_elements, dtype):
@@ -88,14 +164,6 @@ def size_parameters(mask, num_subsets, num_elements, dtype):
         return n, tf.fill([num_subsets], n)
     num_real = tf.reduce_sum(tf.cast(mask, dtype), axis=-1)  # [B...]
     return num_real, num_real[..., tf.newaxis] * tf.ones([num_subsets], dtype)
-
-
-def real_log_scores(log_scores, mask, dtype):
-    """`log_scores` in `dtype`, 0 at padded elements."""
-    log_scores = tf.cast(tf.convert_to_tensor(log_scores), dtype)
-    if mask is None:
-        return log_scores
-    return tf.where(mask, log_scores, tf.zeros_like(log_scores))
 
 
 def concat_shapes(first, second):

@@ -9,8 +9,10 @@ from tf_drpm.internal import dtype_util
 __all__ = [
     "check_static_arguments",
     "counts_assertions",
+    "finite_log_weights",
     "nan_unless_valid",
     "parameter_assertions",
+    "safe_log_weights",
     "safe_parameters",
     "static_max_count",
     "valid_parameters",
@@ -176,6 +178,22 @@ def safe_parameters(total_count, group_sizes, valid):
     """`(total_count, group_sizes)` with invalid batch members replaced by zeros."""
     return (tf.where(valid, total_count, tf.zeros_like(total_count)),
             tf.where(valid[..., tf.newaxis], group_sizes, tf.zeros_like(group_sizes)))
+
+
+def finite_log_weights(log_weights):
+    """Which batch members have finite `log_weights` `[..., K]` (bool `[...]`).
+
+    Non-finite log-weights known only at run time escape the static checks:
+    the ops compute with `safe_log_weights` and return NaN for those members.
+    """
+    return tf.reduce_all(tf.math.is_finite(log_weights), axis=-1)
+
+
+def safe_log_weights(log_weights, valid):
+    """`log_weights` `[..., K]` with the members not `valid` `[...]` set to 0
+    (before any other op, so no NaN reaches the values or gradients of the
+    others)."""
+    return tf.where(valid[..., tf.newaxis], log_weights, tf.zeros_like(log_weights))
 
 
 def nan_unless_valid(values, valid):

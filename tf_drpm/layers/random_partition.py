@@ -10,6 +10,7 @@ from tf_drpm.distributions.relaxed_differentiable_random_partition import (
 )
 from tf_drpm.internal import arg_util
 from tf_drpm.internal import distribute_util
+from tf_drpm.internal import drpm_util
 from tf_drpm.internal import dtype_util
 from tf_drpm.ops.neural_sort import descending_order
 from tf_drpm.ops.plackett_luce_log_prob import ranked_log_prob
@@ -44,6 +45,24 @@ class RandomPartition(keras.layers.Layer):
     drawn for the real elements, padded elements belong to no subset
     (all-zero columns), and the partition of the real elements has exactly
     the law of the unpadded model (see `tf_drpm.distributions.DRPM`).
+
+    Training and inference follow Keras' semantics (as `Dropout` and
+    `GaussianNoise`): in training (`fit`, `training=True`) a stochastic layer
+    draws a new partition on every call; at inference (`predict`,
+    `evaluate`, `training=False`) it returns the deterministic partition
+    without Gumbel noise (`RelaxedDRPM.noiseless_partition`: the
+    highest-scoring elements fill the first subsets, sized by the sequential
+    mode of the sizes), so predictions do not change from call to call or
+    after saving and loading, unless `sample_at_inference=True`. A call
+    without `training` outside a model (`training=None`) samples, as in
+    training.
+
+    Invalid inputs: a non-finite log-weight, or log-score of a real element
+    (padded entries may hold any value, `-inf`, `+inf` and NaN included),
+    makes every output of that batch member NaN (never a plausible
+    partition), or, with `validate_args=True`, an error that names the input.
+    The padded entries are replaced before any op, so the values and
+    gradients of the real elements are those of the unpadded set.
 
     Under a mixed-precision policy (`mixed_float16`, `mixed_bfloat16`) the
     partition is sampled in float32 and cast to the compute dtype (its 0/1
@@ -87,9 +106,12 @@ class RandomPartition(keras.layers.Layer):
     Args:
         temperature: Positive float, the initial temperature. Default `1.0`.
         hard: Bool; straight-through exact partitions. Default `True`.
-        stochastic: Bool; Gumbel noise on every call. `False` gives the
-            deterministic partition without noise
+        stochastic: Bool; Gumbel noise on every call in training. `False`
+            gives the deterministic partition without noise
             (`RelaxedDRPM.noiseless_partition`). Default `True`.
+        sample_at_inference: Bool; with `stochastic`, sample at inference
+            (`training=False`: `predict`, `evaluate`) too, instead of the
+            noiseless partition. Default `False`.
         hard_permutation: Optional bool overriding `hard` for the ordering
             stage (e.g. hard sizes with a soft permutation). Default `None`.
         return_details: Bool; if `True` the layer returns a dict (see below).
@@ -109,8 +131,10 @@ class RandomPartition(keras.layers.Layer):
             `partition_global_batch`.
         validate_args: Bool; run-time checks of the inputs and of the
             temperature weight (e.g. assigned a value <= 0 by a callback), as
-            `validate_args` of `tf_drpm.distributions.RelaxedDRPM`. Without them a
-            temperature <= 0 gives NaN partitions. Default `False`.
+            `validate_args` of `tf_drpm.distributions.RelaxedDRPM`: an error
+            for a non-finite `log_weights` or `log_scores` (of a real
+            element) or a temperature <= 0. Without them these give NaN
+            outputs. Default `False`.
         **kwargs: Base layer keyword arguments.
 
     Call arguments:
@@ -126,8 +150,13 @@ class RandomPartition(keras.layers.Layer):
         temperature: Optional positive float (or scalar tensor) used instead
             of the temperature weight for this call (e.g. a fixed evaluation
             temperature). Default `None`.
-        stochastic: Optional bool overriding the layer's `stochastic` for
-            this call (e.g. noise in training only). Default `None`.
+        stochastic: Optional bool: sample (`True`) or return the noiseless
+            partition (`False`) in this call, whatever `training` and the
+            layer's `stochastic` say. Default `None`: the layer's
+            `stochastic`, in training (or with `sample_at_inference`).
+        training: Optional bool; `False` (inference) gives the noiseless
+            partition unless `sample_at_inference=True`. Set by Keras
+            (`fit`, `predict`, `evaluate`). Default `None`: as in training.
 
     Returns:
         The partition `[batch, K, n]`, or with `return_details=True` a dict
@@ -170,7 +199,7 @@ class RandomPartition(keras.layers.Layer):
     def __init__(self, temperature=1.0, hard=True, stochastic=True, hard_permutation=None,
                  return_details=False, exact_log_prob=False, seed=None,
                  partition_global_batch=False, global_batch_noise=False, validate_args=False,
-                 **kwargs):
+                 sample_at_inference=False, **kwargs):
         super().__init__(**kwargs)
         if (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
                 or not math.isfinite(temperature) or temperature <= 0):
@@ -180,6 +209,8 @@ class RandomPartition(keras.layers.Layer):
         self.initial_temperature = float(temperature)
         self.hard = arg_util.check_bool(hard, "hard")
         self.stochastic = arg_util.check_bool(stochastic, "stochastic")
+        self.sample_at_inference = arg_util.check_bool(
+            sample_at_inference, "sample_at_inference")
         self.hard_permutation = arg_util.check_bool(
             hard_permutation, "hard_permutation", allow_none=True)
         self.return_details = arg_util.check_bool(return_details, "return_details")
@@ -206,7 +237,8 @@ class RandomPartition(keras.layers.Layer):
             trainable=False,
         )
 
-    def call(self, inputs, mask=None, counts=None, temperature=None, stochastic=None):
+    def call(self, inputs, mask=None, counts=None, temperature=None, stochastic=None,
+             training=None):
         _check_two_inputs(inputs, "inputs")
         if isinstance(mask, (list, tuple)):
             mask = mask[1]  # Keras passes the inputs' masks: the log-scores' one.
@@ -222,7 +254,8 @@ class RandomPartition(keras.layers.Layer):
             temperature = self.temperature
         temperature = tf.cast(tf.convert_to_tensor(temperature), log_scores.dtype)
         if stochastic is None:
-            stochastic = self.stochastic
+            # Keras semantics: noise in training; at inference only if asked.
+            stochastic = self.stochastic and (training is not False or self.sample_at_inference)
         batch = None
         if self.partition_global_batch and distribute_util.replica_context() is not None:
             # The set of every replica's elements: gather, sample it, keep ours.
@@ -255,6 +288,10 @@ class RandomPartition(keras.layers.Layer):
                 counts = gather_rows(tf.convert_to_tensor(counts))
             log_weights = gather_rows(log_weights)
             log_scores = rows.gather(log_scores, axis=0)
+        # Non-finite inputs: computed as zeros (padded entries: always), NaN
+        # outputs for their batch members (or an error with validate_args).
+        log_weights, log_scores, mask, valid = _safe_inputs(
+            log_weights, log_scores, mask, self.validate_args)
         drpm = RelaxedDifferentiableRandomPartition(
             log_weights, log_scores, temperature, hard=self.hard,
             hard_permutation=self.hard_permutation, mask=mask, validate_args=self.validate_args)
@@ -274,7 +311,8 @@ class RandomPartition(keras.layers.Layer):
             return tf.nest.map_structure(lambda v: rows.take_local(v, axis=0), outputs)
 
         if not self.return_details:
-            return own_rows(tf.cast(own_elements(details["partition"]), output_dtype))
+            partition = _nan_unless_valid(details["partition"], valid)
+            return own_rows(tf.cast(own_elements(partition), output_dtype))
         exact = drpm.exact
         hard_counts = tf.round(details["counts"])
         outputs = {
@@ -289,6 +327,7 @@ class RandomPartition(keras.layers.Layer):
         if self.exact_log_prob:
             outputs["log_prob"] = exact.log_prob(
                 tf.stop_gradient(tf.round(details["partition"])))
+        outputs = {key: _nan_unless_valid(value, valid) for key, value in outputs.items()}
         return own_rows(outputs)
 
     def compute_mask(self, inputs, mask=None):
@@ -327,6 +366,7 @@ class RandomPartition(keras.layers.Layer):
             "partition_global_batch": self.partition_global_batch,
             "global_batch_noise": self.global_batch_noise,
             "validate_args": self.validate_args,
+            "sample_at_inference": self.sample_at_inference,
         }
         return {**base_config, **config}
 
@@ -354,6 +394,40 @@ def _check_two_inputs(inputs, arg_name):
     raise ValueError(
         "`RandomPartition` expects a list of two inputs [log_weights, log_scores] "
         f"(shapes [batch, K] and [batch, n]). Received: {arg_name}={description}")
+
+
+def _safe_inputs(log_weights, log_scores, mask, validate_args):
+    """`(log_weights, log_scores, mask, valid)`, safe to compute with.
+
+    `valid` `[batch]` is False for a batch member with a non-finite log-weight
+    or log-score of a real element. The log-scores of padded elements and the
+    non-finite parameters are replaced by 0 before any other op (the shapes
+    are kept), so the layer computes finite values whose gradients reach
+    only the real entries; `_nan_unless_valid` then makes the outputs of
+    the invalid members NaN. With `validate_args` they are an error instead.
+    """
+    if mask is not None:
+        mask = tf.broadcast_to(tf.convert_to_tensor(mask, tf.bool), tf.shape(log_scores))
+    if validate_args:
+        with tf.control_dependencies(drpm_util.finite_assertions(
+                log_weights, log_scores, is_init=True, mask=mask)):
+            log_scores = tf.identity(log_scores)
+    finite_weights = tf.reduce_all(tf.math.is_finite(log_weights), axis=-1)
+    finite_scores = tf.math.is_finite(log_scores)
+    if mask is not None:
+        finite_scores = finite_scores | ~mask
+    valid = finite_weights & tf.reduce_all(finite_scores, axis=-1)
+    log_weights = tf.where(finite_weights[..., tf.newaxis], log_weights,
+                           tf.zeros_like(log_weights))
+    keep = tf.math.is_finite(log_scores) if mask is None else mask & finite_scores
+    log_scores = tf.where(keep, log_scores, tf.zeros_like(log_scores))
+    return log_weights, log_scores, mask, valid
+
+
+def _nan_unless_valid(value, valid):
+    """`value` `[batch, ...]` with NaN for the batch members not `valid` `[batch]`."""
+    event_ndims = value.shape.rank - valid.shape.rank
+    return drpm_util.nan_unless_valid(value, valid, event_ndims)
 
 
 def _sorted_order_log_prob(log_scores, perturbed_log_scores, mask=None):

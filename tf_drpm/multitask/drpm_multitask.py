@@ -45,6 +45,10 @@ class DRPMMultitask(_MultitaskModel):
         hard_permutation: Python bool; straight-through hard permutation
             (exact masks) instead of the soft one.
         stochastic: Python bool; Gumbel noise in the DRPM (off in the paper).
+        sample_at_inference: Python bool; with `stochastic`, the partition
+            is sampled at evaluation too (`training=False`), as it always was
+            in this model. `False` evaluates with the noiseless partition.
+            Default `True`.
         seed: Optional int seed of the partition layer (stochastic only).
         fixed_sizes: Optional tuple of `T` ints summing to `d`: frozen subset
             sizes (only the feature order is learnt; an ablation of the
@@ -90,6 +94,7 @@ class DRPMMultitask(_MultitaskModel):
         seed=None,
         fixed_sizes=None,
         size_warmup_steps=0,
+        sample_at_inference=True,
         **kwargs,
     ):
         if not regularization_weight >= 0:
@@ -118,6 +123,7 @@ class DRPMMultitask(_MultitaskModel):
             stochastic=stochastic,
             seed=seed,
             fixed_sizes=fixed_sizes,
+            sample_at_inference=sample_at_inference,
             name="task_partition",
         )
 
@@ -188,6 +194,7 @@ class DRPMMultitask(_MultitaskModel):
             "regularization_weight": self.regularization_weight,
             "hard_permutation": p.hard_permutation,
             "stochastic": p.stochastic,
+            "sample_at_inference": p.sample_at_inference,
             "seed": p.seed,
             "fixed_sizes": p.fixed_sizes,
             "size_warmup_steps": self.size_warmup_steps,

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from tf_drpm.internal import arg_util
 from tf_drpm.layers.random_partition import RandomPartition
 
 __all__ = ["TaskPartition"]
@@ -65,8 +66,13 @@ class TaskPartition(keras.layers.Layer):
         evaluation_temperature: Optional positive float used when
             `training=False`.
         hard_permutation: Python bool, straight-through hard permutation.
-        stochastic: Python bool, add Gumbel noise (samples instead of the
-            deterministic relaxed mode).
+        stochastic: Python bool, add Gumbel noise in training (samples
+            instead of the deterministic relaxed mode). At inference
+            (`training=False`: `predict`, `evaluate`) the partition is the
+            noiseless one unless `sample_at_inference=True`, as for
+            `RandomPartition`.
+        sample_at_inference: Python bool; with `stochastic`, sample at
+            inference too. Default `False`.
         seed: Optional int, seed of the layer's `keras.random.SeedGenerator`
             (draws the Gumbel noise when `stochastic=True`; under a
             `tf.distribute` strategy the noise of an example depends on the
@@ -111,6 +117,7 @@ class TaskPartition(keras.layers.Layer):
         fixed_sizes=None,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        sample_at_inference=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -159,6 +166,8 @@ class TaskPartition(keras.layers.Layer):
         )
         self.hard_permutation = bool(hard_permutation)
         self.stochastic = bool(stochastic)
+        self.sample_at_inference = arg_util.check_bool(
+            sample_at_inference, "sample_at_inference")
         self.seed = seed
         self.fixed_sizes = fixed_sizes
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -167,6 +176,7 @@ class TaskPartition(keras.layers.Layer):
             temperature=self.initial_temperature,
             hard=True,
             stochastic=self.stochastic,
+            sample_at_inference=self.sample_at_inference,
             hard_permutation=self.hard_permutation,
             return_details=True,
             seed=seed,
@@ -239,7 +249,8 @@ class TaskPartition(keras.layers.Layer):
                 log_scores.dtype,
             )
         details = self.random_partition(
-            [log_weights, log_scores], counts=sizes, temperature=temperature
+            [log_weights, log_scores], counts=sizes, temperature=temperature,
+            training=training,
         )
         # NeuralSort is row- but not column-stochastic, so soft entries can
         # exceed 1; clip to [0, 1] as the reference implementation does.
@@ -270,6 +281,7 @@ class TaskPartition(keras.layers.Layer):
             "evaluation_temperature": self.evaluation_temperature,
             "hard_permutation": self.hard_permutation,
             "stochastic": self.stochastic,
+            "sample_at_inference": self.sample_at_inference,
             "seed": self.seed,
             "fixed_sizes": self.fixed_sizes,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),

@@ -477,6 +477,8 @@ def mvhg_log_normalizer(total_count, group_sizes, log_weights, max_count=None,
         group_sizes = tf.convert_to_tensor(group_sizes, dtype=dtype)
         if max_count is None:
             max_count = _static_max_count(total_count)
+        finite = mvhg_util.finite_log_weights(log_weights)
+        log_weights = mvhg_util.safe_log_weights(log_weights, finite)
         (_, m, _, _, fft_length, log_tilt, log_pmfs) = _tilted_setup(
             total_count, group_sizes, log_weights, max_count)
         # P_theta(S_1 = t): one inverse FFT of the product of all spectra.
@@ -498,8 +500,9 @@ def mvhg_log_normalizer(total_count, group_sizes, log_weights, max_count=None,
                                                    a), axis=-1) +
                   log_mass)
         # Invalid parameters known only at run time: NaN, not a number.
+        valid = mvhg_util.valid_parameters(n, m, tf.get_static_value(max_count)) & finite
         result = mvhg_util.nan_unless_valid(
-            result, mvhg_util.valid_parameters(n, m, tf.get_static_value(max_count)))
+            result, tf.broadcast_to(valid, tf.shape(result)))
         return tf.cast(result, dtype)
 
 
@@ -555,8 +558,9 @@ def mvhg_mean(total_count, group_sizes, log_weights, max_count=None,
         n = tf.broadcast_to(n, batch_shape)
         length = int(tf.get_static_value(max_count)) + 1
         # Invalid parameters known only at run time: computed as zeros, NaN at the end.
-        valid = mvhg_util.valid_parameters(n, m, length - 1)
+        valid = mvhg_util.valid_parameters(n, m, length - 1) & mvhg_util.finite_log_weights(a)
         n, m = mvhg_util.safe_parameters(n, m, valid)
+        a = mvhg_util.safe_log_weights(a, valid)
         fft_length = mvhg_fft_length(length - 1)
         log_tilt = mvhg_log_tilt(n, m, a)
         pmfs = tf.exp(_tilted_binomial_log_pmfs(m, a, log_tilt, fft_length))

@@ -79,8 +79,9 @@ def mvhg_sequential_sample(total_count,
       encodings: `Tensor` `[S, ..., K, L]`, row `k` the (relaxed) one-hot of
         `n_k`.
       Both are NaN for a batch member whose `N` is not an integer in
-      `[0, sum_k m_k]` (or whose `m_k` are not non-negative integers): such
-      values, known only at run time, escape the static checks.
+      `[0, sum_k m_k]`, whose `m_k` are not non-negative integers or whose
+      log-weights are not finite: such values, known only at run time,
+      escape the static checks.
 
     Raises:
       ValueError: If `temperature` is statically known and not positive.
@@ -107,8 +108,9 @@ def mvhg_sequential_sample(total_count,
         dtype = log_weights.dtype
         total_count = tf.convert_to_tensor(total_count, dtype=dtype)
         group_sizes = tf.convert_to_tensor(group_sizes, dtype=dtype)
-        temperature = tf.convert_to_tensor(temperature, dtype=dtype)
+        # Before the conversion: a variable is checked at run time (NaN).
         arg_util.check_static_positive(temperature, "temperature")
+        temperature = tf.convert_to_tensor(temperature, dtype=dtype)
         num_groups = tf.compat.dimension_value(log_weights.shape[-1])
         if num_groups is None:
             num_groups = tf.compat.dimension_value(group_sizes.shape[-1])
@@ -129,10 +131,13 @@ def mvhg_sequential_sample(total_count,
         a = tf.reshape(tf.broadcast_to(tf.cast(log_weights, tf.float64), full),
                        [-1, num_groups])                               # [B, K]
         tau = flat(tf.cast(temperature, tf.float64), batch_shape)      # [B]
-        tau = tau[:, tf.newaxis, tf.newaxis]                           # [B,1,1]
         # Invalid parameters known only at run time: computed as zeros, NaN at the end.
-        valid = mvhg_util.valid_parameters(n, m, length - 1)           # [B]
+        valid = (mvhg_util.valid_parameters(n, m, length - 1)
+                 & mvhg_util.finite_log_weights(a) & (tau > 0.))       # [B]
         n, m = mvhg_util.safe_parameters(n, m, valid)
+        a = mvhg_util.safe_log_weights(a, valid)
+        tau = tf.where(valid, tau, tf.ones_like(tau))
+        tau = tau[:, tf.newaxis, tf.newaxis]                           # [B,1,1]
 
         # Unbatched sizes [K] stay unbroadcast (log C(m, j) computed once).
         if group_sizes.shape.rank == 1:
