@@ -146,52 +146,66 @@ def _first_inputs(*datasets):
         "run?): build the model in `model_fn`, e.g. with model.build(shape).")
 
 
+_CompileOptions = collections.namedtuple(
+    "_CompileOptions", ["optimizer", "jit_compile", "steps_per_execution", "kwargs"])
+
+
 @gin.configurable("train", denylist=["model_dir"])
 def train(model_dir,
+          # What is trained: the family's builders (see the module docstring).
           model_fn=gin.REQUIRED,
           data_fn=gin.REQUIRED,
           optimizer=None,
+          callbacks_fn=None,
+          extra_callbacks=(),
+          evaluate_fn=None,
+          # How long, where and from which seed.
           epochs=1,
           strategy="default",
           seed=0,
           deterministic=True,
-          callbacks_fn=None,
-          extra_callbacks=(),
-          evaluate_fn=None,
+          # Passed on to Keras (`compile`, `fit`) and to the run directory.
           compile_kwargs=None,
           jit_compile=False,
           steps_per_execution=1,
           validation_freq=1,
+          verbose="auto",
           tensorboard=True,
-          max_checkpoints_to_keep=2,
-          verbose="auto"):
+          max_checkpoints_to_keep=2):
     """Builds, trains (resuming if possible), evaluates and writes a run.
+
+    The steps: build the model and its optimizer under the strategy, restore
+    the newest committed checkpoint, fit the remaining epochs, evaluate and
+    write the results (`_Run`).
 
     Args:
         model_dir: run directory (created). Rerunning with the same directory
             resumes from its last finished epoch.
+
         model_fn: `() -> keras.Model`, called under `strategy.scope()`.
         data_fn: `(initial_epoch, epochs, seed) -> TrainData` (or a bare
             training dataset).
         optimizer: optimizer class or factory called under the scope with no
             arguments (bind its hyper-parameters with gin), e.g.
             `@keras.optimizers.AdamW`. Defaults to `keras.optimizers.Adam`.
+        callbacks_fn: optional `(model) -> list of callbacks`, called with
+            `model_dir=` too if it has that parameter.
+        extra_callbacks: Keras callbacks run after the checkpoint callback.
+        evaluate_fn: optional `(model, model_dir) -> dict` run after training.
+
         epochs: total number of epochs.
         strategy: strategy name for `trainers.core.strategy.get_strategy`, or a
             `tf.distribute.Strategy`.
         seed: seed for Python/NumPy/TF/Keras and passed to `data_fn`.
         deterministic: enable TensorFlow op determinism.
-        callbacks_fn: optional `(model) -> list of callbacks`, called with
-            `model_dir=` too if it has that parameter.
-        extra_callbacks: Keras callbacks run after the checkpoint callback.
-        evaluate_fn: optional `(model, model_dir) -> dict` run after training.
+
         compile_kwargs: extra `model.compile` keyword arguments (loss, metrics).
         jit_compile: passed to `model.compile`.
         steps_per_execution: passed to `model.compile`.
         validation_freq: passed to `fit`.
+        verbose: `fit` verbosity ("auto" shows the progress bar).
         tensorboard: write TensorBoard logs under `model_dir/tensorboard`.
         max_checkpoints_to_keep: number of epoch weight files kept.
-        verbose: `fit` verbosity ("auto" shows the progress bar).
 
     Returns:
         A `TrainResult(model, history, results, model_dir, initial_epoch,
@@ -204,6 +218,31 @@ def train(model_dir,
         ClusterError: if a worker of a multi-worker cluster fails (the message
             says how to resume).
     """
+    extra_callbacks = _check_arguments(model_dir, epochs, optimizer, extra_callbacks)
+    run = _Run(model_dir, strategy, seed, deterministic)
+    # One writer per run directory (re-entrant: the CLI holds it already); a
+    # non-chief worker takes no lock and writes to its temporary directory.
+    with run_directory.WorkerOutput(), run_directory.RunLock(model_dir):
+        data = run.start(data_fn, epochs)
+        model, initial_epoch, checkpoint = run.build_and_restore(
+            model_fn, _CompileOptions(optimizer, jit_compile, steps_per_execution,
+                                      compile_kwargs),
+            data, max_checkpoints_to_keep)
+        callbacks = run.callbacks(model, callbacks_fn, checkpoint, tensorboard,
+                                  extra_callbacks)
+        run.write_operative_config()  # the builders have run
+        if initial_epoch < epochs:
+            run.fit(model, data, callbacks, checkpoint, initial_epoch, epochs,
+                    validation_freq, verbose)
+        history = checkpoint.history
+        results = dict(evaluate_fn(model, model_dir)) if evaluate_fn is not None else {}
+        run.write_results(model, initial_epoch, epochs, history, results)
+        return TrainResult(model, history, results, model_dir, initial_epoch, run.strategy)
+
+
+def _check_arguments(model_dir, epochs, optimizer, extra_callbacks):
+    """Raises `ValueError` on an invalid argument of `train`; returns the
+    extra callbacks as a list."""
     if not model_dir:
         raise ValueError(f"`model_dir` must be a directory path. Received: model_dir={model_dir!r}")
     if not isinstance(epochs, int) or epochs < 1:
@@ -221,94 +260,127 @@ def train(model_dir,
                 "`extra_callbacks` must be Keras callbacks (in gin: "
                 "`[@keras.callbacks.EarlyStopping()]`, with parentheses). "
                 f"Received: extra_callbacks={extra_callbacks!r}")
-    start = time.time()
-    set_seeds(seed, deterministic)
-    if isinstance(strategy, str):
-        strategy_name = strategy
-        strategy = get_strategy(strategy)
-    else:
-        strategy_name = type(strategy).__name__
-    # One writer per run directory (re-entrant: the CLI holds it already); a
-    # non-chief worker takes no lock and writes to its temporary directory.
-    with run_directory.WorkerOutput(), run_directory.RunLock(model_dir):
-        os.makedirs(run_directory.output_path(model_dir), exist_ok=True)
-        write_text(os.path.join(model_dir, "config.gin"), gin.config_str())
+    return extra_callbacks
 
-        state = read_checkpoint_state(model_dir)
+
+class _Run:
+    """The steps of one `train` call, in order; they share its run directory,
+    strategy, seed and start time.
+
+    Creating it seeds everything and creates (or takes) the strategy.
+    """
+
+    def __init__(self, model_dir, strategy, seed, deterministic):
+        self.model_dir = model_dir
+        self.seed = seed
+        self.start_time = time.time()
+        set_seeds(seed, deterministic)
+        if isinstance(strategy, str):
+            self.strategy_name = strategy
+            self.strategy = get_strategy(strategy)
+        else:
+            self.strategy_name = type(strategy).__name__
+            self.strategy = strategy
+
+    def start(self, data_fn, epochs):
+        """Writes `config.gin` and returns the data of the epochs left to train."""
+        os.makedirs(run_directory.output_path(self.model_dir), exist_ok=True)
+        write_text(os.path.join(self.model_dir, "config.gin"), gin.config_str())
+        state = read_checkpoint_state(self.model_dir)
         initial_epoch = int(state["epoch"]) if state else 0
-        data = data_fn(initial_epoch=min(initial_epoch, epochs), epochs=epochs, seed=seed)
-        if not isinstance(data, TrainData):
-            data = TrainData(train=data)
+        data = data_fn(initial_epoch=min(initial_epoch, epochs), epochs=epochs, seed=self.seed)
+        return data if isinstance(data, TrainData) else TrainData(train=data)
 
-        with strategy.scope():
+    def build_and_restore(self, model_fn, compile_options, data, max_checkpoints_to_keep):
+        """Builds and compiles the model and its optimizer under the strategy
+        and restores the newest committed checkpoint into them.
+
+        Returns:
+            `(model, initial_epoch, checkpoint)`: the number of finished
+            epochs, and the checkpoint callback holding their history.
+        """
+        with self.strategy.scope():
             model = model_fn()
             if not getattr(model, "compiled", False):
-                make_optimizer = optimizer if optimizer is not None else keras.optimizers.Adam
-                model.compile(optimizer=make_optimizer(), jit_compile=jit_compile,
-                              steps_per_execution=steps_per_execution,
-                              **(compile_kwargs or {}))
+                make_optimizer = (compile_options.optimizer
+                                  if compile_options.optimizer is not None
+                                  else keras.optimizers.Adam)
+                model.compile(optimizer=make_optimizer(),
+                              jit_compile=compile_options.jit_compile,
+                              steps_per_execution=compile_options.steps_per_execution,
+                              **(compile_options.kwargs or {}))
             if not model.built:
                 model(_first_inputs(data.train, data.validation), training=False)
             if model.optimizer is not None and not model.optimizer.built:
                 model.optimizer.build(model.trainable_variables)
-            initial_epoch, history = restore(model, model_dir)
+            initial_epoch, history = restore(model, self.model_dir)
+        checkpoint = EpochCheckpoint(self.model_dir, history=history,
+                                     max_to_keep=max_checkpoints_to_keep)
+        return model, initial_epoch, checkpoint
 
+    def callbacks(self, model, callbacks_fn, checkpoint, tensorboard, extra_callbacks):
+        """The family's callbacks, the checkpoint, TensorBoard, then the extra
+        callbacks."""
         callbacks = []
         if callbacks_fn is not None:
             if "model_dir" in inspect.signature(callbacks_fn).parameters:
-                callbacks = list(callbacks_fn(model, model_dir=model_dir))
+                callbacks = list(callbacks_fn(model, model_dir=self.model_dir))
             else:
                 callbacks = list(callbacks_fn(model))
-        checkpoint = EpochCheckpoint(model_dir, history=history,
-                                     max_to_keep=max_checkpoints_to_keep)
         callbacks.append(checkpoint)
         if tensorboard:
             callbacks.append(ScalarSummaries(
-                run_directory.output_path(os.path.join(model_dir, "tensorboard"))))
+                run_directory.output_path(os.path.join(self.model_dir, "tensorboard"))))
         callbacks.extend(extra_callbacks)
-        write_text(os.path.join(model_dir, "operative_config.gin"),
+        return callbacks
+
+    def write_operative_config(self):
+        """Writes `operative_config.gin`: the parameters used so far."""
+        write_text(os.path.join(self.model_dir, "operative_config.gin"),
                    gin.operative_config_str())
 
+    def fit(self, model, data, callbacks, checkpoint, initial_epoch, epochs,
+            validation_freq, verbose):
+        """Trains epochs `initial_epoch .. epochs - 1`; a failed worker of a
+        multi-worker cluster raises `ClusterError`."""
         train_data = data.train
-        if (strategy.num_replicas_in_sync > 1 and data.steps_per_epoch
+        if (self.strategy.num_replicas_in_sync > 1 and data.steps_per_epoch
                 and isinstance(train_data, tf.data.Dataset)):
             # `fit` takes exactly the steps it needs; an endless stream keeps
             # the replicas' batch size static (tf.distribute cannot rule out a
             # short last batch of a finite dataset), which set models need.
             train_data = train_data.repeat()
-        if initial_epoch < epochs:
-            try:
-                model.fit(train_data, validation_data=data.validation, epochs=epochs,
-                          initial_epoch=initial_epoch, steps_per_epoch=data.steps_per_epoch,
-                          validation_steps=data.validation_steps,
-                          validation_freq=validation_freq, callbacks=callbacks,
-                          shuffle=False, verbose=verbose)
-            except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as e:
-                if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-                    raise
-                raise ClusterError(
-                    f"A worker of the cluster failed during training ({type(e).__name__}: "
-                    f"{' '.join(str(e).split())[:600]}). {model_dir!r} holds "
-                    f"{len(checkpoint.history)} finished epoch(s); restart every worker "
-                    "with the same command to resume from there.") from e
-        history = checkpoint.history
+        try:
+            model.fit(train_data, validation_data=data.validation, epochs=epochs,
+                      initial_epoch=initial_epoch, steps_per_epoch=data.steps_per_epoch,
+                      validation_steps=data.validation_steps,
+                      validation_freq=validation_freq, callbacks=callbacks,
+                      shuffle=False, verbose=verbose)
+        except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as e:
+            if not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+                raise
+            raise ClusterError(
+                f"A worker of the cluster failed during training ({type(e).__name__}: "
+                f"{' '.join(str(e).split())[:600]}). {self.model_dir!r} holds "
+                f"{len(checkpoint.history)} finished epoch(s); restart every worker "
+                "with the same command to resume from there.") from e
 
-        results = dict(evaluate_fn(model, model_dir)) if evaluate_fn is not None else {}
+    def write_results(self, model, initial_epoch, epochs, history, results):
+        """Writes `results.json`, `results.md` and the final `operative_config.gin`."""
         summary = {
-            "model_dir": model_dir,
+            "model_dir": self.model_dir,
             "epochs": epochs,
             "initial_epoch": initial_epoch,
             "step": int(model.optimizer.iterations.numpy()) if model.optimizer else None,
-            "strategy": strategy_name,
-            "num_replicas": strategy.num_replicas_in_sync,
-            "seed": seed,
-            "wall_time_s": time.time() - start,
+            "strategy": self.strategy_name,
+            "num_replicas": self.strategy.num_replicas_in_sync,
+            "seed": self.seed,
+            "wall_time_s": time.time() - self.start_time,
             "final_logs": history[-1]["logs"] if history else {},
             "history": history,
             "results": results,
         }
-        write_json(os.path.join(model_dir, "results.json"), summary)
-        write_text(os.path.join(model_dir, "results.md"),
+        write_json(os.path.join(self.model_dir, "results.json"), summary)
+        write_text(os.path.join(self.model_dir, "results.md"),
                    format_markdown_table(results or summary["final_logs"]))
-        write_text(os.path.join(model_dir, "operative_config.gin"), gin.operative_config_str())
-        return TrainResult(model, history, results, model_dir, initial_epoch, strategy)
+        self.write_operative_config()
