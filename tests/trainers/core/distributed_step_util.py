@@ -89,7 +89,7 @@ class DistributedStepTestCase(tf.test.TestCase):
     `GIN_PARAMS`, and inherit the two tests. The one-device run is made once
     per class (by the first test that needs it), so the two-worker test's own
     time is the cluster's. Test modules refer to this class as
-    `family_distributed_util.DistributedStepTestCase`, so that pytest does not
+    `distributed_step_util.DistributedStepTestCase`, so that pytest does not
     collect it (it has no family).
     """
 

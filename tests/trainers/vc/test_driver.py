@@ -151,7 +151,8 @@ _MIRRORED_SMOKE_SCRIPT = textwrap.dedent("""
     import json, os, sys, tempfile
     from trainers.core import strategy as strategy_lib
     devices = strategy_lib.create_logical_cpu_devices(2)
-    from trainers.core import cli, vc
+    from trainers.core import cli
+    from trainers.vc import driver
     tmp = tempfile.mkdtemp()
     model_dir = os.path.join(tmp, "run")
     results = cli.run_with_gin(
@@ -168,7 +169,7 @@ class VCMirroredSmokeTest(tf.test.TestCase):
 
     def test_smoke_run_on_two_mirrored_cpus(self):
         # Every stage under MirroredStrategy; DRPM-VC partitions the global batch
-        # of 32 (16 per replica). Equality with one device: test_vc_distributed_step.
+        # of 32 (16 per replica). Equality with one device: vc/test_distributed_step.py.
         out = subprocess_result.run_result_script(
             self, _MIRRORED_SMOKE_SCRIPT, os.path.join(_REPO, "gin", "tests", "vc_smoke.gin"))
         self.assertEqual(set(out["results"]), set(METHODS))
