@@ -1,6 +1,6 @@
 """Benchmark: DRPM-VC train steps on one device, 2 mirrored CPUs and 2 worker processes.
 
-Runs `trainers/vc_distributed_step.py` (a tiny DRPM-VC: 8 images of 16 pixels,
+Runs `trainers/vc/distributed_step.py` (a tiny DRPM-VC: 8 images of 16 pixels,
 K = 3, L = 3, latent dim 2) under the three set-ups, each in its own
 processes, and prints one JSON object:
 
@@ -36,7 +36,7 @@ import numpy as np
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
-from trainers import vc_distributed_step  # noqa: E402
+from trainers.vc import distributed_step  # noqa: E402
 
 
 def _env():
@@ -51,11 +51,11 @@ def _run(strategy, common, timeout):
     output = os.path.join(tempfile.mkdtemp(), "result.json")
     argv = ["--output", output, *common]
     if strategy == "multi_worker":
-        vc_distributed_step.run_workers(argv, num_workers=2, timeout=timeout, env=_env(),
-                                        cwd=REPO_ROOT)
+        distributed_step.run_workers(argv, num_workers=2, timeout=timeout, env=_env(),
+                                     cwd=REPO_ROOT)
     else:
         extra = ["--num_cpus", "2"] if strategy == "mirrored" else []
-        subprocess.run([sys.executable, "-m", "trainers.vc_distributed_step", "--strategy",
+        subprocess.run([sys.executable, "-m", "trainers.vc.distributed_step", "--strategy",
                         strategy, *argv, *extra], cwd=REPO_ROOT, env=_env(), check=True,
                        timeout=timeout, stdout=subprocess.DEVNULL)
     with open(output) as f:
@@ -91,7 +91,7 @@ def main():
             "max_abs_loss_difference": _max_abs(result, single, "losses"),
             "max_abs_weight_difference": _max_abs(result, single, "weights"),
         }
-    paper = {f"{replicas}_replicas": vc_distributed_step.gathered_bytes_per_step(
+    paper = {f"{replicas}_replicas": distributed_step.gathered_bytes_per_step(
         256, 10, replicas, "mean_responsibilities", 4) for replicas in (2, 8)}
     print(json.dumps({
         "model": args.model,

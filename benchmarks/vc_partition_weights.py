@@ -43,7 +43,7 @@ def main():
     from tf_drpm.clustering import DRPMVC
     from tf_drpm.clustering import MLPAutoencoder
     from tf_drpm.ops.gumbel import sample_gumbel
-    from trainers import vc
+    from trainers.vc import driver
 
     results_path = os.path.join(args.run_dir, "results.json")
     if not os.path.exists(results_path):
@@ -55,7 +55,7 @@ def main():
         run = json.load(f)
     gin.parse_config_file(os.path.join(args.run_dir, "operative_config.gin"))
     seed = run["seed"]
-    train_images = vc.vc_dataset()[0]
+    train_images = driver.vc_dataset()[0]
     with gin.config_scope("drpm_vc"):
         batch_size = gin.get_bindings("vc_data")["batch_size"]
         model_bindings = gin.get_bindings("vc_model")

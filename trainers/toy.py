@@ -17,8 +17,8 @@ import tensorflow as tf
 from tf_drpm.data.set_batches import num_set_batches
 from tf_drpm.data.set_batches import set_batches
 from tf_drpm.models import LossModel
-from trainers import cli
-from trainers import training
+from trainers.core import cli
+from trainers.core import training
 
 __all__ = ["ToyRegressor", "toy_callbacks", "toy_data", "toy_evaluate", "toy_model"]
 

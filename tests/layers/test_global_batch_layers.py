@@ -15,7 +15,7 @@ from tf_drpm.layers.global_batch_dropout import global_batch_dropout
 # gradients) on a global batch of 4, and Keras' Dropout for contrast.
 _MIRRORED_SCRIPT = """
 import json
-from trainers import strategy as strategy_lib
+from trainers.core import strategy as strategy_lib
 devices = strategy_lib.create_logical_cpu_devices(2)
 import keras, numpy as np, tensorflow as tf
 from tf_drpm.layers import GlobalBatchDropout, GlobalBatchNormalization

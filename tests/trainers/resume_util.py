@@ -18,7 +18,7 @@ import numpy as np
 
 from tests import subprocess_result
 from tests.trainers import fault_injection
-from trainers import training
+from trainers.core import training
 
 REPO_ROOT = subprocess_result.REPO_ROOT
 

@@ -1,0 +1,177 @@
+"""Noise sweep of the multitask family: DRPM-MTL vs ULS over alpha and seeds.
+
+Runs the multitask family (`trainers.mtl.driver`) once per (method, noise
+ratio, seed) in this process, each in `<output_dir>/<method>/noise<alpha>_seed<seed>`
+(a finished run is reused, so an interrupted sweep resumes), then writes
+
+* `<output_dir>/sweep.json`: every run's best-epoch results plus, per method
+  and noise ratio, the mean and standard deviation over seeds;
+* `<output_dir>/sweep.png`: two panels as in figure 4 of Sutter et al. (2023):
+  left/right task accuracy vs alpha for both methods, and DRPM-MTL's subset
+  sizes n_left, n_right vs alpha.
+
+    python -m trainers.mtl.sweep --gin_file gin/mtl/multi_fashion_quick.gin \\
+        --output_dir runs/mtl_sweep_quick
+"""
+
+import json
+import os
+import sys
+
+from absl import app
+from absl import flags
+import numpy as np
+
+from trainers.core import cli
+from trainers.core import run_directory
+from trainers.core import run_files
+from trainers.core import training
+from trainers.mtl import driver  # noqa: F401  (registers the family's configurables)
+
+__all__ = ["aggregate", "plot_sweep", "run_sweep"]
+
+_METRICS = ("left_accuracy", "right_accuracy", "mean_accuracy", "left_size", "right_size")
+
+
+def _run_dir(output_dir, method, noise_ratio, seed):
+    return os.path.join(output_dir, method, f"noise{noise_ratio:.2f}_seed{seed}")
+
+
+def run_sweep(output_dir, gin_files, gin_params=(), noise_ratios=(0.0, 0.5),
+              seeds=(0,), methods=("drpm", "uls"), allow_config_change=False):
+    """Trains every (method, noise ratio, seed) and writes JSON and PNG.
+
+    Args:
+        output_dir: Directory of the sweep (created).
+        gin_files: Gin files of one run (e.g. `gin/mtl/multi_fashion_quick.gin`).
+        gin_params: Extra gin bindings for every run.
+        noise_ratios: Iterable of alpha values.
+        seeds: Iterable of ints; each sets `train.seed` and `mtl_data.pairing_seed`.
+        methods: Iterable of `'drpm'` / `'uls'`.
+        allow_config_change: Resume unfinished runs even if their stored
+            config differs (see `trainers.core.run_directory.check_config`).
+
+    Returns:
+        The sweep summary written to `sweep.json`.
+    """
+    os.makedirs(run_directory.output_path(output_dir), exist_ok=True)
+    runs = []
+    for method in methods:
+        for noise_ratio in noise_ratios:
+            for seed in seeds:
+                model_dir = _run_dir(output_dir, method, noise_ratio, seed)
+                results_path = os.path.join(model_dir, "results.json")
+                if os.path.exists(results_path):
+                    with open(results_path) as f:
+                        results = json.load(f)["results"]
+                else:
+                    bindings = list(gin_params) + [
+                        f"mtl_model.method = '{method}'",
+                        f"mtl_data.noise_ratio = {float(noise_ratio)}",
+                        f"mtl_data.pairing_seed = {int(seed)}",
+                        f"train.seed = {int(seed)}",
+                    ]
+                    results = cli.run_with_gin(
+                        training.train, model_dir, gin_files, bindings,
+                        allow_config_change=allow_config_change).results
+                runs.append({"method": method, "noise_ratio": float(noise_ratio),
+                             "seed": int(seed), "model_dir": model_dir,
+                             "results": dict(results)})
+    summary = {"runs": runs, "aggregate": aggregate(runs),
+               "gin_files": list(gin_files), "gin_params": list(gin_params)}
+    training.write_json(os.path.join(output_dir, "sweep.json"), summary)
+    plot_sweep(summary["aggregate"], os.path.join(output_dir, "sweep.png"))
+    return summary
+
+
+def aggregate(runs):
+    """Mean and standard deviation over seeds per method and noise ratio.
+
+    Args:
+        runs: List of `{"method", "noise_ratio", "seed", "results"}`.
+
+    Returns:
+        `{method: [{"noise_ratio", "num_seeds", "<metric>_mean", "<metric>_std"}]}`
+        sorted by noise ratio; metrics a method does not report are left out.
+    """
+    table = {}
+    for method in sorted({r["method"] for r in runs}):
+        rows = []
+        for noise_ratio in sorted({r["noise_ratio"] for r in runs if r["method"] == method}):
+            group = [r["results"] for r in runs
+                     if r["method"] == method and r["noise_ratio"] == noise_ratio]
+            row = {"noise_ratio": noise_ratio, "num_seeds": len(group)}
+            for metric in _METRICS:
+                values = [g[metric] for g in group if metric in g]
+                if values:
+                    row[f"{metric}_mean"] = float(np.mean(values))
+                    row[f"{metric}_std"] = float(np.std(values))
+            rows.append(row)
+        table[method] = rows
+    return table
+
+
+def plot_sweep(table, path):
+    """Two panels: task accuracies vs alpha, DRPM-MTL subset sizes vs alpha."""
+    import matplotlib  # pylint: disable=g-import-not-at-top
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 6), sharex=True)
+    styles = {"left": "-", "right": "--"}
+    for index, (method, rows) in enumerate(sorted(table.items())):
+        color = f"C{index}"
+        alphas = [r["noise_ratio"] for r in rows]
+        for task, style in styles.items():
+            key = f"{task}_accuracy"
+            if all(f"{key}_mean" in r for r in rows):
+                mean = np.array([r[f"{key}_mean"] for r in rows])
+                std = np.array([r[f"{key}_std"] for r in rows])
+                top.plot(alphas, mean, style, color=color, marker="o",
+                         label=f"{method.upper()} {task}")
+                top.fill_between(alphas, mean - std, mean + std, color=color, alpha=0.2)
+            key = f"{task}_size"
+            if all(f"{key}_mean" in r for r in rows):
+                mean = np.array([r[f"{key}_mean"] for r in rows])
+                std = np.array([r[f"{key}_std"] for r in rows])
+                bottom.plot(alphas, mean, style, color=color, marker="o",
+                            label=f"{method.upper()} n_{task}")
+                bottom.fill_between(alphas, mean - std, mean + std, color=color, alpha=0.2)
+    top.set_ylabel("task accuracy")
+    top.legend(fontsize=8)
+    bottom.set_ylabel("subset size n_t")
+    bottom.set_xlabel("noise ratio alpha (right image)")
+    if bottom.get_legend_handles_labels()[0]:
+        bottom.legend(fontsize=8)
+    fig.tight_layout()
+    run_files.save_figure(fig, path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    FLAGS = flags.FLAGS
+    cli.require_gin_files(FLAGS.gin_file)
+    if not FLAGS.output_dir:
+        raise app.UsageError("--output_dir is required. Received: --output_dir=None")
+    try:
+        run_sweep(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param,
+                  noise_ratios=[float(a) for a in FLAGS.noise_ratios],
+                  seeds=[int(s) for s in FLAGS.seeds], methods=FLAGS.methods,
+                  allow_config_change=FLAGS.allow_config_change)
+    except run_directory.RunDirectoryError as e:
+        sys.exit(f"ERROR: {e}")
+
+
+if __name__ == "__main__":
+    flags.DEFINE_multi_string("gin_file", [], "Gin config file(s) of one run.")
+    flags.DEFINE_multi_string("gin_param", [], "Gin bindings for every run.")
+    flags.DEFINE_string("output_dir", None, "Sweep directory.")
+    flags.DEFINE_list("noise_ratios", [f"{a / 10:.1f}" for a in range(10)],
+                      "Noise ratios alpha.")
+    flags.DEFINE_list("seeds", ["0"], "Seeds.")
+    flags.DEFINE_list("methods", ["drpm", "uls"], "Methods.")
+    flags.DEFINE_bool("allow_config_change", False,
+                      "Resume unfinished runs even if their stored config.gin differs.")
+    app.run(main)

@@ -1,0 +1,249 @@
+"""The weakly supervised family: Label-, Ada-, HG- and DRPM-VAE on image pairs.
+
+Section 5.2 and appendix C.2 of Sutter et al. (2023): pairs of images share
+exactly `n_s` of their generative factors; a `tf_drpm.weak_supervision.WeakVAE` with
+one of four view aggregations learns which latent dimensions are shared. Each
+(method, n_s, seed) is one run of the shared `trainers.core.training.train`
+routine, evaluated by `tf_drpm.weak_supervision.weak_supervision_scores`:
+
+    python -m trainers.weak --gin_file gin/weak/quick.gin --model_dir runs/weak_quick
+
+Layout of `--model_dir` (disentanglement_lib's results conventions per run):
+
+    <model_dir>/<method>/ns<n_s>_seed<seed>/
+        config.gin, operative_config.gin, checkpoints/, epochs.jsonl,
+        results.json, results.md                (the shared trainer)
+        model/results/{gin/train.gin, json/train_config.json,
+                       json/train_results.json, aggregate/train.json}
+        metrics/weak_supervision/results/{gin/evaluation.gin,
+                       json/evaluation_config.json,
+                       json/evaluation_results.json,
+                       aggregate/evaluation.json}
+    <model_dir>/results.json   every run plus mean / std over seeds
+    <model_dir>/results.md     the markdown table across methods and n_s
+
+A finished run (its `results.json` exists) is reused, an interrupted one
+resumes from its last epoch, so rerunning the command completes a sweep.
+The table is printed at the end.
+
+Here: the builders `weak_model`, `weak_data`, `weak_callbacks` and the driver
+`weak_experiment` (importing this module registers the family's gin
+configurables, the evaluation builders' included). The data set is
+`trainers.weak.dataset`, the evaluation builders (`weak_evaluate`,
+`weak_dlib_metrics`) `trainers.weak.evaluation`, the diagnostics callback
+`trainers.weak.diagnostics`, the result files and the table
+`trainers.weak.results`.
+"""
+
+import json
+import os
+import time
+
+import gin
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_drpm.callbacks import ExponentialTemperatureSchedule
+from tf_drpm.weak_supervision import AdaptiveAggregation
+from tf_drpm.weak_supervision import HypergeometricAggregation
+from tf_drpm.weak_supervision import LabelAggregation
+from tf_drpm.weak_supervision import PartitionAggregation
+from tf_drpm.weak_supervision import WeakPairSampler
+from tf_drpm.weak_supervision import WeakVAE
+from trainers.core import run_directory
+from trainers.core import run_files
+from trainers.core import training
+from trainers.weak import evaluation  # noqa: F401  (registers weak_evaluate, weak_dlib_metrics)
+from trainers.weak.dataset import bound_parameter
+from trainers.weak.dataset import ground_truth_dataset
+from trainers.weak.dataset import observation_shape
+from trainers.weak.diagnostics import SharedDimensionDiagnostics
+from trainers.weak.results import METHOD_NAMES
+from trainers.weak.results import format_weak_table
+from trainers.weak.results import summarize_runs
+from trainers.weak.results import update_result_directory
+
+__all__ = [
+    "ground_truth_dataset",
+    "weak_callbacks",
+    "weak_data",
+    "weak_experiment",
+    "weak_model",
+]
+
+
+@gin.configurable("weak_model")
+def weak_model(method="drpm", num_latent=10, beta=1.0, averaging="group",
+               temperature=1.0, gamma=0.25, delta=0.01, hg_gamma=0.0,
+               num_independent=1, seed=0, size_head_input="kl",
+               size_head_stop_gradient=False, view_reduction="mean"):
+    """A built `WeakVAE` with the view aggregation of `method`.
+
+    Args:
+        method: "label", "adaptive", "hg" or "drpm".
+        num_latent: latent dimension `d`.
+        beta: weight of the latent KL.
+        averaging: "group" (GVAE) or "product" (ML-VAE).
+        temperature: initial temperature of the HG and DRPM relaxations.
+        gamma: weight of the DRPM's subset-size term, equation (64).
+        delta: weight of the DRPM's permutation term, equation (65).
+        hg_gamma: weight of HG-VAE's count prior term (0: none).
+        num_independent: Label-VAE's known number of independent factors.
+        seed: seed of the latent and partition sampling.
+        size_head_input: HG and DRPM: `"kl"` (the paper's raw pairwise KLs)
+            or `"saturating"` (`kl / (1 + kl)`), see `PartitionAggregation`.
+        size_head_stop_gradient: HG and DRPM: no gradient from the size head
+            into the encoder.
+        view_reduction: `"mean"` (disentanglement_lib) or `"sum"` (the
+            paper) of the two views' loss terms.
+    """
+    size_head = dict(size_head_input=size_head_input,
+                     size_head_stop_gradient=size_head_stop_gradient)
+    if method == "label":
+        aggregation = LabelAggregation(num_independent, name="aggregation")
+    elif method == "adaptive":
+        aggregation = AdaptiveAggregation(name="aggregation")
+    elif method == "hg":
+        aggregation = HypergeometricAggregation(
+            temperature=temperature, gamma=hg_gamma, seed=seed, name="aggregation",
+            **size_head)
+    elif method == "drpm":
+        aggregation = PartitionAggregation(
+            temperature=temperature, gamma=gamma, delta=delta, seed=seed,
+            name="aggregation", **size_head)
+    else:
+        raise ValueError(
+            f"`weak_model.method` must be one of {tuple(METHOD_NAMES)}. "
+            f"Received: method={method!r}")
+    model = WeakVAE(aggregation, num_latent=num_latent,
+                    observation_shape=observation_shape(ground_truth_dataset()),
+                    beta=beta, averaging=averaging, seed=seed,
+                    view_reduction=view_reduction)
+    model.build()
+    return model
+
+
+@gin.configurable("weak_data")
+def weak_data(initial_epoch, epochs, seed, num_shared_factors=None,
+              num_changed_factors=None, batch_size=64, steps_per_epoch=1000):
+    """A finite pair stream covering exactly epochs `initial_epoch .. epochs - 1`.
+
+    Epoch `e` draws its pairs from `np.random.RandomState([seed, e])`, so a
+    resumed run sees the same batches as an uninterrupted one. Exactly one of
+    `num_shared_factors` (pairs share exactly n_s factors) and
+    `num_changed_factors` (disentanglement_lib's k changed factors) is set.
+    """
+    data = ground_truth_dataset()
+    sampler = WeakPairSampler(data, num_shared_factors=num_shared_factors,
+                              num_changed_factors=num_changed_factors)
+    shape = [batch_size] + list(observation_shape(data))
+
+    def generator():
+        for epoch in range(initial_epoch, epochs):
+            random_state = np.random.RandomState([int(seed), epoch])
+            for _ in range(steps_per_epoch):
+                pairs = sampler.sample(batch_size, random_state)
+                yield {
+                    "x1": pairs["x1"].reshape(shape),
+                    "x2": pairs["x2"].reshape(shape),
+                    "label": pairs["label"].astype(np.int32),
+                }
+
+    signature = {
+        "x1": tf.TensorSpec(shape, tf.float32),
+        "x2": tf.TensorSpec(shape, tf.float32),
+        "label": tf.TensorSpec([batch_size], tf.int32),
+    }
+    train = tf.data.Dataset.from_generator(generator, output_signature=signature)
+    return training.TrainData(train=train.prefetch(2),
+                              steps_per_epoch=steps_per_epoch)
+
+
+@gin.configurable("weak_callbacks")
+def weak_callbacks(model, model_dir=None, initial_temperature=1.0,
+                   final_temperature=0.5, decay_steps=None,
+                   diagnostics_every_steps=25, diagnostics_pairs=256,
+                   diagnostics_threshold=0.05):
+    """Anneals HG's and DRPM's temperature (appendix C.2: 1.0 to 0.5) and logs
+    `SharedDimensionDiagnostics`.
+
+    `decay_steps=None` reaches the final temperature at the last step
+    (`train.epochs * weak_data.steps_per_epoch`). `diagnostics_every_steps=0`
+    turns the diagnostics off; they use `diagnostics_pairs` pairs drawn from
+    `RandomState(1)`.
+    """
+    callbacks = []
+    temperature = getattr(model.aggregation, "temperature", None)
+    if temperature is not None:
+        if decay_steps is None:
+            decay_steps = int(bound_parameter("train.epochs", 1)) * int(
+                bound_parameter("weak_data.steps_per_epoch", 1000))
+        callbacks.append(ExponentialTemperatureSchedule(
+            initial_temperature, final_temperature, decay_steps=max(1, decay_steps),
+            variables=[temperature]))
+    num_shared = bound_parameter("weak_data.num_shared_factors", None)
+    if diagnostics_every_steps and num_shared is not None:
+        data = ground_truth_dataset()
+        pairs = WeakPairSampler(data, num_shared_factors=num_shared).sample(
+            diagnostics_pairs, np.random.RandomState(1))
+        shape = [-1] + list(observation_shape(data))
+        pairs = {k: pairs[k].reshape(shape) for k in ("x1", "x2")}
+        callbacks.append(SharedDimensionDiagnostics(
+            pairs, model_dir, every_steps=diagnostics_every_steps,
+            threshold=diagnostics_threshold))
+    return callbacks
+
+
+@gin.configurable("weak_experiment", denylist=["model_dir"])
+def weak_experiment(model_dir, methods=("label", "adaptive", "hg", "drpm"),
+                    num_shared_factors=(3,), seeds=(0,)):
+    """Trains and evaluates every (n_s, method, seed), writes and prints the table.
+
+    Each run binds `weak_model.method`, `weak_data.num_shared_factors`,
+    `weak_model.seed` and `train.seed`, then calls `trainers.core.training.train`
+    in `<model_dir>/<method>/ns<n_s>_seed<seed>`.
+
+    Returns:
+        The summary written to `<model_dir>/results.json`.
+    """
+    os.makedirs(run_directory.output_path(model_dir), exist_ok=True)
+    start = time.time()
+    runs = []
+    for num_shared in num_shared_factors:
+        for method in methods:
+            for seed in seeds:
+                run_dir = os.path.join(model_dir, method, f"ns{num_shared}_seed{seed}")
+                results_path = os.path.join(run_dir, "results.json")
+                with gin.unlock_config():
+                    gin.bind_parameter("weak_model.method", method)
+                    gin.bind_parameter("weak_model.seed", int(seed))
+                    gin.bind_parameter("weak_data.num_shared_factors", int(num_shared))
+                    gin.bind_parameter("train.seed", int(seed))
+                if os.path.exists(results_path):
+                    with open(results_path) as f:
+                        summary = json.load(f)
+                else:
+                    run_start = time.time()
+                    result = training.train(run_dir)
+                    keras.backend.clear_session()
+                    # This process's own copy (a non-chief worker's is not in run_dir).
+                    with open(run_directory.output_path(results_path)) as f:
+                        summary = json.load(f)
+                    update_result_directory(
+                        os.path.join(run_dir, "model", "results"), "train",
+                        dict(summary["final_logs"], steps=summary["step"],
+                             elapsed_time=time.time() - run_start))
+                    del result
+                runs.append({"method": method, "num_shared_factors": int(num_shared),
+                             "seed": int(seed), "model_dir": run_dir,
+                             "wall_time_s": summary.get("wall_time_s"),
+                             "results": summary["results"]})
+    aggregate = summarize_runs(runs)
+    table = format_weak_table(aggregate)
+    training.write_json(os.path.join(model_dir, "results.json"), {
+        "runs": runs, "aggregate": aggregate, "wall_time_s": time.time() - start})
+    run_files.write_text(os.path.join(model_dir, "results.md"), table)
+    print(table, flush=True)
+    return {"runs": runs, "aggregate": aggregate, "table": table}
+
