@@ -8,6 +8,7 @@
   (`trainers/core/cli.py`, `tests/...py::Case`) a file that exists.
 - Every relative link or image points to an existing file, and its `#anchor` to a
   heading of that file.
+- The docs/ pages that comments and docstrings of the code name exist.
 - `benchmarks/partition.py --write-docs` rewrites the table between the markers of
   docs/benchmarks.md and nothing else.
 """
@@ -212,6 +213,19 @@ class DocsTest(tf.test.TestCase):
                         broken.append(f"{_relative(path)}: {target} (no such heading)")
         self.assertGreater(links, 0)
         self.assertEqual(broken, [])
+
+    def test_docs_pages_named_in_the_code_exist(self):
+        """Comments and docstrings that point a reader to a docs/ page name one that exists."""
+        missing = []
+        sources = [os.path.join(_ROOT, "Makefile")]
+        for top in ("tf_drpm", "trainers", "gin", "benchmarks"):
+            for ext in ("py", "gin"):
+                sources += glob.glob(os.path.join(_ROOT, top, "**", f"*.{ext}"), recursive=True)
+        for path in sorted(sources):
+            for match in re.finditer(r"docs/[\w-]+\.md", _read(path)):
+                if not os.path.isfile(os.path.join(_ROOT, match.group(0))):
+                    missing.append(f"{_relative(path)}: {match.group(0)}")
+        self.assertEqual(missing, [])
 
     def test_docs_index_lists_every_page(self):
         index = _read(os.path.join(_ROOT, "docs", "index.md"))
