@@ -46,7 +46,7 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow tests
 
 bench: $(STAMP)
-	$(PY) benchmarks/partition.py --write-readme
+	$(PY) benchmarks/partition.py --write-docs
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -9,10 +9,11 @@ resident set size, TensorFlow runtime included) belongs to that case alone.
 Usage:
   python benchmarks/partition.py                       # all cases
   python benchmarks/partition.py --sizes 32,256        # some sizes
-  python benchmarks/partition.py --write-readme        # also rewrite README table
+  python benchmarks/partition.py --write-docs          # also rewrite the table in docs/benchmarks.md
 """
 
 import argparse
+import datetime
 import json
 import os
 import platform
@@ -21,8 +22,10 @@ import subprocess
 import sys
 import time
 
-README_START = "<!-- benchmark:partition:start -->"
-README_END = "<!-- benchmark:partition:end -->"
+DOCS_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                         "docs", "benchmarks.md")
+DOCS_START = "<!-- benchmark:partition:start -->"
+DOCS_END = "<!-- benchmark:partition:end -->"
 DEFAULT_SIZES = (32, 64, 128, 256, 512, 1024, 4096)
 
 
@@ -104,18 +107,21 @@ def _table(results):
     return "\n".join(lines)
 
 
-def _write_readme(results, command, path="README.md"):
+def _write_docs(results, command, path=DOCS_PATH, date=None):
+    """Replaces the table between the benchmark markers of `path` (docs/benchmarks.md)."""
     with open(path) as f:
         text = f.read()
-    if README_START not in text or README_END not in text:
-        raise ValueError(f"{path} has no benchmark markers {README_START} / {README_END}")
+    if DOCS_START not in text or DOCS_END not in text:
+        raise ValueError(f"{path} has no benchmark markers {DOCS_START} / {DOCS_END}")
     machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
+    date = date or datetime.date.today().isoformat()
     import tensorflow as tf
-    body = (f"{README_START}\nMeasured with `{command}` on {machine}, TensorFlow {tf.__version__}, "
+    body = (f"{DOCS_START}\nMeasured on {date} with `{command}` on {machine}, "
+            f"TensorFlow {tf.__version__}, "
             f"K = {results[0]['K'] or 10}, batch {results[0]['batch']}, {results[0]['dtype']}, "
             "XLA (`jit_compile=True`), sample + gradient per step; peak RSS includes the "
-            "TensorFlow runtime (about 0.7 GB).\n\n" + _table(results) + f"\n{README_END}")
-    start, end = text.index(README_START), text.index(README_END) + len(README_END)
+            "TensorFlow runtime (about 0.7 GB).\n\n" + _table(results) + f"\n{DOCS_END}")
+    start, end = text.index(DOCS_START), text.index(DOCS_END) + len(DOCS_END)
     with open(path, "w") as f:
         f.write(text[:start] + body + text[end:])
 
@@ -128,7 +134,8 @@ def main(argv=None):
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--ops", default="drpm,neuralsort")
     parser.add_argument("--min-seconds", type=float, default=3.0)
-    parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument("--write-docs", action="store_true",
+                        help="Rewrite the table between the markers of docs/benchmarks.md.")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -151,9 +158,9 @@ def main(argv=None):
                 result = json.loads(lines[-1])
             results.append(result)
             print(json.dumps(result), flush=True)
-    if args.write_readme:
+    if args.write_docs:
         ok = [r for r in results if "error" not in r]
-        _write_readme(ok, "python " + " ".join(["benchmarks/partition.py"] + (argv or sys.argv[1:])))
+        _write_docs(ok, "python " + " ".join(["benchmarks/partition.py"] + (argv or sys.argv[1:])))
 
 
 if __name__ == "__main__":

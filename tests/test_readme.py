@@ -1,4 +1,7 @@
-"""The README's quick-start snippet runs verbatim."""
+"""The README's quick start runs verbatim, and its set-up is `make demo` and `make test`.
+
+The other code blocks, commands and links of the README and docs/: tests/test_docs.py.
+"""
 
 import os
 import re
@@ -22,11 +25,17 @@ class ReadmeTest(tf.test.TestCase):
         self.assertEqual(completed.returncode, 0, completed.stderr[-3000:])
         self.assertIn("TensorShape([2, 3])", completed.stdout)
 
-    def test_readme_names_the_two_setup_commands(self):
+    def test_setup_is_the_two_make_commands(self):
         with open(os.path.join(_ROOT, "README.md")) as f:
             text = f.read()
-        self.assertIn("make demo", text)
-        self.assertIn("make test", text)
+        block = re.search(r"## Set up\n.*?```sh\n(.*?)```", text, re.S)
+        self.assertIsNotNone(block, "README has no set-up block")
+        commands = [line.split("#")[0].strip() for line in block.group(1).splitlines()]
+        self.assertEqual([c for c in commands if c], ["make demo", "make test"])
+        with open(os.path.join(_ROOT, "Makefile")) as f:
+            targets = re.findall(r"^([\w-]+):", f.read(), re.M)
+        self.assertIn("demo", targets)
+        self.assertIn("test", targets)
 
 
 if __name__ == "__main__":
