@@ -9,7 +9,9 @@ Gin-configurable builders for the shared trainer (`trainers.core.training.train`
 * `mtl_data`: noisy Multi-X built from Fashion-MNIST / MNIST (cached `.npz`,
   see `tf_drpm.multitask.multi_digit`), TFDS CelebA, or generated images
   (`source='random'`, for smoke tests); the test split is the validation data.
-* `mtl_callbacks`: the exponential temperature schedule of DRPM-MTL.
+* `mtl_callbacks`: the exponential temperature schedule of DRPM-MTL and, with
+  `size_gradient_examples > 0`, the `SizeGradientProbe` (each task loss's
+  gradient on the size logits, logged per epoch).
 * `mtl_evaluate`: per-task accuracy, mean accuracy and subset sizes at the
   epoch with the best validation mean accuracy (the paper's protocol), read
   from the run's committed history.
@@ -17,6 +19,8 @@ Gin-configurable builders for the shared trainer (`trainers.core.training.train`
     python -m trainers.mtl --gin_file gin/mtl/multi_fashion.gin \\
         --gin_param 'mtl_data.noise_ratio = 0.5' --model_dir runs/mtl_drpm_0.5
 """
+
+import inspect
 
 import gin
 import keras
@@ -32,6 +36,7 @@ from tf_drpm.multitask.drpm_multitask import DRPMMultitask
 from tf_drpm.multitask.multi_lenet import MultiLeNet
 from tf_drpm.multitask.multi_lenet_head import MultiLeNetHead
 from tf_drpm.multitask.resnet18_encoder import ResNet18Encoder
+from tf_drpm.multitask.size_gradient_probe import SizeGradientProbe
 from tf_drpm.multitask.uniform_loss_scaling import UniformLossScaling
 from trainers.core import training
 
@@ -212,13 +217,52 @@ def mtl_data(initial_epoch, epochs, seed, source="fashion_mnist", noise_ratio=0.
 
 
 @gin.configurable("mtl_callbacks")
-def mtl_callbacks(model, initial_temperature=1.0, final_temperature=0.5, decay_steps=1000):
-    """The temperature schedule for DRPM-MTL (nothing for ULS)."""
+def mtl_callbacks(model, initial_temperature=1.0, final_temperature=0.5, decay_steps=1000,
+                  size_gradient_examples=0):
+    """The temperature schedule for DRPM-MTL (nothing for ULS).
+
+    Args:
+        model: The model `mtl_model` built.
+        initial_temperature, final_temperature, decay_steps: The schedule
+            (`ExponentialTemperatureSchedule`).
+        size_gradient_examples: Non-negative int; when positive (DRPM-MTL with
+            learnt sizes on Multi-X), a `SizeGradientProbe` on the first this
+            many training pairs (in file order, normalised as in training)
+            adds `size_gradient/<task>_loss/<task>` to every epoch's logs. It
+            draws no random numbers, so the run is otherwise unchanged.
+    """
+    if isinstance(size_gradient_examples, bool) or not isinstance(
+            size_gradient_examples, int) or size_gradient_examples < 0:
+        raise ValueError("`size_gradient_examples` must be a non-negative int. "
+                         f"Received: size_gradient_examples={size_gradient_examples!r}")
     if not isinstance(model, DRPMMultitask):
         return []
-    return [ExponentialTemperatureSchedule(
+    callbacks = [ExponentialTemperatureSchedule(
         initial_temperature, final_temperature, decay_steps=decay_steps,
         variables=[model.temperature])]
+    if size_gradient_examples:
+        callbacks.append(SizeGradientProbe(*_probe_set(size_gradient_examples)))
+    return callbacks
+
+
+def _probe_set(num_examples):
+    """The first `num_examples` training pairs of the data `mtl_data` is bound to."""
+    arguments = {name: p.default for name, p in inspect.signature(mtl_data).parameters.items()
+                 if p.default is not inspect.Parameter.empty}
+    arguments.update(gin.get_bindings("mtl_data"))
+    if arguments["source"] == "celeb_a":
+        raise ValueError("`mtl_callbacks.size_gradient_examples` supports the Multi-X "
+                         "sources only. Received: mtl_data.source='celeb_a'")
+    images, labels = _multi_digit_split(
+        arguments["source"], "train", arguments["noise_ratio"], arguments["pairing_seed"],
+        arguments["cache_dir"], arguments["data_dir"], arguments["num_train"],
+        arguments["left_classes"])
+    images, labels = images[:num_examples], labels[:num_examples]
+    mean, stddev = (0.1307, 0.3081) if arguments["normalize"] else (None, None)
+    batch = multi_digit.multi_digit_dataset(images, labels, len(images), mean=mean,
+                                            stddev=stddev)
+    images, labels = next(iter(batch))
+    return images.numpy(), labels.numpy()
 
 
 def best_epoch_results(history, key="val_mean_accuracy"):

@@ -8,7 +8,12 @@ ratio, seed) in this process, each in `<output_dir>/<method>/noise<alpha>_seed<s
   and noise ratio, the mean and standard deviation over seeds;
 * `<output_dir>/sweep.png`: two panels as in figure 4 of Sutter et al. (2023):
   left/right task accuracy vs alpha for both methods, and DRPM-MTL's subset
-  sizes n_left, n_right vs alpha.
+  sizes n_left, n_right vs alpha;
+* `<output_dir>/trajectories.json` and `trajectories.png`: per run and epoch,
+  the subset sizes (train and test), the test mean accuracy and, when the run
+  logged them (`mtl_callbacks.size_gradient_examples`), the size gradients;
+  the picture shows per alpha the right task's subset size and both methods'
+  test mean accuracy against the epoch.
 
     python -m trainers.mtl.sweep --gin_file gin/mtl/multi_fashion_quick.gin \\
         --output_dir runs/mtl_sweep_quick
@@ -28,7 +33,7 @@ from trainers.core import run_files
 from trainers.core import training
 from trainers.mtl import driver  # noqa: F401  (registers the family's configurables)
 
-__all__ = ["aggregate", "plot_sweep", "run_sweep"]
+__all__ = ["aggregate", "plot_sweep", "plot_trajectories", "read_trajectory", "run_sweep"]
 
 _METRICS = ("left_accuracy", "right_accuracy", "mean_accuracy", "left_size", "right_size")
 
@@ -81,7 +86,85 @@ def run_sweep(output_dir, gin_files, gin_params=(), noise_ratios=(0.0, 0.5),
                "gin_files": list(gin_files), "gin_params": list(gin_params)}
     training.write_json(os.path.join(output_dir, "sweep.json"), summary)
     plot_sweep(summary["aggregate"], os.path.join(output_dir, "sweep.png"))
+    trajectories = [{**{k: run[k] for k in ("method", "noise_ratio", "seed")},
+                     "epochs": read_trajectory(run["model_dir"])} for run in runs]
+    training.write_json(os.path.join(output_dir, "trajectories.json"), trajectories)
+    plot_trajectories(trajectories, os.path.join(output_dir, "trajectories.png"))
     return summary
+
+
+_TRAJECTORY_KEYS = ("left_size", "right_size", "val_left_size", "val_right_size",
+                    "mean_accuracy", "val_mean_accuracy", "val_left_accuracy",
+                    "val_right_accuracy", "temperature")
+
+
+def read_trajectory(model_dir):
+    """Per-epoch sizes, accuracies and size gradients of a run, oldest first.
+
+    Read from the run's committed `epochs.jsonl`; each entry holds `epoch` and
+    those of `left_size`, `right_size`, `val_*` sizes and accuracies,
+    `mean_accuracy`, `temperature` and `size_gradient/*` the run logged.
+    """
+    path = os.path.join(model_dir, "epochs.jsonl")
+    if not os.path.exists(path):
+        return []
+    epochs = []
+    with open(path) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            logs = record["logs"]
+            entry = {"epoch": int(record["epoch"])}
+            entry.update({k: float(v) for k, v in logs.items()
+                          if k in _TRAJECTORY_KEYS or k.startswith("size_gradient/")})
+            epochs.append(entry)
+    return epochs
+
+
+def plot_trajectories(trajectories, path, task="right"):
+    """Per noise ratio: DRPM-MTL's subset size of `task` and every run's test
+    mean accuracy against the epoch (one column per alpha).
+
+    Args:
+        trajectories: List of `{"method", "noise_ratio", "seed", "epochs"}`
+            (`epochs` from `read_trajectory`).
+        path: Output PNG path.
+        task: The task whose subset size is drawn (default the noisy one).
+    """
+    import matplotlib  # pylint: disable=g-import-not-at-top
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+
+    alphas = sorted({t["noise_ratio"] for t in trajectories})
+    fig, axes = plt.subplots(2, len(alphas), figsize=(4 * len(alphas), 6), sharex=True,
+                             sharey="row", squeeze=False)
+    for column, alpha in enumerate(alphas):
+        top, bottom = axes[0, column], axes[1, column]
+        for index, run in enumerate(sorted(
+                (t for t in trajectories if t["noise_ratio"] == alpha),
+                key=lambda t: (t["method"], t["seed"]))):
+            epochs = [e["epoch"] for e in run["epochs"]]
+            color = f"C{index}"
+            label = f"{run['method'].upper()} seed {run['seed']}"
+            for key, style, split in ((f"{task}_size", "-", "train"),
+                                      (f"val_{task}_size", "--", "test")):
+                values = [e.get(key, np.nan) for e in run["epochs"]]
+                if not np.all(np.isnan(values)):
+                    top.plot(epochs, values, style, color=color, lw=1,
+                             label=f"{label} ({split})")
+            bottom.plot(epochs, [e.get("val_mean_accuracy", np.nan) for e in run["epochs"]],
+                        color=color, lw=1, label=label)
+        top.set_title(f"alpha = {alpha:g}")
+        top.set_ylabel(f"n_{task} (subset size)")
+        bottom.set_ylabel("test mean accuracy")
+        bottom.set_xlabel("epoch")
+        if top.get_legend_handles_labels()[0]:
+            top.legend(fontsize=7)
+        bottom.legend(fontsize=7)
+    fig.tight_layout()
+    run_files.save_figure(fig, path, dpi=120)
+    plt.close(fig)
 
 
 def aggregate(runs):

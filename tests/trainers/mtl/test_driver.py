@@ -59,6 +59,24 @@ class MtlSmokeTest(tf.test.TestCase, parameterized.TestCase):
         with open(os.path.join(model_dir, "results.json")) as f:
             self.assertEqual(json.load(f)["results"]["best_epoch"], results["best_epoch"])
 
+    def test_size_gradient_probe_logs_without_changing_the_run(self):
+        cache = os.path.join(self.get_temp_dir(), "cache")
+        params = [f"mtl_data.cache_dir = '{cache}'"]
+        plain = cli.run_with_gin(training.train, os.path.join(self.get_temp_dir(), "plain"),
+                                 [MTL_GIN], params)
+        probed = cli.run_with_gin(
+            training.train, os.path.join(self.get_temp_dir(), "probed"), [MTL_GIN],
+            params + ["mtl_callbacks.size_gradient_examples = 8"])
+        for a, b in zip(plain.history, probed.history):
+            for key, value in a["logs"].items():
+                self.assertEqual(value, b["logs"][key], key)
+            grads = {k: v for k, v in b["logs"].items() if k.startswith("size_gradient/")}
+            self.assertLen(grads, 6)
+            self.assertAllClose(grads["size_gradient/left_loss/left"],
+                                -grads["size_gradient/left_loss/right"])
+        with self.assertRaisesRegex(ValueError, "Received: size_gradient_examples=-1"):
+            driver.mtl_callbacks(None, size_gradient_examples=-1)
+
     def test_best_epoch_results(self):
         history = [
             {"epoch": 1, "logs": {"val_mean_accuracy": 0.3, "val_left_size": 20.0}},
@@ -160,6 +178,12 @@ class MtlSmokeTest(tf.test.TestCase, parameterized.TestCase):
         run = summary["runs"][0]
         self.assertEqual(run["model_dir"], os.path.join(output_dir, "uls", "noise1.00_seed3"))
         self.assertTrue(os.path.exists(os.path.join(output_dir, "sweep.png")))
+        self.assertTrue(os.path.exists(os.path.join(output_dir, "trajectories.png")))
+        with open(os.path.join(output_dir, "trajectories.json")) as f:
+            trajectory = json.load(f)[0]
+        self.assertEqual((trajectory["method"], trajectory["seed"]), ("uls", 3))
+        self.assertEqual([e["epoch"] for e in trajectory["epochs"]], [1])
+        self.assertIn("val_mean_accuracy", trajectory["epochs"][0])
         with open(os.path.join(output_dir, "sweep.json")) as f:
             written = json.load(f)
         row = written["aggregate"]["uls"][0]
