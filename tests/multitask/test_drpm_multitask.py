@@ -133,7 +133,7 @@ class DRPMMultitaskTest(tf.test.TestCase):
         keras.utils.set_random_seed(3)
         images, labels = _data()
         model = _model(temperature=1.0)
-        # Eager to keep the test fast; tests/trainers/test_mtl.py fits in graph mode.
+        # Eager to keep the test fast; tests/trainers/mtl/test_driver.py fits in graph mode.
         model.compile(optimizer=keras.optimizers.Adam(1e-2), run_eagerly=True)
         model(images[:1])
         before = [w.numpy().copy() for w in model.trainable_weights]

@@ -43,7 +43,7 @@ class DRPMVC(LossModel):
     pulls its mode towards equal sizes and soft responsibilities differ from
     nearest-prior counts, and because the sorted images fill the subsets in
     turn one wrong size moves images across every later boundary (how often,
-    on Fashion-MNIST: docs/experiments.md). `partition_weights=
+    on Fashion-MNIST: docs/clustering.md). `partition_weights=
     "nearest_prior_counts"` makes it exact: with
     `h_k = #{i : argmin_k' KL_ik' = k}`,
 

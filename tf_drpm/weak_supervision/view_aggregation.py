@@ -86,7 +86,7 @@ class _LearnedSizesAggregation(ViewAggregation):
       They are unbounded; once the encoder separates the views by tens of
       nats the logit gap is large, the MVHG mode sits at 0 shared dims
       and the straight-through gradient through the sizes vanishes (a
-      measured case: docs/experiments.md).
+      measured case: docs/weak_supervision.md).
     * `"saturating"`: `kl / (1 + kl)` in [0, 1): about 0 for a dim the views
       share and about 1 for one they do not, so the head counts differing
       dims with bounded logits.
