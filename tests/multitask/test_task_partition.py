@@ -193,6 +193,28 @@ class TaskPartitionTest(tf.test.TestCase, parameterized.TestCase):
         self.assertEqual(clone.fixed_sizes, (10, 40))
         self.assertAllEqual(clone(_encoding())["sizes"], np.tile([10.0, 40.0], (4, 1)))
 
+    def test_constant_size_map(self):
+        keras.utils.set_random_seed(5)
+        layer = TaskPartition(2, temperature=0.5, size_map="constant")
+        x = _encoding(batch=6)
+        layer(x)
+        layer.weights_bias.assign([0.8, -0.3])
+        with tf.GradientTape() as tape:
+            out = layer(x, training=True)
+            loss = tf.reduce_sum(out["masks"][:, 1] * tf.range(50.0))
+        # The same log-weights, hence the same sizes, for every example.
+        self.assertAllClose(out["log_weights"], np.tile([0.8, -0.3], (6, 1)))
+        self.assertAllEqual(out["sizes"], tf.tile(out["sizes"][:1], [6, 1]))
+        self.assertNotAllEqual(out["sizes"][0], [25.0, 25.0])
+        self.assertEqual(sorted(w.name for w in layer.trainable_weights),
+                         ["scores_bias", "scores_kernel", "weights_bias"])
+        for grad in tape.gradient(loss, layer.trainable_weights):
+            self.assertGreater(np.abs(grad).max(), 0.0)
+        clone = TaskPartition.from_config(layer.get_config())
+        self.assertEqual(clone.size_map, "constant")
+        with self.assertRaisesRegex(ValueError, "Received: size_map='affine'"):
+            TaskPartition(2, size_map="affine")
+
     def test_temperature_variable(self):
         layer = TaskPartition(2, temperature=2.0)
         x = _encoding()

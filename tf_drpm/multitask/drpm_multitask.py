@@ -53,6 +53,9 @@ class DRPMMultitask(_MultitaskModel):
         fixed_sizes: Optional tuple of `T` ints summing to `d`: frozen subset
             sizes (only the feature order is learnt; an ablation of the
             learnt sizes). Default `None`.
+        size_map: `"linear"` (default, the paper's log-weights from the
+            partition encoding) or `"constant"` (one learnt log-weight per
+            task for every example); see `TaskPartition`.
         size_warmup_steps: Non-negative int; during the first this many
             optimizer steps the subset sizes are held equal (as equal as the
             integers allow), then learnt. Default `0`.
@@ -93,6 +96,7 @@ class DRPMMultitask(_MultitaskModel):
         stochastic=False,
         seed=None,
         fixed_sizes=None,
+        size_map="linear",
         size_warmup_steps=0,
         sample_at_inference=True,
         **kwargs,
@@ -123,6 +127,7 @@ class DRPMMultitask(_MultitaskModel):
             stochastic=stochastic,
             seed=seed,
             fixed_sizes=fixed_sizes,
+            size_map=size_map,
             sample_at_inference=sample_at_inference,
             name="task_partition",
         )
@@ -197,5 +202,6 @@ class DRPMMultitask(_MultitaskModel):
             "sample_at_inference": p.sample_at_inference,
             "seed": p.seed,
             "fixed_sizes": p.fixed_sizes,
+            "size_map": p.size_map,
             "size_warmup_steps": self.size_warmup_steps,
         }

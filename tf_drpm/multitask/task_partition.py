@@ -80,6 +80,9 @@ class TaskPartition(keras.layers.Layer):
             device).
         fixed_sizes: Optional tuple of `num_tasks` non-negative ints summing
             to `num_features`: frozen subset sizes. Default `None` (learnt).
+        size_map: `"linear"` (default, the paper's `log_weights = e W_w +
+            b_w`) or `"constant"` (`log_weights = b_w`, the same for every
+            example).
         kernel_initializer: Initializer of both kernels.
         bias_initializer: Initializer of both biases.
         **kwargs: Base `Layer` arguments.
@@ -118,6 +121,7 @@ class TaskPartition(keras.layers.Layer):
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         sample_at_inference=False,
+        size_map="linear",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -170,6 +174,11 @@ class TaskPartition(keras.layers.Layer):
             sample_at_inference, "sample_at_inference")
         self.seed = seed
         self.fixed_sizes = fixed_sizes
+        if size_map not in ("linear", "constant"):
+            raise ValueError(
+                "`size_map` must be 'linear' or 'constant'. "
+                f"Received: size_map={size_map!r}")
+        self.size_map = size_map
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.random_partition = RandomPartition(
@@ -212,11 +221,12 @@ class TaskPartition(keras.layers.Layer):
             [batch + (self.num_tasks,), batch + (self.num_features,)]
         )
         if self.fixed_sizes is None:
-            self.weights_kernel = self.add_weight(
-                name="weights_kernel",
-                shape=(encoding_dim, self.num_tasks),
-                initializer=self.kernel_initializer,
-            )
+            if self.size_map == "linear":
+                self.weights_kernel = self.add_weight(
+                    name="weights_kernel",
+                    shape=(encoding_dim, self.num_tasks),
+                    initializer=self.kernel_initializer,
+                )
             self.weights_bias = self.add_weight(
                 name="weights_bias",
                 shape=(self.num_tasks,),
@@ -241,8 +251,12 @@ class TaskPartition(keras.layers.Layer):
             temperature = tf.constant(self.evaluation_temperature, log_scores.dtype)
         if sizes is None and self.fixed_sizes is not None:
             sizes = self.fixed_sizes
-        if self.fixed_sizes is None:
+        if self.fixed_sizes is None and self.size_map == "linear":
             log_weights = tf.matmul(encoding, self.weights_kernel) + self.weights_bias
+        elif self.fixed_sizes is None:  # the same log-weights for every example
+            log_weights = tf.broadcast_to(
+                tf.cast(self.weights_bias, log_scores.dtype),
+                tf.concat([tf.shape(log_scores)[:-1], [self.num_tasks]], 0))
         else:  # no size map: only the order is learnt
             log_weights = tf.zeros(
                 tf.concat([tf.shape(log_scores)[:-1], [self.num_tasks]], 0),
@@ -284,6 +298,7 @@ class TaskPartition(keras.layers.Layer):
             "sample_at_inference": self.sample_at_inference,
             "seed": self.seed,
             "fixed_sizes": self.fixed_sizes,
+            "size_map": self.size_map,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
         }

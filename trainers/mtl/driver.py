@@ -58,6 +58,7 @@ def mtl_model(
     regularization_weight=0.0,
     hard_permutation=False,
     fixed_sizes=None,
+    size_map="linear",
     stochastic=False,
     size_warmup_steps=0,
     l1_weight=0.0,
@@ -86,6 +87,9 @@ def mtl_model(
         fixed_sizes: Optional tuple of `num_tasks` ints summing to
             `latent_dim`, e.g. `(35, 15)`: frozen subset sizes, the rest of
             DRPM-MTL unchanged (unset: learnt sizes).
+        size_map: `'linear'` (the paper: log-weights from the partition
+            encoding) or `'constant'` (one learnt log-weight per task, the
+            same for every example; DRPM).
         stochastic: Python bool; Gumbel noise in the DRPM's sizes and order
             (off in the paper).
         size_warmup_steps: DRPM: equal frozen sizes for this many steps, then
@@ -129,6 +133,7 @@ def mtl_model(
         regularization_weight=regularization_weight,
         hard_permutation=hard_permutation,
         fixed_sizes=None if fixed_sizes is None else tuple(int(n) for n in fixed_sizes),
+        size_map=size_map,
         stochastic=stochastic,
         seed=0 if stochastic else None,
         size_warmup_steps=int(size_warmup_steps),
