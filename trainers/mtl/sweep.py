@@ -43,7 +43,8 @@ def _run_dir(output_dir, method, noise_ratio, seed):
 
 
 def run_sweep(output_dir, gin_files, gin_params=(), noise_ratios=(0.0, 0.5),
-              seeds=(0,), methods=("drpm", "uls"), allow_config_change=False):
+              seeds=(0,), methods=("drpm", "uls"), allow_config_change=False,
+              finished_only=False):
     """Trains every (method, noise ratio, seed) and writes JSON and PNG.
 
     Args:
@@ -55,6 +56,8 @@ def run_sweep(output_dir, gin_files, gin_params=(), noise_ratios=(0.0, 0.5),
         methods: Iterable of `'drpm'` / `'uls'`.
         allow_config_change: Resume unfinished runs even if their stored
             config differs (see `trainers.core.run_directory.check_config`).
+        finished_only: Train nothing: summarise the finished runs among
+            those named (e.g. while a long sweep is still going).
 
     Returns:
         The sweep summary written to `sweep.json`.
@@ -69,6 +72,8 @@ def run_sweep(output_dir, gin_files, gin_params=(), noise_ratios=(0.0, 0.5),
                 if os.path.exists(results_path):
                     with open(results_path) as f:
                         results = json.load(f)["results"]
+                elif finished_only:
+                    continue
                 else:
                     bindings = list(gin_params) + [
                         f"mtl_model.method = '{method}'",
@@ -242,7 +247,8 @@ def main(argv):
         run_sweep(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param,
                   noise_ratios=[float(a) for a in FLAGS.noise_ratios],
                   seeds=[int(s) for s in FLAGS.seeds], methods=FLAGS.methods,
-                  allow_config_change=FLAGS.allow_config_change)
+                  allow_config_change=FLAGS.allow_config_change,
+                  finished_only=FLAGS.finished_only)
     except run_directory.RunDirectoryError as e:
         sys.exit(f"ERROR: {e}")
 
@@ -257,4 +263,6 @@ if __name__ == "__main__":
     flags.DEFINE_list("methods", ["drpm", "uls"], "Methods.")
     flags.DEFINE_bool("allow_config_change", False,
                       "Resume unfinished runs even if their stored config.gin differs.")
+    flags.DEFINE_bool("finished_only", False,
+                      "Train nothing: summarise the finished runs among those named.")
     app.run(main)

@@ -196,6 +196,11 @@ class MtlSmokeTest(tf.test.TestCase, parameterized.TestCase):
                                     seeds=(3,), methods=("uls",))
         self.assertEqual(os.path.getmtime(results_path), mtime)
         self.assertEqual(again["aggregate"], written["aggregate"])
+        # finished_only summarises the finished run and trains no other.
+        partial = sweep.run_sweep(output_dir, [MTL_GIN], params, noise_ratios=(1.0, 0.5),
+                                  seeds=(3,), methods=("uls",), finished_only=True)
+        self.assertEqual([r["noise_ratio"] for r in partial["runs"]], [1.0])
+        self.assertFalse(os.path.exists(os.path.join(output_dir, "uls", "noise0.50_seed3")))
 
     def test_aggregate_and_plot(self):
         runs = [
