@@ -247,7 +247,9 @@ def error_message(error):
     strategy = sys.modules.get("trainers.core.strategy")  # not loaded: no ClusterError
     if isinstance(error, (CommandError, run_directory.RunDirectoryError)) or (
             strategy is not None and isinstance(error, strategy.ClusterError)):
-        return str(error)
+        # Without the "In call to configurable ..." lines gin appends.
+        return "\n".join(line for line in str(error).splitlines()
+                         if not line.strip().startswith("In call to configurable"))
     if (isinstance(error, FileExistsError) and error.filename
             and not os.path.isdir(error.filename)):
         return (f"{error.filename!r} is a regular file, not a directory. Pass a new "
