@@ -61,7 +61,7 @@ from tf_drpm.weak_supervision import WeakVAE
 from trainers.core import run_directory
 from trainers.core import run_files
 from trainers.core import training
-from trainers.weak import evaluation  # (also registers weak_evaluate, weak_dlib_metrics)
+from trainers.weak import evaluation  # registers weak_evaluate, weak_dlib_metrics
 from trainers.weak.dataset import bound_parameter
 from trainers.weak.dataset import ground_truth_dataset
 from trainers.weak.dataset import observation_shape

@@ -19,15 +19,15 @@ import time
 import gin
 import numpy as np
 
+from tf_drpm.weak_supervision import DISENTANGLEMENT_LIB_METRICS
 from tf_drpm.weak_supervision import WeakPairSampler
 from tf_drpm.weak_supervision import disentanglement_lib_scores
 from tf_drpm.weak_supervision import encoder_representation
+from tf_drpm.weak_supervision import metric_requirement_errors
 from tf_drpm.weak_supervision import shared_dimension_diagnostics
 from tf_drpm.weak_supervision import summarize_shared_dimension_diagnostics
 from tf_drpm.weak_supervision import weak_supervision_scores
 from tf_drpm.weak_supervision.disentanglement_lib_metrics import DEFAULT_METRICS
-from tf_drpm.weak_supervision.disentanglement_lib_metrics import DISENTANGLEMENT_LIB_METRICS
-from tf_drpm.weak_supervision.disentanglement_lib_metrics import metric_requirement_errors
 from trainers.core import cli
 from trainers.core import run_directory
 from trainers.weak.dataset import bound_parameter

@@ -538,21 +538,21 @@ class CliErrorsTest(tf.test.TestCase):
         unterminated = os.path.join(temp, "unterminated.gin")
         with open(unterminated, "w") as f:
             f.write("train.epochs = (\n")
-        toy = [sys.executable, "-m", "trainers.toy"]
+        toy_module = [sys.executable, "-m", "trainers.toy"]
         cases = [
             ("unknown configurable", _toy_command(model_dir, "trian.epochs = 2"),
              r"No configurable matching 'trian'.*Fix the configurable's name", None),
             ("unknown parameter", _toy_command(model_dir, "train.epoch = 2"),
              r"'train' doesn't have a parameter named 'epoch'.*Fix the parameter's name",
              None),
-            ("missing gin file", toy + ["--gin_file", "no/such.gin", "--model_dir", model_dir],
+            ("missing gin file", toy_module + ["--gin_file", "no/such.gin", "--model_dir", model_dir],
              r"Cannot read a gin file: Unable to open file: no/such.gin.*Fix the --gin_file",
              None),
-            ("gin syntax", toy + ["--gin_file", bad_syntax, "--model_dir", model_dir],
+            ("gin syntax", toy_module + ["--gin_file", bad_syntax, "--model_dir", model_dir],
              r"Invalid gin config \(SyntaxError\).*bad.gin, line 1.*Fix the syntax", None),
-            ("gin unterminated", toy + ["--gin_file", unterminated, "--model_dir", model_dir],
+            ("gin unterminated", toy_module + ["--gin_file", unterminated, "--model_dir", model_dir],
              r"Invalid gin config \(TokenError\).*Fix the syntax", None),
-            ("missing model_dir", toy + ["--gin_file", TOY_GIN],
+            ("missing model_dir", toy_module + ["--gin_file", TOY_GIN],
              r"--model_dir is required.*Received: --model_dir=None", None),
             ("model_dir is a file", _toy_command(regular_file),
              r"is a regular file, not a directory.*Received: --model_dir=", None),
