@@ -55,8 +55,10 @@ from absl import flags
 import gin
 
 from trainers.core import run_directory
+from trainers.core.errors import CommandError
+from trainers.core.errors import SettingError
 
-__all__ = ["CommandError", "available_configs", "check_model_dir", "check_tf_config_env",
+__all__ = ["CommandError", "SettingError", "available_configs", "check_model_dir", "check_tf_config_env",
            "define_flags", "error_message", "parse_gin", "require_gin_files", "run",
            "run_with_gin"]
 
@@ -66,12 +68,6 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__f
 _WRITE_ERRNOS = frozenset(
     getattr(errno, name) for name in ("EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT",
                                       "ENOTDIR", "EISDIR") if hasattr(errno, name))
-
-
-class CommandError(Exception):
-    """A failure the user of a command can fix: a flag, a gin setting, a path or
-    the environment. The message names the problem and the fix; the command
-    line prints it as one `ERROR:` line (with `--verbose`, the traceback too)."""
 
 
 def define_flags():

@@ -61,6 +61,7 @@ from tf_drpm.weak_supervision import WeakVAE
 from trainers.core import run_directory
 from trainers.core import run_files
 from trainers.core import training
+from trainers.core.errors import SettingError
 from trainers.weak import evaluation  # registers weak_evaluate, weak_dlib_metrics
 from trainers.weak.dataset import bound_parameter
 from trainers.weak.dataset import ground_truth_dataset
@@ -120,7 +121,7 @@ def weak_model(method="drpm", num_latent=10, beta=1.0, averaging="group",
             temperature=temperature, gamma=gamma, delta=delta, seed=seed,
             name="aggregation", **size_head)
     else:
-        raise ValueError(
+        raise SettingError(
             f"`weak_model.method` must be one of {tuple(METHOD_NAMES)}. "
             f"Received: method={method!r}")
     model = WeakVAE(aggregation, num_latent=num_latent,

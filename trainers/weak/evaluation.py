@@ -28,8 +28,9 @@ from tf_drpm.weak_supervision import shared_dimension_diagnostics
 from tf_drpm.weak_supervision import summarize_shared_dimension_diagnostics
 from tf_drpm.weak_supervision import weak_supervision_scores
 from tf_drpm.weak_supervision.disentanglement_lib_metrics import DEFAULT_METRICS
-from trainers.core import cli
 from trainers.core import run_directory
+from trainers.core.errors import CommandError
+from trainers.core.errors import SettingError
 from trainers.weak.dataset import bound_parameter
 from trainers.weak.dataset import ground_truth_dataset
 from trainers.weak.dataset import observation_shape
@@ -232,13 +233,13 @@ def _convention_note(metric, scores, codes):
 def _check_metric_names(metrics):
     unknown = [m for m in metrics if m not in DISENTANGLEMENT_LIB_METRICS]
     if unknown:
-        raise ValueError(
+        raise SettingError(
             f"`weak_dlib_metrics.metrics` must name metrics of "
             f"{tuple(DISENTANGLEMENT_LIB_METRICS)}. Received: metrics={tuple(metrics)!r}")
 
 
 def check_dlib_metric_settings():
-    """Raises `cli.CommandError` if a bound `weak_dlib_metrics` metric cannot work
+    """Raises `CommandError` if a bound `weak_dlib_metrics` metric cannot work
     with the bound data set and sizes (`metric_requirement_errors`): before
     training, so that no trained run is lost to a metric."""
     metrics = bound_parameter("weak_dlib_metrics.metrics", DEFAULT_METRICS)
@@ -246,17 +247,14 @@ def check_dlib_metric_settings():
         return
     if isinstance(metrics, str):
         metrics = (metrics,)
-    try:
-        _check_metric_names(metrics)
-    except ValueError as e:
-        raise cli.CommandError(str(e)) from e
+    _check_metric_names(metrics)
     errors = metric_requirement_errors(
         ground_truth_dataset(), metrics,
         random_seed=bound_parameter("weak_dlib_metrics.random_seed", 0),
         num_train=bound_parameter("weak_dlib_metrics.num_train", None),
         num_test=bound_parameter("weak_dlib_metrics.num_test", None))
     if errors:
-        raise cli.CommandError(
+        raise CommandError(
             "disentanglement_lib's metrics cannot work with these weak_dlib_metrics "
             "settings (checked before training): " + " ".join(errors)
             + " Bind the size (e.g. --gin_param 'weak_dlib_metrics.num_test = <n>'; "

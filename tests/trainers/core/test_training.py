@@ -560,6 +560,11 @@ class CliErrorsTest(tf.test.TestCase):
              r"cannot be written \(.*\)\. Pass a directory you can write", None),
             ("bad TF_CONFIG", _toy_command(model_dir),
              r"`TF_CONFIG` is not JSON.*Fix TF_CONFIG.*or unset it", {"TF_CONFIG": "{worker"}),
+            ("bad setting", _toy_command(os.path.join(temp, "epochs0"), "train.epochs = 0"),
+             r"`epochs` must be an integer >= 1. Received: epochs=0", None),
+            ("unknown strategy", _toy_command(os.path.join(temp, "gpus"),
+                                              "train.strategy = 'gpus'"),
+             r"`train.strategy` must be one of .*Received: name='gpus'", None),
             ("unexpected argument", _toy_command(model_dir) + ["extra"],
              r"Unexpected arguments: \['extra'\]", None),
         ]
@@ -567,6 +572,8 @@ class CliErrorsTest(tf.test.TestCase):
             with self.subTest(name):
                 self._fails(command, expected, env)
         self.assertFalse(os.path.exists(model_dir))  # nothing started
+        for name in ("epochs0", "gpus"):  # checked when `train` is called: no epoch
+            self.assertFalse(os.path.exists(os.path.join(temp, name, "epochs.jsonl")))
         # --verbose re-raises: the same error with its traceback.
         proc = subprocess.run(_toy_command(model_dir, "trian.epochs = 2") + ["--verbose"],
                               cwd=REPO_ROOT, env=_env(), capture_output=True, text=True,
