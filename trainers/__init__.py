@@ -5,7 +5,9 @@ Layout:
 
     trainers/
         core/             shared by every family
-            cli.py              absl entry point: --gin_file, --gin_param, --model_dir
+            cli.py              absl entry point: --gin_file, --gin_param, --model_dir,
+                                --verbose; a user's error is one `ERROR:` line
+            errors.py           `CommandError`, `SettingError` (what the CLI prints)
             training.py         the gin-configurable `train` (build, restore, fit, write)
             strategy.py         tf.distribute strategies by name (`get_strategy`)
             checkpoints.py      per-epoch checkpoints, their commit point and restore

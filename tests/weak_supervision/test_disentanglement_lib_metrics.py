@@ -178,6 +178,38 @@ class DisentanglementLibScoresTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "Received: observation_shape=None"):
             dlm.encoder_representation(object())
 
+    def test_requirement_errors_predict_the_failure_and_the_smallest_size(self):
+        # Too few test points to take every value of every factor (the issue:
+        # 50 test points of mpi3d's 40-valued factors).
+        data = _FactorImages()
+        noise = np.random.RandomState(1)
+        representation = lambda x: (np.asarray(x, np.float32).reshape(len(x), -1)[
+            :, :_NUM_FACTORS] + noise.normal(size=(len(x), _NUM_FACTORS)))
+        errors = dlm.metric_requirement_errors(
+            data, ("modularity_explicitness", "mig"), random_seed=0, num_train=30,
+            num_test=6)
+        self.assertLen(errors, 1)
+        self.assertRegex(errors[0], r"modularity_explicitness needs.*Received: "
+                                    r"num_train=30, num_test=6; the smallest")
+        with self.assertRaises(Exception):  # what disentanglement_lib does with them
+            dlm.disentanglement_lib_scores(data, representation, ("modularity_explicitness",),
+                                           num_train=30, num_test=6)
+        smallest = int(errors[0].rsplit(" ", 1)[1].rstrip("."))
+        self.assertEqual(dlm.metric_requirement_errors(
+            data, ("modularity_explicitness",), num_train=30, num_test=smallest), [])
+        dlm.disentanglement_lib_scores(data, representation, ("modularity_explicitness",),
+                                       num_train=30, num_test=smallest)
+        self.assertNotEqual(dlm.metric_requirement_errors(
+            data, ("modularity_explicitness",), num_train=30, num_test=smallest - 1), [])
+        # One training point: a single value per factor (MIG NaN, SVM / GBT raise).
+        for metric in ("mig", "sap_score", "dci"):
+            (error,) = dlm.metric_requirement_errors(data, (metric,), num_train=1,
+                                                     num_test=50)
+            self.assertRegex(error, rf"{metric} needs every factor to take at least 2 "
+                                    r"values.*Received: num_train=1; the smallest")
+        self.assertEqual(dlm.metric_requirement_errors(data, ("irs",), num_train=1), [])
+        self.assertEqual(dlm.metric_requirement_errors(data), [])  # dlib's sizes
+
     def test_bad_arguments(self):
         data, representation = _FactorImages(), lambda x: x
         with self.assertRaisesRegex(ValueError, r"Received: metrics=\('mig', 'nope'\)"):

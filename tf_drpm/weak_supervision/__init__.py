@@ -21,6 +21,9 @@ from tf_drpm.weak_supervision.disentanglement_lib_metrics import (
     disentanglement_lib_scores,
 )
 from tf_drpm.weak_supervision.disentanglement_lib_metrics import encoder_representation
+from tf_drpm.weak_supervision.disentanglement_lib_metrics import (
+    metric_requirement_errors,
+)
 from tf_drpm.weak_supervision.hypergeometric_aggregation import (
     HypergeometricAggregation,
 )
@@ -58,6 +61,7 @@ __all__ = [
     "disentanglement_lib_scores",
     "encoder_representation",
     "linear_probe_score",
+    "metric_requirement_errors",
     "num_shared_mse",
     "partition_probe_scores",
     "shared_dimension_diagnostics",

@@ -28,6 +28,7 @@ __all__ = [
     "DISENTANGLEMENT_LIB_METRICS",
     "disentanglement_lib_scores",
     "encoder_representation",
+    "metric_requirement_errors",
 ]
 
 _Metric = collections.namedtuple(
@@ -71,6 +72,18 @@ DISENTANGLEMENT_LIB_METRICS = {
         ("unsupervised_metrics.num_train = 10000",) + _DISCRETIZER, None),
 }
 DEFAULT_METRICS = ("mig", "dci", "sap_score", "modularity_explicitness")
+# disentanglement_lib's defaults (its metric configs) of the sizes the
+# `num_train` / `num_test` overrides replace, and its sampling batch size.
+_DEFAULT_NUM_TRAIN = 10000
+_DEFAULT_NUM_TEST = 5000
+_FACTOR_BATCH_SIZE = 16
+# Metrics fitting one classifier per factor on their training points: each
+# factor needs two distinct values there (MIG divides by the factor's entropy,
+# NaN at 0; SAP's LinearSVC, DCI's gradient boosting and explicitness's
+# logistic regression raise on a single class).
+_NEEDS_TWO_VALUES_PER_FACTOR = ("mig", "sap_score", "dci", "modularity_explicitness")
+# Metrics with a variance or covariance of their `num_train` points (ddof=1).
+_NEEDS_TWO_POINTS = ("factor_vae_metric", "unsupervised", "beta_vae_sklearn")
 
 
 def encoder_representation(model, observation_shape=None):
@@ -227,3 +240,162 @@ def _to_python(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def metric_requirement_errors(ground_truth_data, metrics=DEFAULT_METRICS, random_seed=0,
+                              num_train=None, num_test=None):
+    """What keeps disentanglement_lib's metrics from working with these settings.
+
+    The factors a metric samples depend only on the data set, its sizes and
+    `random_seed` (never on the representation), so they are drawn here
+    exactly as the metric will draw them (`utils.generate_batch_factor_code`:
+    batches of 16 from a fresh `np.random.RandomState(random_seed)`, the
+    observations too when the data set's observation sampling uses the random
+    state) and checked against what disentanglement_lib's code needs:
+
+    ```none
+    metric                   needs
+    mig, sap_score, dci      every factor takes >= 2 values among the num_train
+                             points (MIG divides by the factor's entropy: NaN;
+                             SAP / DCI fit a classifier per factor: ValueError)
+    modularity_explicitness  the same, and per factor the num_test points take
+                             exactly the values of the num_train points
+                             (explicitness scores the classifier's per-class
+                             probabilities against the test labels' classes:
+                             IndexError or a misaligned ROC-AUC otherwise)
+    factor_vae_metric,       num_train >= 2 (a variance / covariance, ddof=1)
+    beta_vae_sklearn,
+    unsupervised
+    irs                      nothing more
+    ```
+
+    Args:
+        ground_truth_data: a `GroundTruthData`-like data set.
+        metrics: names of `DISENTANGLEMENT_LIB_METRICS`.
+        random_seed: the seed the metrics get.
+        num_train: the `num_train` override (None: disentanglement_lib's 10,000).
+        num_test: the `num_test` override (None: its 5,000).
+
+    Returns:
+        A list of messages, one per metric that cannot work; each names the
+        setting and the smallest value that works with this seed (the
+        smallest that contains every value of every factor, for coverage).
+        Empty if every metric can run.
+    """
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    num_train = _DEFAULT_NUM_TRAIN if num_train is None else int(num_train)
+    num_test = _DEFAULT_NUM_TEST if num_test is None else int(num_test)
+    num_values = [int(n) for n in ground_truth_data.factors_num_values]
+    errors = []
+    for name in metrics:
+        if name in _NEEDS_TWO_POINTS and num_train < 2:
+            errors.append(
+                f"{name} needs num_train >= 2 (a variance over its points). "
+                f"Received: num_train={num_train}; the smallest that works is 2.")
+        if name not in _NEEDS_TWO_VALUES_PER_FACTOR:
+            continue
+        sampler = _FactorStream(ground_truth_data, np.random.RandomState(random_seed))
+        train = sampler.draw(num_train)
+        if not _two_values_per_factor(train):
+            factor = min(i for i in range(len(num_values))
+                         if len(np.unique(train[:, i])) < 2)
+            smallest = _FactorStream(
+                ground_truth_data, np.random.RandomState(random_seed)).smallest(
+                    _two_values_per_factor)
+            errors.append(
+                f"{name} needs every factor to take at least 2 values among its "
+                f"num_train points; with random_seed={random_seed} factor {factor} "
+                f"({num_values[factor]} values) takes one. Received: "
+                f"num_train={num_train}; the smallest that works is {smallest}.")
+            continue
+        if name != "modularity_explicitness":
+            continue
+        test = sampler.draw(num_test)
+        mismatched = [i for i in range(len(num_values))
+                      if set(np.unique(train[:, i])) != set(np.unique(test[:, i]))]
+        if not mismatched:
+            continue
+        covering = lambda factors: _covers(factors, num_values)  # noqa: E731
+        train_stream = _FactorStream(ground_truth_data, np.random.RandomState(random_seed))
+        train_needed = max(num_train, train_stream.smallest(covering))
+        smallest_test = _FactorStream(
+            ground_truth_data, _state_after(ground_truth_data, random_seed, train_needed)
+        ).smallest(covering)
+        factor = mismatched[0]
+        fix = (f"the smallest num_test that holds every value is {smallest_test}"
+               if train_needed == num_train else
+               f"the smallest sizes that hold every value are num_train={train_needed}, "
+               f"num_test={smallest_test}")
+        errors.append(
+            f"modularity_explicitness needs, per factor, its num_test points to take "
+            f"exactly the values of its num_train points (explicitness compares the "
+            f"classifier's classes with the test labels'); with random_seed="
+            f"{random_seed} factor {factor} ({num_values[factor]} values) takes "
+            f"{len(np.unique(train[:, factor]))} values among the {num_train} train "
+            f"and {len(np.unique(test[:, factor]))} among the {num_test} test points. "
+            f"Received: num_train={num_train}, num_test={num_test}; {fix}.")
+    return errors
+
+
+def _two_values_per_factor(factors):
+    return all(len(np.unique(factors[:, i])) >= 2 for i in range(factors.shape[1]))
+
+
+def _covers(factors, num_values):
+    return all(len(np.unique(factors[:, i])) == n for i, n in enumerate(num_values))
+
+
+def _state_after(ground_truth_data, random_seed, num_points):
+    random_state = np.random.RandomState(random_seed)
+    _FactorStream(ground_truth_data, random_state).draw(num_points)
+    return random_state
+
+
+class _FactorStream:
+    """The factors `utils.generate_batch_factor_code` draws from `random_state`."""
+
+    def __init__(self, ground_truth_data, random_state):
+        self.data = ground_truth_data
+        self.random_state = random_state
+        # Whether drawing observations advances the random state (e.g. DummyData's
+        # noise, nuisance factors): then they are drawn too, to stay in step.
+        probe = np.random.RandomState(0)
+        before = probe.get_state()[1].copy(), probe.get_state()[2]
+        ground_truth_data.sample_observations_from_factors(
+            ground_truth_data.sample_factors(1, np.random.RandomState(0)), probe)
+        after = probe.get_state()
+        self.draws_observations = not (np.array_equal(before[0], after[1])
+                                       and before[1] == after[2])
+
+    def _batch(self, num, random_state):
+        factors = np.asarray(self.data.sample_factors(num, random_state))
+        if self.draws_observations:
+            self.data.sample_observations_from_factors(factors, random_state)
+        return factors
+
+    def draw(self, num_points):
+        """`[num_points, num_factors]`, in batches of 16 as the metric draws them."""
+        batches = []
+        for start in range(0, num_points, _FACTOR_BATCH_SIZE):
+            batches.append(self._batch(min(_FACTOR_BATCH_SIZE, num_points - start),
+                                       self.random_state))
+        return np.concatenate(batches) if batches else np.zeros((0, len(
+            self.data.factors_num_values)), np.int64)
+
+    def smallest(self, predicate, limit=10 ** 6):
+        """The smallest number of points whose draw satisfies `predicate`
+        (monotone: a draw of more points starts with the same full batches)."""
+        drawn = np.zeros((0, len(self.data.factors_num_values)), np.int64)
+        while len(drawn) < limit:
+            state = self.random_state.get_state()
+            batch = self._batch(_FACTOR_BATCH_SIZE, self.random_state)
+            if predicate(np.concatenate([drawn, batch])):
+                for size in range(1, _FACTOR_BATCH_SIZE):  # a shorter last batch
+                    partial = np.random.RandomState()
+                    partial.set_state(state)
+                    if predicate(np.concatenate([drawn, self._batch(size, partial)])):
+                        return len(drawn) + size
+                return len(drawn) + _FACTOR_BATCH_SIZE
+            drawn = np.concatenate([drawn, batch])
+        return None

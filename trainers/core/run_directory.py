@@ -11,6 +11,10 @@
 * `check_config(model_dir, config, allow_change)`: a run directory remembers
   the gin config it was started with (`config.gin`); a different config is
   refused unless `allow_change`, and the error names the bindings that differ.
+  Bindings of evaluation-only configurables (`register_evaluation_configurables`,
+  e.g. the weak family's `weak_evaluate` and `weak_dlib_metrics`) may change
+  freely: they do not touch training, and the family re-evaluates the runs
+  whose results came from other evaluation settings (`evaluation_bindings`).
 * Several workers (`TF_CONFIG`): the chief writes the run directory; every
   other worker writes the same files (checkpoints included, so that any
   collective op a save runs happens on every worker) under its own temporary
@@ -41,14 +45,17 @@ __all__ = [
     "WorkerOutput",
     "check_config",
     "config_bindings",
+    "evaluation_bindings",
     "is_chief_process",
     "output_path",
+    "register_evaluation_configurables",
     "worker_output_root",
 ]
 
 CONFIG_FILE = "config.gin"
 LOCK_FILE = "run.lock"
 
+_EVALUATION_CONFIGURABLES = set()  # gin names whose bindings only change evaluation
 _HELD = {}  # realpath of a lock file -> [file object, count] (this process)
 _WORKER_OUTPUT_DEPTH = [0]  # nesting of `WorkerOutput` in this process
 
@@ -232,6 +239,30 @@ def config_bindings(text):
     return {k: re.sub(r"\s*\\\s*", " ", v).strip() for k, v in bindings.items()}
 
 
+def register_evaluation_configurables(*names):
+    """Declares gin configurables that only evaluate a trained model.
+
+    Their bindings may differ from a run directory's stored config without
+    `allow_change` (`check_config`); a family that registers them must
+    re-evaluate a finished run whose results came from other values of them
+    (compare `evaluation_bindings` of the configs). Called by a family's
+    module when imported.
+    """
+    _EVALUATION_CONFIGURABLES.update(names)
+
+
+def _configurable(binding):
+    """`scope/name.param` -> `name` (the last path component of the selector)."""
+    selector = binding.rsplit(".", 1)[0] if "." in binding else binding
+    return selector.rsplit("/", 1)[-1].rsplit(".", 1)[-1]
+
+
+def evaluation_bindings(text):
+    """`{binding: value}` of the evaluation-only configurables in a config text."""
+    return {key: value for key, value in config_bindings(text).items()
+            if _configurable(key) in _EVALUATION_CONFIGURABLES}
+
+
 def _describe_changes(old, new):
     lines = []
     for key in sorted(set(old) | set(new)):
@@ -251,23 +282,31 @@ def check_config(model_dir, config, allow_change=False, write=True):
         model_dir: the run directory.
         config: the new config text (`gin.config_str()`).
         allow_change: resume even if the stored config differs (the old one is
-            kept as `config.before-<UTC time>.gin`).
+            kept as `config.before-<UTC time>.gin`, as it is when only
+            evaluation-only bindings differ, which needs no `allow_change`).
         write: write `config.gin` (False on a non-chief worker).
 
     Raises:
         RunDirectoryError: if `model_dir/config.gin` exists, differs in a
-            binding from `config` and `allow_change` is False.
+            binding that is not evaluation-only from `config` and
+            `allow_change` is False.
     """
     path = os.path.join(model_dir, CONFIG_FILE)
     if os.path.exists(path):
         with open(path) as f:
             old = f.read()
-        changes = _describe_changes(config_bindings(old), config_bindings(config))
-        if changes and not allow_change:
+        old_bindings, new_bindings = config_bindings(old), config_bindings(config)
+        changes = _describe_changes(old_bindings, new_bindings)
+        training_changes = _describe_changes(
+            {k: v for k, v in old_bindings.items()
+             if _configurable(k) not in _EVALUATION_CONFIGURABLES},
+            {k: v for k, v in new_bindings.items()
+             if _configurable(k) not in _EVALUATION_CONFIGURABLES})
+        if training_changes and not allow_change:
             raise RunDirectoryError(
                 f"The run directory {model_dir!r} was started with another config "
                 f"({path}); resuming it with this one would mix two experiments in one "
-                "run. Bindings that differ (stored -> new):\n" + "\n".join(changes)
+                "run. Bindings that differ (stored -> new):\n" + "\n".join(training_changes)
                 + "\nUse another --model_dir, or pass --allow_config_change to resume "
                 "with the new config anyway.")
         if changes and write:

@@ -32,6 +32,8 @@ import re
 import gin
 import tensorflow as tf
 
+from trainers.core.errors import SettingError
+
 __all__ = [
         "ClusterError",
         "STRATEGY_NAMES",
@@ -171,18 +173,18 @@ def get_strategy(name="default", devices=None, tpu_address=None, startup_timeout
             `startup_timeout`.
     """
     if name == "tpu":
-        raise ValueError(_TPU_ERROR + " Received: name='tpu'")
+        raise SettingError(_TPU_ERROR + " Received: name='tpu'")
     if name not in STRATEGY_NAMES:
-        raise ValueError(
-            f"`name` must be one of {STRATEGY_NAMES}. Received: name={name!r}")
+        raise SettingError(
+            f"`train.strategy` must be one of {STRATEGY_NAMES}. Received: name={name!r}")
     if devices is not None:
         devices = list(devices)
         if not devices:
-            raise ValueError(f"`devices` must be non-empty. Received: devices={devices}")
+            raise SettingError(f"`devices` must be non-empty. Received: devices={devices}")
     for arg, value in (("startup_timeout", startup_timeout),
                        ("heartbeat_timeout", heartbeat_timeout)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"`{arg}` must be a positive number of seconds. "
+            raise SettingError(f"`{arg}` must be a positive number of seconds. "
                              f"Received: {arg}={value!r}")
     if name == "default":
         return tf.distribute.get_strategy()

@@ -74,6 +74,7 @@ from trainers.core.checkpoints import EPOCH_LOG_FILE
 from trainers.core.checkpoints import EpochCheckpoint
 from trainers.core.checkpoints import read_checkpoint_state
 from trainers.core.checkpoints import restore
+from trainers.core.errors import SettingError
 from trainers.core.run_files import format_markdown_table
 from trainers.core.run_files import write_json
 from trainers.core.run_files import write_text
@@ -246,9 +247,9 @@ def _check_arguments(model_dir, epochs, optimizer, extra_callbacks):
     if not model_dir:
         raise ValueError(f"`model_dir` must be a directory path. Received: model_dir={model_dir!r}")
     if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"`epochs` must be an integer >= 1. Received: epochs={epochs!r}")
+        raise SettingError(f"`epochs` must be an integer >= 1. Received: epochs={epochs!r}")
     if isinstance(optimizer, keras.optimizers.Optimizer):
-        raise ValueError(
+        raise SettingError(
             "`optimizer` must be an optimizer class or factory (bind "
             "`train.optimizer = @keras.optimizers.Adam` without parentheses), so "
             "that it is created under the strategy scope. "
@@ -256,7 +257,7 @@ def _check_arguments(model_dir, epochs, optimizer, extra_callbacks):
     extra_callbacks = list(extra_callbacks or ())
     for callback in extra_callbacks:
         if not isinstance(callback, keras.callbacks.Callback):
-            raise ValueError(
+            raise SettingError(
                 "`extra_callbacks` must be Keras callbacks (in gin: "
                 "`[@keras.callbacks.EarlyStopping()]`, with parentheses). "
                 f"Received: extra_callbacks={extra_callbacks!r}")

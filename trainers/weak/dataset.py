@@ -6,6 +6,7 @@ import gin
 
 from tf_drpm.weak_supervision import MPI3DStandIn
 from tf_drpm.weak_supervision import NpzGroundTruthData
+from trainers.core.errors import SettingError
 
 __all__ = ["bound_parameter", "ground_truth_dataset", "observation_shape"]
 
@@ -30,7 +31,7 @@ def ground_truth_dataset(name="mpi3d_stand_in", path=None, image_size=64):
         return MPI3DStandIn(image_size)
     if name in ("mpi3d_toy", "dsprites"):
         if not path:
-            raise ValueError(
+            raise SettingError(
                 f"`weak_dataset.path` must name the .npz file of {name}. Received: "
                 f"path={path!r}")
         return _load_npz(name, path)
@@ -38,7 +39,7 @@ def ground_truth_dataset(name="mpi3d_stand_in", path=None, image_size=64):
         # pylint: disable-next=g-import-not-at-top
         from disentanglement_lib.data.ground_truth import dummy_data
         return dummy_data.DummyData()
-    raise ValueError(
+    raise SettingError(
         "`weak_dataset.name` must be one of 'mpi3d_stand_in', 'mpi3d_toy', 'dsprites', "
         f"'dummy_data'. Received: name={name!r}")
 

@@ -23,8 +23,15 @@ Layout of `--model_dir` (disentanglement_lib's results conventions per run):
     <model_dir>/results.md     the markdown table across methods and n_s
 
 A finished run (its `results.json` exists) is reused, an interrupted one
-resumes from its last epoch, so rerunning the command completes a sweep.
-The table is printed at the end.
+resumes from its last epoch, so rerunning the command completes a sweep. A
+finished run is evaluated again (restored, not retrained) when a metric of it
+failed or when the evaluation settings (`weak_evaluate.*`,
+`weak_dlib_metrics.*`, which may change without `--allow_config_change`)
+differ from those of its results (`evaluation_config.json`). The sizes of
+disentanglement_lib's metrics are checked against the data set before any
+training (`evaluation.check_dlib_metric_settings`). The table is printed at
+the end; a failed metric shows as `failed` and a score that is a convention
+of disentanglement_lib gets a footnote.
 
 Here: the builders `weak_model`, `weak_data`, `weak_callbacks` and the driver
 `weak_experiment` (importing this module registers the family's gin
@@ -54,7 +61,8 @@ from tf_drpm.weak_supervision import WeakVAE
 from trainers.core import run_directory
 from trainers.core import run_files
 from trainers.core import training
-from trainers.weak import evaluation  # noqa: F401  (registers weak_evaluate, weak_dlib_metrics)
+from trainers.core.errors import SettingError
+from trainers.weak import evaluation  # registers weak_evaluate, weak_dlib_metrics
 from trainers.weak.dataset import bound_parameter
 from trainers.weak.dataset import ground_truth_dataset
 from trainers.weak.dataset import observation_shape
@@ -113,7 +121,7 @@ def weak_model(method="drpm", num_latent=10, beta=1.0, averaging="group",
             temperature=temperature, gamma=gamma, delta=delta, seed=seed,
             name="aggregation", **size_head)
     else:
-        raise ValueError(
+        raise SettingError(
             f"`weak_model.method` must be one of {tuple(METHOD_NAMES)}. "
             f"Received: method={method!r}")
     model = WeakVAE(aggregation, num_latent=num_latent,
@@ -195,6 +203,30 @@ def weak_callbacks(model, model_dir=None, initial_temperature=1.0,
     return callbacks
 
 
+_EVALUATION_CONFIG_FILE = "evaluation_config.json"
+
+
+def _finished_summary(run_dir, evaluation_config):
+    """The `results.json` of a finished run to reuse, or None: not finished, a
+    metric failed, or other evaluation settings (then `train` restores the
+    finished run and evaluates it again, without training)."""
+    results_path = os.path.join(run_dir, "results.json")
+    if not os.path.exists(results_path):
+        return None
+    with open(results_path) as f:
+        summary = json.load(f)
+    if any(key.endswith(".failed") for key in summary.get("results", {})):
+        return None
+    stored_path = os.path.join(run_dir, _EVALUATION_CONFIG_FILE)
+    stored = None
+    if os.path.exists(stored_path):
+        with open(stored_path) as f:
+            stored = json.load(f)
+    if stored is not None and stored != evaluation_config:
+        return None
+    return summary
+
+
 @gin.configurable("weak_experiment", denylist=["model_dir"])
 def weak_experiment(model_dir, methods=("label", "adaptive", "hg", "drpm"),
                     num_shared_factors=(3,), seeds=(0,)):
@@ -207,6 +239,8 @@ def weak_experiment(model_dir, methods=("label", "adaptive", "hg", "drpm"),
     Returns:
         The summary written to `<model_dir>/results.json`.
     """
+    if bound_parameter("train.evaluate_fn", None) is not None:
+        evaluation.check_dlib_metric_settings()
     os.makedirs(run_directory.output_path(model_dir), exist_ok=True)
     start = time.time()
     runs = []
@@ -220,20 +254,22 @@ def weak_experiment(model_dir, methods=("label", "adaptive", "hg", "drpm"),
                     gin.bind_parameter("weak_model.seed", int(seed))
                     gin.bind_parameter("weak_data.num_shared_factors", int(num_shared))
                     gin.bind_parameter("train.seed", int(seed))
-                if os.path.exists(results_path):
-                    with open(results_path) as f:
-                        summary = json.load(f)
-                else:
+                evaluation_config = run_directory.evaluation_bindings(gin.config_str())
+                summary = _finished_summary(run_dir, evaluation_config)
+                if summary is None:
                     run_start = time.time()
                     result = training.train(run_dir)
                     keras.backend.clear_session()
                     # This process's own copy (a non-chief worker's is not in run_dir).
                     with open(run_directory.output_path(results_path)) as f:
                         summary = json.load(f)
-                    update_result_directory(
-                        os.path.join(run_dir, "model", "results"), "train",
-                        dict(summary["final_logs"], steps=summary["step"],
-                             elapsed_time=time.time() - run_start))
+                    training.write_json(os.path.join(run_dir, _EVALUATION_CONFIG_FILE),
+                                        evaluation_config)
+                    if result.initial_epoch < summary["epochs"]:  # trained now
+                        update_result_directory(
+                            os.path.join(run_dir, "model", "results"), "train",
+                            dict(summary["final_logs"], steps=summary["step"],
+                                 elapsed_time=time.time() - run_start))
                     del result
                 runs.append({"method": method, "num_shared_factors": int(num_shared),
                              "seed": int(seed), "model_dir": run_dir,

@@ -1,4 +1,17 @@
-"""Evaluation of a weak run: our metrics, the diagnostics and disentanglement_lib's."""
+"""Evaluation of a weak run: our metrics, the diagnostics and disentanglement_lib's.
+
+`weak_evaluate` and `weak_dlib_metrics` are evaluation-only configurables
+(`run_directory.register_evaluation_configurables`): changing their bindings
+re-evaluates finished runs instead of needing `--allow_config_change`. No
+metric loses a trained run: `check_dlib_metric_settings` refuses, before any
+training, sizes a disentanglement_lib metric cannot work with, and a metric
+that still raises is recorded as failed (`<metric>.failed`: the exception's
+type and message) while the others are scored. A score that is
+disentanglement_lib's convention rather than a measurement (FactorVAE and IRS
+are 0 without active dimensions, DCI is 0 when every code dimension is
+constant, modularity counts a constant dimension as 0) gets a
+`<metric>.note`.
+"""
 
 import os
 import time
@@ -6,13 +19,18 @@ import time
 import gin
 import numpy as np
 
+from tf_drpm.weak_supervision import DISENTANGLEMENT_LIB_METRICS
 from tf_drpm.weak_supervision import WeakPairSampler
 from tf_drpm.weak_supervision import disentanglement_lib_scores
 from tf_drpm.weak_supervision import encoder_representation
+from tf_drpm.weak_supervision import metric_requirement_errors
 from tf_drpm.weak_supervision import shared_dimension_diagnostics
 from tf_drpm.weak_supervision import summarize_shared_dimension_diagnostics
 from tf_drpm.weak_supervision import weak_supervision_scores
 from tf_drpm.weak_supervision.disentanglement_lib_metrics import DEFAULT_METRICS
+from trainers.core import run_directory
+from trainers.core.errors import CommandError
+from trainers.core.errors import SettingError
 from trainers.weak.dataset import bound_parameter
 from trainers.weak.dataset import ground_truth_dataset
 from trainers.weak.dataset import observation_shape
@@ -24,7 +42,10 @@ from trainers.weak.results import DIAGNOSTIC_METRICS
 from trainers.weak.results import SCALAR_METRICS
 from trainers.weak.results import update_result_directory
 
-__all__ = ["weak_dlib_metrics", "weak_evaluate"]
+__all__ = ["check_dlib_metric_settings", "failure_reason", "weak_dlib_metrics",
+           "weak_evaluate"]
+
+run_directory.register_evaluation_configurables("weak_evaluate", "weak_dlib_metrics")
 
 
 @gin.configurable("weak_evaluate")
@@ -133,17 +154,109 @@ def weak_dlib_metrics(model, model_dir, metrics=DEFAULT_METRICS, num_train=None,
     """
     if not metrics:
         return {}
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    _check_metric_names(metrics)
     data = ground_truth_dataset()
-    scores = disentanglement_lib_scores(
-        data, encoder_representation(model, observation_shape(data)), metrics,
-        random_seed=random_seed, num_train=num_train, num_test=num_test)
+    representation = encoder_representation(model, observation_shape(data))
     results = {}
-    for metric, metric_scores in scores.items():
+    for metric in metrics:
+        codes = _CodeRange(representation)
+        try:
+            scores = disentanglement_lib_scores(
+                data, codes, (metric,), random_seed=random_seed, num_train=num_train,
+                num_test=num_test)[metric]
+        except Exception as e:  # pylint: disable=broad-except
+            # The trained run stays; the table shows the metric as failed.
+            results[f"{metric}.failed"] = failure_reason(e)
+            print(f"WARNING: disentanglement_lib's {metric} failed in {model_dir}: "
+                  f"{results[f'{metric}.failed']}", flush=True)
+            continue
         update_result_directory(
-            os.path.join(model_dir, "metrics", metric, "results"), "evaluation",
-            metric_scores)
+            os.path.join(model_dir, "metrics", metric, "results"), "evaluation", scores)
         results.update({
-            f"{metric}.{key}": value for key, value in metric_scores.items()
+            f"{metric}.{key}": value for key, value in scores.items()
             if key != "elapsed_time" and isinstance(value, (int, float))
             and not isinstance(value, bool)})
+        note = _convention_note(metric, scores, codes)
+        if note:
+            results[f"{metric}.note"] = note
     return results
+
+
+def failure_reason(error):
+    """`"<type>: <first line of the message>"`, at most 300 characters."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"[:300]
+
+
+class _CodeRange:
+    """A representation function that records which code dimensions vary
+    across the observations it is called on (a metric's own points)."""
+
+    def __init__(self, representation):
+        self.representation = representation
+        self.low = self.high = None
+
+    def __call__(self, observations):
+        codes = self.representation(observations)
+        low, high = codes.min(axis=0), codes.max(axis=0)
+        self.low = low if self.low is None else np.minimum(self.low, low)
+        self.high = high if self.high is None else np.maximum(self.high, high)
+        return codes
+
+    def num_dims(self):
+        return 0 if self.low is None else len(self.low)
+
+    def num_varying(self):
+        return 0 if self.low is None else int(np.sum(self.high > self.low))
+
+
+def _convention_note(metric, scores, codes):
+    """Why a score is disentanglement_lib's convention rather than a measurement
+    (None if it is a measurement)."""
+    varying, dims = codes.num_varying(), codes.num_dims()
+    if metric == "factor_vae_metric" and scores.get("num_active_dims") == 0:
+        return ("0 by disentanglement_lib's convention: no active dimension (every "
+                "code's standard deviation below prune_dims.threshold = 0.05)")
+    if metric == "irs" and varying == 0:
+        return "0 by disentanglement_lib's convention: every code dimension is constant"
+    if metric == "dci" and varying == 0:
+        return ("disentanglement and completeness 0 by disentanglement_lib's "
+                "convention: every code dimension is constant (all importances 0)")
+    if metric == "modularity_explicitness" and varying < dims:
+        return (f"{dims - varying} of {dims} code dimensions are constant; "
+                "disentanglement_lib counts their modularity as 0")
+    return None
+
+
+def _check_metric_names(metrics):
+    unknown = [m for m in metrics if m not in DISENTANGLEMENT_LIB_METRICS]
+    if unknown:
+        raise SettingError(
+            f"`weak_dlib_metrics.metrics` must name metrics of "
+            f"{tuple(DISENTANGLEMENT_LIB_METRICS)}. Received: metrics={tuple(metrics)!r}")
+
+
+def check_dlib_metric_settings():
+    """Raises `CommandError` if a bound `weak_dlib_metrics` metric cannot work
+    with the bound data set and sizes (`metric_requirement_errors`): before
+    training, so that no trained run is lost to a metric."""
+    metrics = bound_parameter("weak_dlib_metrics.metrics", DEFAULT_METRICS)
+    if not metrics:
+        return
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    _check_metric_names(metrics)
+    errors = metric_requirement_errors(
+        ground_truth_dataset(), metrics,
+        random_seed=bound_parameter("weak_dlib_metrics.random_seed", 0),
+        num_train=bound_parameter("weak_dlib_metrics.num_train", None),
+        num_test=bound_parameter("weak_dlib_metrics.num_test", None))
+    if errors:
+        raise CommandError(
+            "disentanglement_lib's metrics cannot work with these weak_dlib_metrics "
+            "settings (checked before training): " + " ".join(errors)
+            + " Bind the size (e.g. --gin_param 'weak_dlib_metrics.num_test = <n>'; "
+            "sizes are weak_dlib_metrics.num_train / num_test), or drop the metric "
+            "from weak_dlib_metrics.metrics.")

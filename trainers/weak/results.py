@@ -96,23 +96,48 @@ def summarize_runs(runs):
     """Mean and standard deviation over seeds per (method, n_s).
 
     The keys are our `_TABLE_METRICS` and the disentanglement_lib headline
-    scores (`mig.discrete_mig`, ...) that some run has.
+    scores (`mig.discrete_mig`, ...) that some run has or failed to compute.
+    `row["notes"]` maps a headline key to the remarks of its runs: a failed
+    metric (`"seed 0: failed (IndexError: ...)"`) or a score that is
+    disentanglement_lib's convention (`"seed 0: 0 by ... convention: ..."`).
     """
     keys = list(_TABLE_METRICS) + [
         key for key, _ in _DLIB_COLUMNS
-        if any(key in run["results"] for run in runs)]
+        if any(key in run["results"] or _metric(key) + ".failed" in run["results"]
+               for run in runs)]
     groups = {}
     for run in runs:
         groups.setdefault((run["method"], run["num_shared_factors"]), []).append(run)
     summary = []
     for (method, num_shared), group in groups.items():
         row = {"method": method, "num_shared_factors": num_shared,
-               "seeds": [r["seed"] for r in group]}
+               "seeds": [r["seed"] for r in group], "notes": {}}
         for key in keys:
             row[key], row[key + "_std"] = _stats(
                 [_number(r["results"].get(key)) for r in group])
+            notes = _notes(key, group)
+            if notes:
+                row["notes"][key] = notes
         summary.append(row)
     return summary
+
+
+def _metric(key):
+    return key.split(".", 1)[0]
+
+
+def _notes(key, group):
+    """The remarks of `group`'s runs on the headline score `key`."""
+    metric, notes = _metric(key), []
+    headline = next(k for k, _ in _DLIB_COLUMNS if _metric(k) == metric) if any(
+        _metric(k) == metric for k, _ in _DLIB_COLUMNS) else None
+    for run in group:
+        results = run["results"]
+        if metric + ".failed" in results:
+            notes.append(f"seed {run['seed']}: failed ({results[metric + '.failed']})")
+        elif metric + ".note" in results and key == headline:
+            notes.append(f"seed {run['seed']}: {results[metric + '.note']}")
+    return notes
 
 
 def _number(value):
@@ -128,13 +153,18 @@ def format_weak_table(summary):
 
     Then, per n_s, the disentanglement_lib scores of `_DLIB_COLUMNS` that the
     summary holds (MIG, DCI D = DCI disentanglement, SAP, Mod / Expl =
-    modularity / test explicitness, BetaVAE, FactorVAE, IRS).
+    modularity / test explicitness, BetaVAE, FactorVAE, IRS). A metric that
+    failed for every seed shows `failed`; a cell with remarks (a failure, a
+    score that is disentanglement_lib's convention) gets a footnote `[k]`,
+    listed under the table.
     """
     num_shared_values = sorted({row["num_shared_factors"] for row in summary})
     methods = [m for m in METHOD_NAMES if any(r["method"] == m for r in summary)]
     dlib_columns = [(key, name) for key, name in _DLIB_COLUMNS
-                    if any(row.get(key) is not None for row in summary)]
+                    if any(row.get(key) is not None or key in row.get("notes", {})
+                           for row in summary)]
     keys = list(_TABLE_METRICS) + [key for key, _ in dlib_columns]
+    names = dict(dlib_columns)
     header = ["method"]
     for n in num_shared_values:
         header += [f"MSE(n_s) n_s={n}", f"mean n_s_hat n_s={n}",
@@ -142,14 +172,23 @@ def format_weak_table(summary):
         header += [f"{name} n_s={n}" for _, name in dlib_columns]
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join(["---"] * len(header)) + "|"]
+    footnotes = {}  # text -> number
 
     def cell(row, key):
         mean, std = row.get(key), row.get(key + "_std")
+        notes = row.get("notes", {}).get(key)
         if mean is None:
-            return "n/a"
-        if len(row["seeds"]) > 1:
-            return f"{mean:.3f} ± {std:.3f}"
-        return f"{mean:.3f}"
+            text = "failed" if notes else "n/a"
+        elif len(row["seeds"]) > 1:
+            text = f"{mean:.3f} ± {std:.3f}"
+        else:
+            text = f"{mean:.3f}"
+        if notes:
+            note = (f"{METHOD_NAMES[row['method']]}, {names.get(key, key)} "
+                    f"n_s={row['num_shared_factors']}: " + "; ".join(notes))
+            note = note.replace("|", "\\|")
+            text += f" [{footnotes.setdefault(note, len(footnotes) + 1)}]"
+        return text
 
     for method in methods:
         cells = [METHOD_NAMES[method]]
@@ -161,4 +200,7 @@ def format_weak_table(summary):
             else:
                 cells += [cell(row, k) for k in keys]
         lines.append("| " + " | ".join(cells) + " |")
+    if footnotes:
+        lines.append("")
+        lines += [f"[{number}] {text}" for text, number in footnotes.items()]
     return "\n".join(lines) + "\n"

@@ -500,6 +500,101 @@ class KillAndResumeTest(tf.test.TestCase):
 
 
 
+def _unwritable_dir(test):
+    """A path that cannot be created even by root (sysfs), or skips the test."""
+    path = "/sys/tf_drpm_unwritable"
+    try:
+        os.makedirs(path)
+    except OSError:
+        return path
+    os.rmdir(path)
+    test.skipTest("no unwritable location (sysfs) on this machine")
+    return None
+
+
+class CliErrorsTest(tf.test.TestCase):
+    """Every failure a user can cause ends in one `ERROR:` line, exit status 1
+    and no traceback (`--verbose` gives it), before anything is trained."""
+
+    def _fails(self, command, expected, env=None):
+        proc = subprocess.run(command, cwd=REPO_ROOT, env=dict(_env(), **(env or {})),
+                              capture_output=True, text=True, timeout=300)
+        self.assertEqual(proc.returncode, 1, proc.stderr[-3000:])
+        self.assertNotIn("Traceback", proc.stderr)
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR:")]
+        self.assertLen(errors, 1, proc.stderr[-3000:])
+        self.assertRegex(errors[0], expected)
+        return proc
+
+    def test_user_errors_of_a_family_entry_point(self):
+        temp = self.get_temp_dir()
+        model_dir = os.path.join(temp, "run")
+        regular_file = os.path.join(temp, "a_file")
+        with open(regular_file, "w") as f:
+            f.write("not a directory")
+        bad_syntax = os.path.join(temp, "bad.gin")
+        with open(bad_syntax, "w") as f:
+            f.write("train.epochs = = 3\n")
+        unterminated = os.path.join(temp, "unterminated.gin")
+        with open(unterminated, "w") as f:
+            f.write("train.epochs = (\n")
+        toy_module = [sys.executable, "-m", "trainers.toy"]
+        cases = [
+            ("unknown configurable", _toy_command(model_dir, "trian.epochs = 2"),
+             r"No configurable matching 'trian'.*Fix the configurable's name", None),
+            ("unknown parameter", _toy_command(model_dir, "train.epoch = 2"),
+             r"'train' doesn't have a parameter named 'epoch'.*Fix the parameter's name",
+             None),
+            ("missing gin file", toy_module + ["--gin_file", "no/such.gin", "--model_dir", model_dir],
+             r"Cannot read a gin file: Unable to open file: no/such.gin.*Fix the --gin_file",
+             None),
+            ("gin syntax", toy_module + ["--gin_file", bad_syntax, "--model_dir", model_dir],
+             r"Invalid gin config \(SyntaxError\).*bad.gin, line 1.*Fix the syntax", None),
+            ("gin unterminated", toy_module + ["--gin_file", unterminated, "--model_dir", model_dir],
+             r"Invalid gin config \(TokenError\).*Fix the syntax", None),
+            ("missing model_dir", toy_module + ["--gin_file", TOY_GIN],
+             r"--model_dir is required.*Received: --model_dir=None", None),
+            ("model_dir is a file", _toy_command(regular_file),
+             r"is a regular file, not a directory.*Received: --model_dir=", None),
+            ("unwritable model_dir", _toy_command(os.path.join(_unwritable_dir(self), "run")),
+             r"cannot be written \(.*\)\. Pass a directory you can write", None),
+            ("bad TF_CONFIG", _toy_command(model_dir),
+             r"`TF_CONFIG` is not JSON.*Fix TF_CONFIG.*or unset it", {"TF_CONFIG": "{worker"}),
+            ("bad setting", _toy_command(os.path.join(temp, "epochs0"), "train.epochs = 0"),
+             r"`epochs` must be an integer >= 1. Received: epochs=0", None),
+            ("unknown strategy", _toy_command(os.path.join(temp, "gpus"),
+                                              "train.strategy = 'gpus'"),
+             r"`train.strategy` must be one of .*Received: name='gpus'", None),
+            ("unexpected argument", _toy_command(model_dir) + ["extra"],
+             r"Unexpected arguments: \['extra'\]", None),
+        ]
+        for name, command, expected, env in cases:
+            with self.subTest(name):
+                self._fails(command, expected, env)
+        self.assertFalse(os.path.exists(model_dir))  # nothing started
+        for name in ("epochs0", "gpus"):  # checked when `train` is called: no epoch
+            self.assertFalse(os.path.exists(os.path.join(temp, name, "epochs.jsonl")))
+        # --verbose re-raises: the same error with its traceback.
+        proc = subprocess.run(_toy_command(model_dir, "trian.epochs = 2") + ["--verbose"],
+                              cwd=REPO_ROOT, env=_env(), capture_output=True, text=True,
+                              timeout=300)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("Traceback", proc.stderr)
+        self.assertIn("CommandError: Invalid gin config", proc.stderr)
+
+    def test_user_errors_of_a_sweep_entry_point(self):
+        # `trainers.mtl.sweep` runs its own absl main; importing the CLI module
+        # installs the handler that turns its user errors into one ERROR line.
+        mtl_gin = os.path.join(REPO_ROOT, "gin", "tests", "mtl_smoke.gin")
+        sweep = [sys.executable, "-m", "trainers.mtl.sweep", "--gin_file", mtl_gin,
+                 "--seeds", "0", "--methods", "drpm", "--noise_ratios", "0.0"]
+        output_dir = os.path.join(self.get_temp_dir(), "sweep")
+        self._fails(sweep + ["--output_dir", os.path.join(_unwritable_dir(self), "sweep")],
+                    r"Cannot write '/sys/.*Pass an output directory you can write")
+        self._fails(sweep + ["--output_dir", output_dir, "--gin_param", "trian.x = 1"],
+                    r"No configurable matching 'trian'")
+
+
 class RunDirectoryGuardsTest(tf.test.TestCase):
     """The CLI guards: --gin_file required, config changes, lock, corrupt state."""
 

@@ -2,15 +2,21 @@
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
+from unittest import mock
 
 import gin
 import numpy as np
 import tensorflow as tf
 
+from tests import subprocess_result
 from tests.trainers import resume_util
 from trainers.core import cli
+from trainers.core import run_directory
 from trainers.weak import driver
+from trainers.weak import evaluation
 from trainers.weak.diagnostics import DIAGNOSTICS_FILE
 from trainers.weak.evaluation import weak_dlib_metrics
 from trainers.weak.results import format_weak_table
@@ -233,6 +239,120 @@ class WeakTrainerTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "Received: path=None"):
             driver.ground_truth_dataset("mpi3d_toy")
 
+
+
+class WeakEvaluationFailureTest(tf.test.TestCase):
+    """No trained run is lost to a metric (issue 19, item 3)."""
+
+    def tearDown(self):
+        gin.clear_config()
+        super().tearDown()
+
+    def test_metric_that_cannot_work_is_refused_before_training(self):
+        # The issue's command: 50 test points cannot hold the 40 values of a
+        # factor, so explicitness would fail after training, on every rerun.
+        model_dir = os.path.join(self.get_temp_dir(), "refused")
+        proc = subprocess.run(
+            [sys.executable, "-m", "trainers.weak", "--gin_file", _SMOKE, "--model_dir",
+             model_dir, "--gin_param",
+             "weak_dlib_metrics.metrics = ('modularity_explicitness',)"],
+            cwd=subprocess_result.REPO_ROOT, env=subprocess_result.subprocess_env(),
+            capture_output=True, text=True, timeout=300)
+        self.assertEqual(proc.returncode, 1, proc.stderr[-3000:])
+        self.assertNotIn("Traceback", proc.stderr)
+        (error,) = [l for l in proc.stderr.splitlines() if l.startswith("ERROR:")]
+        self.assertRegex(error, r"modularity_explicitness needs.*factor 5 \(40 values\).*"
+                                r"Received: num_train=100, num_test=50; the smallest sizes "
+                                r"that hold every value are num_train=159, num_test=288\."
+                                r".*weak_dlib_metrics.num_test")
+        self.assertFalse(os.path.exists(os.path.join(model_dir, "label")))  # no training
+        # Those sizes work: bound as suggested, the metric is scored.
+        model_dir = os.path.join(self.get_temp_dir(), "suggested")
+        params = ["weak_experiment.methods = ('label',)",
+                  "weak_dlib_metrics.metrics = ('modularity_explicitness',)",
+                  "weak_dlib_metrics.num_train = 159", "weak_dlib_metrics.num_test = 288"]
+        summary = cli.run_with_gin(driver.weak_experiment, model_dir, [_SMOKE], params)
+        self.assertIn("modularity_explicitness.explicitness_score_test",
+                      summary["runs"][0]["results"])
+
+    def test_failed_metric_is_recorded_and_a_rerun_evaluates_again(self):
+        model_dir = os.path.join(self.get_temp_dir(), "failing")
+        params = ["weak_experiment.methods = ('label',)",
+                  "weak_dlib_metrics.metrics = ('mig', 'sap_score')"]
+        scores = evaluation.disentanglement_lib_scores
+
+        def failing_sap(data, representation, metrics, **kwargs):
+            if metrics == ("sap_score",):
+                raise IndexError("index 29 is out of bounds for axis 1 with size 29")
+            return scores(data, representation, metrics, **kwargs)
+
+        with mock.patch.object(evaluation, "disentanglement_lib_scores", failing_sap):
+            summary = cli.run_with_gin(driver.weak_experiment, model_dir, [_SMOKE], params)
+        results = summary["runs"][0]["results"]
+        self.assertEqual(results["sap_score.failed"],
+                         "IndexError: index 29 is out of bounds for axis 1 with size 29")
+        self.assertIn("mig.discrete_mig", results)  # the others are scored
+        for path in (os.path.join(model_dir, "results.md"),
+                     os.path.join(model_dir, "label", "ns3_seed0", "results.md")):
+            with open(path) as f:
+                self.assertIn("IndexError: index 29 is out of bounds", f.read())
+        self.assertRegex(summary["table"], r"\| failed \[1\] \|")
+        self.assertIn("[1] Label-VAE, SAP n_s=3: seed 0: failed (IndexError: index 29",
+                      summary["table"])
+        run_dir = os.path.join(model_dir, "label", "ns3_seed0")
+        epochs_log = os.path.join(run_dir, "epochs.jsonl")
+        with open(epochs_log) as f:
+            trained = f.read()
+        # A rerun evaluates the finished run again, without training it.
+        again = cli.run_with_gin(driver.weak_experiment, model_dir, [_SMOKE], params)
+        results = again["runs"][0]["results"]
+        self.assertNotIn("sap_score.failed", results)
+        self.assertIn("sap_score.SAP_score", results)
+        with open(os.path.join(run_dir, "results.json")) as f:
+            self.assertEqual(json.load(f)["initial_epoch"], 1)  # restored, not trained
+        with open(epochs_log) as f:
+            self.assertEqual(f.read(), trained)
+        # Evaluation settings change without --allow_config_change, and the
+        # finished run is evaluated again with them; a training setting does not.
+        changed = cli.run_with_gin(driver.weak_experiment, model_dir, [_SMOKE],
+                                   params[:1] + ["weak_dlib_metrics.metrics = ('irs',)"])
+        self.assertIn("irs.IRS", changed["runs"][0]["results"])
+        self.assertNotIn("mig.discrete_mig", changed["runs"][0]["results"])
+        with open(epochs_log) as f:
+            self.assertEqual(f.read(), trained)
+        with self.assertRaisesRegex(run_directory.RunDirectoryError,
+                                    r"weak_data.batch_size: 2 -> 4\n.*--allow_config_change"):
+            cli.run_with_gin(driver.weak_experiment, model_dir, [_SMOKE],
+                             params + ["weak_data.batch_size = 4"])
+
+    def test_convention_scores_are_footnoted(self):
+        runs = [{"method": "drpm", "num_shared_factors": 3, "seed": 0, "results": {
+            "factor_vae_metric.eval_accuracy": 0.0, "factor_vae_metric.num_active_dims": 0,
+            "factor_vae_metric.note": "0 by disentanglement_lib's convention: no active "
+                                      "dimension"}}]
+        table = format_weak_table(summarize_runs(runs))
+        self.assertIn("| 0.000 [1] |", table)
+        self.assertIn("[1] DRPM-VAE, FactorVAE n_s=3: seed 0: 0 by disentanglement_lib's "
+                      "convention: no active dimension", table)
+
+    def test_convention_notes_from_the_codes(self):
+        # Constant codes: FactorVAE and IRS 0 by convention, and said so.
+
+        class _Constant:
+            observation_shape = (32, 32, 1)
+
+            def encode(self, x):
+                return np.zeros([len(x), 4], np.float32)
+
+        gin.parse_config(["weak_dataset.image_size = 32"])
+        results = evaluation.weak_dlib_metrics(
+            _Constant(), self.get_temp_dir(), ("factor_vae_metric", "irs", "mig"),
+            num_train=64, num_test=64)
+        self.assertEqual(results["factor_vae_metric.eval_accuracy"], 0.0)
+        self.assertRegex(results["factor_vae_metric.note"], "no active dimension")
+        self.assertEqual(results["irs.IRS"], 0.0)
+        self.assertRegex(results["irs.note"], "every code dimension is constant")
+        self.assertNotIn("mig.note", results)
 
 
 class WeakKillAndResumeTest(tf.test.TestCase):
