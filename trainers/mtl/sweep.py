@@ -242,7 +242,8 @@ def main(argv):
     FLAGS = flags.FLAGS
     cli.require_gin_files(FLAGS.gin_file)
     if not FLAGS.output_dir:
-        raise app.UsageError("--output_dir is required. Received: --output_dir=None")
+        raise cli.CommandError("--output_dir is required: the sweep directory to create, "
+                               "or one to resume. Received: --output_dir=None")
     try:
         run_sweep(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param,
                   noise_ratios=[float(a) for a in FLAGS.noise_ratios],

@@ -593,6 +593,11 @@ class CliErrorsTest(tf.test.TestCase):
                     r"Cannot write '/sys/.*Pass an output directory you can write")
         self._fails(sweep + ["--output_dir", output_dir, "--gin_param", "trian.x = 1"],
                     r"No configurable matching 'trian'")
+        self._fails(sweep, r"--output_dir is required")
+        allocation = [sys.executable, "-m", "trainers.mtl.allocation", "--output_dir",
+                      output_dir]
+        self._fails(allocation, r"--gin_file is required")
+        self._fails(allocation[:3] + ["--gin_file", mtl_gin], r"--output_dir is required")
 
 
 class RunDirectoryGuardsTest(tf.test.TestCase):
