@@ -22,7 +22,6 @@ from absl import app
 from absl import flags
 import numpy as np
 
-from trainers.core import cli
 from trainers.core import run_directory
 from trainers.core import run_files
 from trainers.core import training
@@ -157,13 +156,8 @@ def plot_allocation(settings, path):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    sweep.check_flags(argv)
     FLAGS = flags.FLAGS
-    cli.require_gin_files(FLAGS.gin_file)
-    if not FLAGS.output_dir:
-        raise cli.CommandError("--output_dir is required: the directory to create, "
-                               "or one to resume. Received: --output_dir=None")
     splits = [tuple(int(n) for n in s.split("/")) for s in FLAGS.splits]
     run_allocation(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param, splits=splits,
                    noise_ratios=[float(a) for a in FLAGS.noise_ratios],
