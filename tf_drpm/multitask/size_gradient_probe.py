@@ -114,10 +114,10 @@ class SizeGradientProbe(keras.callbacks.Callback):
         return grads - grads.mean(axis=1, keepdims=True)
 
     def on_epoch_end(self, epoch, logs=None):
-        grads = self.size_gradients()
-        names = list(self.model.task_names)
         if logs is None:
             return
+        grads = self.size_gradients()
+        names = list(self.model.task_names)
         for t, loss_name in enumerate(names):
             for j, subset_name in enumerate(names):
                 logs[f"size_gradient/{loss_name}_loss/{subset_name}"] = float(grads[t, j])

@@ -43,6 +43,8 @@ from trainers.core import training
 __all__ = ["best_epoch_results", "mtl_callbacks", "mtl_data", "mtl_evaluate", "mtl_model"]
 
 _MULTI_DIGIT_TASKS = ("left", "right")
+# Multi-X standardisation of the reference code (MNIST's mean and stddev).
+_MULTI_DIGIT_MEAN_STDDEV = (0.1307, 0.3081)
 
 
 @gin.configurable("mtl_model")
@@ -206,7 +208,7 @@ def mtl_data(initial_epoch, epochs, seed, source="fashion_mnist", noise_ratio=0.
         if num_test:
             test = test.take(max(1, num_test // batch_size))
         return training.TrainData(train=train, validation=test)
-    mean, stddev = (0.1307, 0.3081) if normalize else (None, None)
+    mean, stddev = _MULTI_DIGIT_MEAN_STDDEV if normalize else (None, None)
     splits, sizes = {}, {}
     for split, num in (("train", num_train), ("test", num_test)):
         images, labels = _multi_digit_split(
@@ -263,7 +265,7 @@ def _probe_set(num_examples):
         arguments["cache_dir"], arguments["data_dir"], arguments["num_train"],
         arguments["left_classes"])
     images, labels = images[:num_examples], labels[:num_examples]
-    mean, stddev = (0.1307, 0.3081) if arguments["normalize"] else (None, None)
+    mean, stddev = _MULTI_DIGIT_MEAN_STDDEV if arguments["normalize"] else (None, None)
     batch = multi_digit.multi_digit_dataset(images, labels, len(images), mean=mean,
                                             stddev=stddev)
     images, labels = next(iter(batch))

@@ -106,24 +106,18 @@ _TRAJECTORY_KEYS = ("left_size", "right_size", "val_left_size", "val_right_size"
 def read_trajectory(model_dir):
     """Per-epoch sizes, accuracies and size gradients of a run, oldest first.
 
-    Read from the run's committed `epochs.jsonl`; each entry holds `epoch` and
+    Read from the run's committed history (`checkpoints/state.json`, the
+    records of `epochs.jsonl`); each entry holds `epoch` and
     those of `left_size`, `right_size`, `val_*` sizes and accuracies,
     `mean_accuracy`, `temperature` and `size_gradient/*` the run logged.
     """
-    path = os.path.join(model_dir, "epochs.jsonl")
-    if not os.path.exists(path):
-        return []
+    state = training.read_checkpoint_state(model_dir)
     epochs = []
-    with open(path) as f:
-        for line in f:
-            if not line.strip():
-                continue
-            record = json.loads(line)
-            logs = record["logs"]
-            entry = {"epoch": int(record["epoch"])}
-            entry.update({k: float(v) for k, v in logs.items()
-                          if k in _TRAJECTORY_KEYS or k.startswith("size_gradient/")})
-            epochs.append(entry)
+    for record in state["history"] if state else []:
+        entry = {"epoch": int(record["epoch"])}
+        entry.update({k: float(v) for k, v in record["logs"].items()
+                      if k in _TRAJECTORY_KEYS or k.startswith("size_gradient/")})
+        epochs.append(entry)
     return epochs
 
 
@@ -211,20 +205,14 @@ def plot_sweep(table, path):
         color = f"C{index}"
         alphas = [r["noise_ratio"] for r in rows]
         for task, style in styles.items():
-            key = f"{task}_accuracy"
-            if all(f"{key}_mean" in r for r in rows):
-                mean = np.array([r[f"{key}_mean"] for r in rows])
-                std = np.array([r[f"{key}_std"] for r in rows])
-                top.plot(alphas, mean, style, color=color, marker="o",
-                         label=f"{method.upper()} {task}")
-                top.fill_between(alphas, mean - std, mean + std, color=color, alpha=0.2)
-            key = f"{task}_size"
-            if all(f"{key}_mean" in r for r in rows):
-                mean = np.array([r[f"{key}_mean"] for r in rows])
-                std = np.array([r[f"{key}_std"] for r in rows])
-                bottom.plot(alphas, mean, style, color=color, marker="o",
-                            label=f"{method.upper()} n_{task}")
-                bottom.fill_between(alphas, mean - std, mean + std, color=color, alpha=0.2)
+            for axis, metric, name in ((top, "accuracy", task), (bottom, "size", f"n_{task}")):
+                key = f"{task}_{metric}"
+                if all(f"{key}_mean" in r for r in rows):
+                    mean = np.array([r[f"{key}_mean"] for r in rows])
+                    std = np.array([r[f"{key}_std"] for r in rows])
+                    axis.plot(alphas, mean, style, color=color, marker="o",
+                              label=f"{method.upper()} {name}")
+                    axis.fill_between(alphas, mean - std, mean + std, color=color, alpha=0.2)
     top.set_ylabel("task accuracy")
     top.legend(fontsize=8)
     bottom.set_ylabel("subset size n_t")
