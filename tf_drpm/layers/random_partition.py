@@ -401,9 +401,9 @@ def _safe_inputs(log_weights, log_scores, mask, validate_args):
 
     `valid` `[batch]` is False for a batch member with a non-finite log-weight
     or log-score of a real element. The log-scores of padded elements and the
-    non-finite parameters are replaced by 0 before any other op (the shapes
-    are kept), so the layer computes finite values whose gradients reach
-    only the real entries; `_nan_unless_valid` then makes the outputs of
+    parameters of invalid members are replaced by 0 before any other op
+    (`drpm_util.safe_parameters`), so the layer computes finite values whose
+    gradients reach only the real entries of valid members; `_nan_unless_valid` then makes the outputs of
     the invalid members NaN. With `validate_args` they are an error instead.
     """
     if mask is not None:
@@ -412,15 +412,8 @@ def _safe_inputs(log_weights, log_scores, mask, validate_args):
         with tf.control_dependencies(drpm_util.finite_assertions(
                 log_weights, log_scores, is_init=True, mask=mask)):
             log_scores = tf.identity(log_scores)
-    finite_weights = tf.reduce_all(tf.math.is_finite(log_weights), axis=-1)
-    finite_scores = tf.math.is_finite(log_scores)
-    if mask is not None:
-        finite_scores = finite_scores | ~mask
-    valid = finite_weights & tf.reduce_all(finite_scores, axis=-1)
-    log_weights = tf.where(finite_weights[..., tf.newaxis], log_weights,
-                           tf.zeros_like(log_weights))
-    keep = tf.math.is_finite(log_scores) if mask is None else mask & finite_scores
-    log_scores = tf.where(keep, log_scores, tf.zeros_like(log_scores))
+    log_weights, log_scores, valid = drpm_util.safe_parameters(
+        log_weights, log_scores, mask, log_scores.dtype)
     return log_weights, log_scores, mask, valid
 
 
