@@ -127,6 +127,39 @@ class DRPMVCTest(tf.test.TestCase, parameterized.TestCase):
             rtol=1e-5,
         )
 
+    @parameterized.parameters(True, False)
+    def test_distance_to_nearest_prior(self, noisy_counts):
+        # The two diagnostics against a direct count on the same partitions.
+        model = _model(num_samples=5)
+        model.noisy_counts = noisy_counts
+        x = _images(12)
+        seed = tf.constant([3, 4], tf.int32)
+        losses = model.compute_losses(x, seed=seed, training=False)
+        partitions = model.sample_partitions(x, seed).numpy()  # [L, K, n]
+        mean, log_scale = model.autoencoder.encode(x)
+        log_weights, _, kl = model.partition_parameters(mean, log_scale)
+        nearest = np.argmin(kl.numpy(), axis=-1)
+        assigned = np.argmax(partitions, axis=1)  # [L, n]
+        self.assertAllClose(losses["off_nearest_prior"], np.mean(assigned != nearest[None]))
+        sizes = distributions.RelaxedMultivariateNoncentralHypergeometric(
+            total_count=12.0, group_sizes=[12.0] * K, log_weights=log_weights,
+            temperature=1.0, hard=True).noiseless_counts().numpy()
+        target = np.bincount(nearest, minlength=K)
+        self.assertAllClose(losses["size_error"], np.abs(sizes - target).sum() / 2 / 12)
+
+    def test_distance_to_nearest_prior_is_zero_for_nearest_counts(self):
+        # The exact weights make the noiseless sizes the nearest-prior counts;
+        # without a partition model both diagnostics are 0 by construction.
+        model = _model(num_samples=3)
+        model.partition_weights = "nearest_prior_counts"
+        model.noisy_counts = False
+        losses = model.compute_losses(_images(12), seed=tf.constant([1, 2]), training=False)
+        self.assertEqual(float(losses["size_error"]), 0.0)
+        ablation = _model(partition_model="nearest_prior")
+        losses = ablation.compute_losses(_images(12), seed=tf.constant([1, 2]), training=False)
+        self.assertEqual(float(losses["off_nearest_prior"]), 0.0)
+        self.assertEqual(float(losses["size_error"]), 0.0)
+
     def test_one_step_updates_what_it_should_and_not_the_trunk(self):
         model = _model()
         model.compile(optimizer=keras.optimizers.AdamW(1e-2))

@@ -242,6 +242,8 @@ class DRPMVC(LossModel):
                 "kl_counts",
                 "kl_permutation",
                 "kl_partition",
+                "off_nearest_prior",
+                "size_error",
                 "log_score_scale",
             )
         }
@@ -424,6 +426,8 @@ class DRPMVC(LossModel):
                 "kl_counts": zero,
                 "kl_permutation": zero,
                 "kl_partition": zero,
+                "off_nearest_prior": zero,
+                "size_error": zero,
             }, batch
         posterior = self.posterior_partition(log_weights, log_scores)
         samples = self._sample_posterior(posterior, seed_y)
@@ -457,6 +461,8 @@ class DRPMVC(LossModel):
             kl_counts = tf.zeros_like(kl_partition)
             kl_permutation = tf.zeros_like(kl_partition)
             partition_term = self.gamma * kl_partition
+        off_nearest_prior, size_error = self._distance_to_nearest_prior(
+            own_columns, posterior, kl, partitioned)
         # The set-level terms are the same on every replica: each adds its share.
         share = partitioned.replica_share
         total = reconstruction + self.beta * kl_z + share(partition_term)
@@ -467,7 +473,39 @@ class DRPMVC(LossModel):
             "kl_counts": share(kl_counts),
             "kl_permutation": share(kl_permutation),
             "kl_partition": share(kl_partition),
+            "off_nearest_prior": off_nearest_prior,
+            "size_error": share(size_error),
         }, batch
+
+    def _distance_to_nearest_prior(self, own_columns, posterior, kl, partitioned):
+        """How far `q(Y | X)` is from the nearest-prior assignment (no gradient).
+
+        Returns `(off, size_error)`: `off`, the sum over this replica's images
+        of the share of the L partitions that put the image in another subset
+        than its nearest prior; `size_error`, the number of images of the set
+        that the noiseless subset sizes misplace, `sum_k |m_k - h_k| / 2`, for
+        the noiseless sizes `m` and the nearest-prior counts `h`. Divided by
+        the set size (as `compute_losses` does), both are shares of images:
+        the `off_nearest_prior` and `size_error` that `fit` reports.
+        """
+        kl = tf.stop_gradient(kl)
+        local_nearest = tf.argmin(kl, axis=-1, output_type=tf.int32)  # [b]
+        assigned = tf.argmax(tf.stop_gradient(own_columns), axis=1,
+                             output_type=tf.int32)  # [L, b]
+        off = tf.reduce_sum(tf.reduce_mean(
+            tf.cast(tf.not_equal(assigned, local_nearest[None]), kl.dtype), axis=0))
+        nearest = partitioned.gather(local_nearest)  # [n]
+        num_elements = tf.cast(tf.shape(nearest)[0], kl.dtype)
+        target = tf.reduce_sum(tf.one_hot(nearest, self.num_clusters, dtype=kl.dtype), 0)
+        sizes = drpm_distributions.RelaxedMultivariateNoncentralHypergeometric(
+            total_count=num_elements,
+            group_sizes=tf.fill([self.num_clusters], num_elements),
+            log_weights=tf.stop_gradient(posterior.log_weights),
+            temperature=tf.cast(self.temperature, kl.dtype),
+            hard=True,
+            max_count=nearest.shape[0],
+        ).noiseless_counts()
+        return off, 0.5 * tf.reduce_sum(tf.abs(sizes - target))
 
     def _sample_posterior(self, posterior, seed):
         """The L partitions `Y_l ~ q(Y | X)` of the set: details with

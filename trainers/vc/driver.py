@@ -14,7 +14,12 @@
    TensorBoard) in `<model_dir>/vade` and `<model_dir>/drpm_vc`, built by the
    gin builders below under the gin scope of its name (`vade/...`,
    `drpm_vc/...` bind per-method settings);
-4. the four-method table (ACC / NMI / ARI on the test set), the pictures and
+4. the ablation "(c) nearest prior, no DRPM" (`"nearest_prior"`): DRPM-VC's
+   model and settings with every image assigned to its nearest prior and no
+   partition model, trained under the gin scope `drpm_vc/nearest_prior` (so
+   it inherits `drpm_vc/...` bindings) in `<model_dir>/nearest_prior`; beside
+   DRPM-VC's row it shows what the partition model itself adds;
+5. the table (ACC / NMI / ARI on the test set), the pictures and
    `results.json` (`trainers.vc.results`).
 """
 
@@ -105,12 +110,14 @@ def vc_model(method=gin.REQUIRED, pretrained_weights=gin.REQUIRED, prior_init=gi
              delta=0.01, num_partition_samples=100, kl="bound", initial_temperature=1.0,
              initial_score_scale=1.0, noisy_counts=True,
              partition_weights="mean_responsibilities", partition_model="drpm"):
-    """A built VaDE (`method="vade"`) or DRPM-VC (`"drpm_vc"`) from the pretraining.
+    """A built VaDE (`method="vade"`), DRPM-VC (`"drpm_vc"`) or the ablation
+    without a partition model (`"nearest_prior"`: DRPM-VC with
+    `partition_model="nearest_prior"`) from the pretraining.
 
     `method`, `pretrained_weights` (the cached auto-encoder), `prior_init`
     (the Latent GMM's `.npz`) and `seed` are bound by `vc_experiment`. The
     log-scale head is reset to `initial_log_scale` (None keeps it); the rest
-    are `DRPMVC` arguments (`freeze_trunk` for both models).
+    are `DRPMVC` arguments (`freeze_trunk` for all models).
     """
     prior = np.load(prior_init)
     parameters = [prior[k] for k in ("log_weights", "means", "log_scales")]
@@ -123,7 +130,9 @@ def vc_model(method=gin.REQUIRED, pretrained_weights=gin.REQUIRED, prior_init=gi
     if method == "vade":
         model = VaDE(autoencoder, num_clusters=num_clusters, freeze_trunk=freeze_trunk,
                      seed=seed)
-    elif method == "drpm_vc":
+    elif method in ("drpm_vc", "nearest_prior"):
+        if method == "nearest_prior":
+            partition_model = "nearest_prior"
         model = DRPMVC(
             autoencoder, num_clusters=num_clusters, beta=beta, gamma=gamma, delta=delta,
             num_partition_samples=num_partition_samples, kl=kl,
@@ -132,7 +141,8 @@ def vc_model(method=gin.REQUIRED, pretrained_weights=gin.REQUIRED, prior_init=gi
             partition_weights=partition_weights, partition_model=partition_model,
             freeze_trunk=freeze_trunk, seed=seed)
     else:
-        raise ValueError(f"`vc_model.method` must be 'vade' or 'drpm_vc'. Received: {method!r}")
+        raise ValueError("`vc_model.method` must be 'vade', 'drpm_vc' or 'nearest_prior'. "
+                         f"Received: method={method!r}")
     model.build()
     model.prior.assign_parameters(*parameters)
     return model
@@ -188,11 +198,13 @@ def vc_evaluate(model, model_dir):
 def vc_experiment(model_dir, methods=METHODS, seed=0, latent_dim=20, num_clusters=10,
                   cache_dir=None, gmm_n_init=10, gmm_max_points=None,
                   pixel_gmm_max_points=None, plots=True):
-    """Pretraining, the baselines, VaDE and DRPM-VC; writes and prints the table.
+    """Pretraining, the baselines, VaDE, DRPM-VC and the ablation without a
+    partition model; writes and prints the table.
 
     Args:
       model_dir: run directory (rerun with the same one to resume).
-      methods: subset of ("gmm", "latent_gmm", "vade", "drpm_vc").
+      methods: subset of ("gmm", "latent_gmm", "vade", "drpm_vc",
+        "nearest_prior").
       seed: the seed of everything (data subsets, pretraining, GMMs, models,
         sampling): bound as `vc_dataset.seed`, `vc_model.seed`, `train.seed`.
       latent_dim: l (20 for Fashion-MNIST, 10 for MNIST).
@@ -252,13 +264,14 @@ def vc_experiment(model_dir, methods=METHODS, seed=0, latent_dim=20, num_cluster
     training.write_json(results_path, results)
 
     models = {}
-    for method in ("vade", "drpm_vc"):
+    for method in ("vade", "drpm_vc", "nearest_prior"):
         if method not in methods:
             continue
         t0 = time.time()
         _bind({"vc_model.method": method, "vc_model.seed": seed, "train.seed": seed,
                "vc_model.pretrained_weights": weights_path, "vc_model.prior_init": prior_init})
-        with gin.config_scope(method):
+        scope = "drpm_vc/nearest_prior" if method == "nearest_prior" else method
+        with gin.config_scope(scope):
             result = training.train(os.path.join(model_dir, method))
         results[method], models[method] = result.results, result.model
         timings[f"{method}_s"] = time.time() - t0

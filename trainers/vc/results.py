@@ -11,12 +11,13 @@ from trainers.vc.plots import plot_prior_samples
 
 __all__ = ["METHODS", "METHOD_NAMES", "PAPER", "format_table", "write_vc_results"]
 
-METHODS = ("gmm", "latent_gmm", "vade", "drpm_vc")
+METHODS = ("gmm", "latent_gmm", "vade", "drpm_vc", "nearest_prior")
 METHOD_NAMES = {
     "gmm": "GMM (pixels)",
     "latent_gmm": "Latent GMM",
     "vade": "VaDE",
     "drpm_vc": "DRPM-VC",
+    "nearest_prior": "(c) nearest prior, no DRPM",
 }
 # Sutter et al. (2023), Table 1 (5 seeds): NMI / ARI / ACC.
 PAPER = {
@@ -49,9 +50,11 @@ def format_table(results, paper=None):
             f"| {METHOD_NAMES[method]} | {row['acc']:.3f} | {row['nmi']:.3f} | "
             f"{row['ari']:.3f} |"
         )
-        if paper:
+        if paper and method in paper:
             nmi, ari, acc = paper[method]
             line += f" {acc:.2f} / {nmi:.2f} / {ari:.2f} |"
+        elif paper:
+            line += " - |"
         lines.append(line)
     return "\n".join(lines) + "\n"
 
