@@ -409,13 +409,9 @@ class DRPMVC(LossModel):
             tf.nn.sigmoid_cross_entropy_with_logits(labels=images, logits=logits)
         )
 
-        log_weights, log_scores, kl = self.partition_parameters(
-            mean, log_scale, partitioned
-        )  # [K], [n], [b, K]
-        num_elements = log_scores.shape[-1]
-        if num_elements is None:
-            num_elements = tf.shape(log_scores)[-1]
         if self.partition_model == "nearest_prior":
+            # No partition model: its parameters are not needed.
+            kl = self.prior.kl_divergence(mean, log_scale)  # [b, K]
             nearest = tf.argmin(tf.stop_gradient(kl), axis=-1, output_type=tf.int32)
             kl_z = tf.reduce_sum(tf.gather(kl, nearest, axis=1, batch_dims=1))
             zero = tf.zeros_like(kl_z)
@@ -429,6 +425,12 @@ class DRPMVC(LossModel):
                 "off_nearest_prior": zero,
                 "size_error": zero,
             }, batch
+        log_weights, log_scores, kl = self.partition_parameters(
+            mean, log_scale, partitioned
+        )  # [K], [n], [b, K]
+        num_elements = log_scores.shape[-1]
+        if num_elements is None:
+            num_elements = tf.shape(log_scores)[-1]
         posterior = self.posterior_partition(log_weights, log_scores)
         samples = self._sample_posterior(posterior, seed_y)
         partition = samples["partition"]  # [L, K, n]

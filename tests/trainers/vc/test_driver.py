@@ -43,7 +43,8 @@ class VCTrainerTest(tf.test.TestCase):
             self.assertBetween(scores["acc"], 0.0, 1.0)
         with open(os.path.join(model_dir, "results.md")) as f:
             table = f.read()
-        for name in ("GMM (pixels)", "Latent GMM", "VaDE", "DRPM-VC"):
+        for name in ("GMM (pixels)", "Latent GMM", "VaDE", "DRPM-VC",
+                     "(c) nearest prior, no DRPM"):
             self.assertIn(name, table)
         for picture in ("partition_sample.png", "prior_samples.png"):
             path = os.path.join(model_dir, picture)
@@ -56,7 +57,8 @@ class VCTrainerTest(tf.test.TestCase):
         self.assertTrue(os.path.exists(os.path.join(model_dir, "vade", "results.json")))
         # vc_callbacks.evaluate_every_epochs = 1: test scores of every epoch in the epoch log,
         # the last one equal to the final evaluation.
-        for method, epochs in (("drpm_vc", 2), ("vade", 1)):
+        # The ablation inherits DRPM-VC's settings (scope drpm_vc/nearest_prior).
+        for method, epochs in (("drpm_vc", 2), ("vade", 1), ("nearest_prior", 2)):
             with open(os.path.join(model_dir, method, "epochs.jsonl")) as f:
                 records = [json.loads(line) for line in f]
             self.assertEqual([r["epoch"] for r in records], list(range(1, epochs + 1)))
@@ -196,7 +198,8 @@ class VCMultiWorkerSmokeTest(tf.test.TestCase):
             module="trainers.vc", ports=ports)
         with open(os.path.join(model_dir, "results.md")) as f:
             table = f.read()
-        for name in ("GMM (pixels)", "Latent GMM", "VaDE", "DRPM-VC"):
+        for name in ("GMM (pixels)", "Latent GMM", "VaDE", "DRPM-VC",
+                     "(c) nearest prior, no DRPM"):
             self.assertIn(name, table)
         for method, epochs in (("vade", 1), ("drpm_vc", 2)):
             with open(os.path.join(model_dir, method, "results.json")) as f:
