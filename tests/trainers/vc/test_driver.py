@@ -46,6 +46,7 @@ class VCTrainerTest(tf.test.TestCase):
         for name in ("GMM (pixels)", "Latent GMM", "VaDE", "DRPM-VC",
                      "(c) nearest prior, no DRPM"):
             self.assertIn(name, table)
+        self.assertIn("the gap between the DRPM-VC and (c) rows is what the DRPM adds", table)
         for picture in ("partition_sample.png", "prior_samples.png"):
             path = os.path.join(model_dir, picture)
             with open(path, "rb") as f:
@@ -201,6 +202,7 @@ class VCMultiWorkerSmokeTest(tf.test.TestCase):
         for name in ("GMM (pixels)", "Latent GMM", "VaDE", "DRPM-VC",
                      "(c) nearest prior, no DRPM"):
             self.assertIn(name, table)
+        self.assertIn("the gap between the DRPM-VC and (c) rows is what the DRPM adds", table)
         for method, epochs in (("vade", 1), ("drpm_vc", 2)):
             with open(os.path.join(model_dir, method, "results.json")) as f:
                 summary = json.load(f)
