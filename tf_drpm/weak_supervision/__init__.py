@@ -3,7 +3,8 @@
 Section 5.2 of Sutter et al. (2023): pairs of images share an unknown subset
 of their generative factors. One `WeakVAE` with four view aggregations (label,
 adaptive, hypergeometric, DRPM), its encoder and decoder, the ground-truth data
-and pair sampler, and the metrics (ours and disentanglement_lib's).
+(`MPI3DStandIn`, `LocalFactorGrid`, `NpzGroundTruthData`) and pair sampler, and
+the metrics (ours and disentanglement_lib's).
 """
 
 from tf_drpm.internal import optional_dependencies
@@ -28,6 +29,7 @@ from tf_drpm.weak_supervision.hypergeometric_aggregation import (
     HypergeometricAggregation,
 )
 from tf_drpm.weak_supervision.label_aggregation import LabelAggregation
+from tf_drpm.weak_supervision.local_factor_grid import LocalFactorGrid
 from tf_drpm.weak_supervision.mpi3d_stand_in import MPI3DStandIn
 from tf_drpm.weak_supervision.npz_ground_truth import NpzGroundTruthData
 from tf_drpm.weak_supervision.partition_aggregation import PartitionAggregation
@@ -52,6 +54,7 @@ __all__ = [
     "DeconvDecoder",
     "HypergeometricAggregation",
     "LabelAggregation",
+    "LocalFactorGrid",
     "MPI3DStandIn",
     "NpzGroundTruthData",
     "PartitionAggregation",

@@ -4,6 +4,7 @@ import functools
 
 import gin
 
+from tf_drpm.weak_supervision import LocalFactorGrid
 from tf_drpm.weak_supervision import MPI3DStandIn
 from tf_drpm.weak_supervision import NpzGroundTruthData
 from trainers.core.errors import SettingError
@@ -17,6 +18,8 @@ def ground_truth_dataset(name="mpi3d_stand_in", path=None, image_size=64):
 
     Args:
         name: `"mpi3d_stand_in"` (procedural, offline; NOT the benchmark),
+            `"local_factor_grid"` (procedural, offline; seven factors in
+            seven tiles, each learnt within minutes: `gin/weak/truth.gin`),
             `"mpi3d_toy"` or `"dsprites"` (`.npz` files at `path`), or
             `"dummy_data"` (disentanglement_lib's `DummyData`, needs the
             `disentanglement-lib` package).
@@ -29,6 +32,12 @@ def ground_truth_dataset(name="mpi3d_stand_in", path=None, image_size=64):
     """
     if name == "mpi3d_stand_in":
         return MPI3DStandIn(image_size)
+    if name == "local_factor_grid":
+        if image_size != 64:
+            raise SettingError(
+                "`weak_dataset.image_size` must be 64 for 'local_factor_grid'. "
+                f"Received: image_size={image_size!r}")
+        return LocalFactorGrid()
     if name in ("mpi3d_toy", "dsprites"):
         if not path:
             raise SettingError(
@@ -40,8 +49,8 @@ def ground_truth_dataset(name="mpi3d_stand_in", path=None, image_size=64):
         from disentanglement_lib.data.ground_truth import dummy_data
         return dummy_data.DummyData()
     raise SettingError(
-        "`weak_dataset.name` must be one of 'mpi3d_stand_in', 'mpi3d_toy', 'dsprites', "
-        f"'dummy_data'. Received: name={name!r}")
+        "`weak_dataset.name` must be one of 'mpi3d_stand_in', 'local_factor_grid', "
+        f"'mpi3d_toy', 'dsprites', 'dummy_data'. Received: name={name!r}")
 
 
 @functools.lru_cache(maxsize=1)

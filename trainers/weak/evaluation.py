@@ -23,6 +23,7 @@ from tf_drpm.weak_supervision import DISENTANGLEMENT_LIB_METRICS
 from tf_drpm.weak_supervision import WeakPairSampler
 from tf_drpm.weak_supervision import disentanglement_lib_scores
 from tf_drpm.weak_supervision import encoder_representation
+from tf_drpm.weak_supervision import linear_probe_score
 from tf_drpm.weak_supervision import metric_requirement_errors
 from tf_drpm.weak_supervision import shared_dimension_diagnostics
 from tf_drpm.weak_supervision import summarize_shared_dimension_diagnostics
@@ -42,8 +43,8 @@ from trainers.weak.results import DIAGNOSTIC_METRICS
 from trainers.weak.results import SCALAR_METRICS
 from trainers.weak.results import update_result_directory
 
-__all__ = ["check_dlib_metric_settings", "failure_reason", "weak_dlib_metrics",
-           "weak_evaluate"]
+__all__ = ["check_dlib_metric_settings", "factor_probe_scores", "failure_reason",
+           "weak_dlib_metrics", "weak_evaluate"]
 
 run_directory.register_evaluation_configurables("weak_evaluate", "weak_dlib_metrics")
 
@@ -51,7 +52,7 @@ run_directory.register_evaluation_configurables("weak_evaluate", "weak_dlib_metr
 @gin.configurable("weak_evaluate")
 def weak_evaluate(model, model_dir, num_train=5000, num_test=2000, seed=12345,
                   batch_size=256, max_iter=500, num_diagnostic_pairs=1000,
-                  diagnostics_threshold=0.05, plots=True):
+                  diagnostics_threshold=0.05, plots=True, factor_probes=True):
     """Scores a trained model on fresh pairs and writes disentanglement_lib results.
 
     The pairs share `weak_data.num_shared_factors` factors (with the
@@ -65,6 +66,13 @@ def weak_evaluate(model, model_dir, num_train=5000, num_test=2000, seed=12345,
     logit gap, to read beside the estimate `mean_num_shared`. With `plots`,
     `reconstructions.png`, `traversal.png` and (from `diagnostics.jsonl`)
     `diagnostics.png` go to `model_dir`.
+
+    With `factor_probes`, `num_train` + `num_test` single observations (from
+    `RandomState([seed, 2])`) are encoded to their posterior means and
+    `factor_probe_scores` says how well a linear probe reads each factor from
+    them (`factor_probe_accuracy`, their mean, and `factor_probe.<factor>`,
+    printed): whether the encoder learnt the factors at all, whatever the
+    view aggregation makes of them.
 
     Then `weak_dlib_metrics` adds disentanglement_lib's own metrics of the
     encoder's posterior means (MIG, DCI, SAP, ... as gin binds it).
@@ -97,6 +105,9 @@ def weak_evaluate(model, model_dir, num_train=5000, num_test=2000, seed=12345,
     scores.update({key: diagnostics[key] for key in DIAGNOSTIC_METRICS
                    if key in diagnostics})
     scores["diagnostics"] = diagnostics
+    if factor_probes:
+        scores.update(_factor_probes(model, data, num_train, num_test, batch_size,
+                                     max_iter, np.random.RandomState([seed, 2])))
     if plots:
         x = {k: pairs[k].reshape(shape) for k in ("x1", "x2")}
         plot_reconstructions(
@@ -114,8 +125,83 @@ def weak_evaluate(model, model_dir, num_train=5000, num_test=2000, seed=12345,
     results = {key: scores[key]
                for key in SCALAR_METRICS + DIAGNOSTIC_METRICS
                if key in scores}
+    results.update({key: value for key, value in scores.items()
+                    if key.startswith("factor_probe")
+                    and not key.endswith("per_factor")})
     results.update(weak_dlib_metrics(model, model_dir))
     return results
+
+
+def factor_probe_scores(codes, factors, num_train, max_iter=500, random_state=0):
+    """Per-factor linear probes of a representation of single observations.
+
+    For each generative factor `j`, a logistic regression on all of `codes`
+    (standardised) is trained on the first `num_train` rows to predict
+    `factors[:, j]` and scored on the rest with the adjusted balanced
+    accuracy (0 at chance, 1 perfect; `linear_probe_score`). Unlike
+    `partition_probe_scores` it ignores the shared / independent split: it
+    asks whether the encoder learnt each factor.
+
+    Args:
+        codes: Float array `[N, d]`, e.g. the encoder's posterior means.
+        factors: Int array `[N, F]`, the generative factors of the rows.
+        num_train: Int in `[1, N - 1]`, the rows that train the probes.
+        max_iter: Iterations of each logistic regression.
+        random_state: Seed of the classifiers.
+
+    Returns:
+        A float array `[F]`, NaN for a factor with a single class in either
+        set.
+
+    Raises:
+        ValueError: on mismatched shapes or an invalid `num_train`.
+
+    Example:
+
+    >>> factors = np.random.RandomState(0).randint(3, size=(300, 2))
+    >>> factor_probe_scores(factors.astype(float), factors, 200)  # [1., 1.]
+    """
+    codes = np.asarray(codes, dtype=np.float64)
+    factors = np.asarray(factors)
+    if codes.ndim != 2 or factors.ndim != 2 or len(codes) != len(factors):
+        raise ValueError(
+            "`codes` and `factors` must be 2-D with the same number of rows. "
+            f"Received: codes.shape={codes.shape}, factors.shape={factors.shape}")
+    if (isinstance(num_train, bool) or not isinstance(num_train, (int, np.integer))
+            or not 1 <= num_train < len(codes)):
+        raise ValueError(
+            f"`num_train` must be an int in [1, {len(codes) - 1}]. "
+            f"Received: num_train={num_train!r}")
+    return np.array([
+        linear_probe_score(codes[:num_train], factors[:num_train, j],
+                           codes[num_train:], factors[num_train:, j],
+                           max_iter=max_iter, random_state=random_state)
+        for j in range(factors.shape[1])])
+
+
+def _factor_probes(model, data, num_train, num_test, batch_size, max_iter,
+                   random_state):
+    """`factor_probe_scores` of the posterior means of fresh observations."""
+    factors = data.sample_factors(num_train + num_test, random_state)
+    representation = encoder_representation(model, observation_shape(data))
+    codes = np.concatenate([
+        representation(data.sample_observations_from_factors(
+            factors[start:start + batch_size], random_state))
+        for start in range(0, len(factors), batch_size)])
+    per_factor = factor_probe_scores(codes, factors, num_train, max_iter=max_iter)
+    names = getattr(data, "factor_names", None) or [
+        str(j) for j in range(len(per_factor))]
+    print("Linear probe of each factor from the posterior means (adjusted balanced "
+          "accuracy): " + ", ".join(
+              f"{name} {score:.3f}" for name, score in zip(names, per_factor)),
+          flush=True)
+    scores = {f"factor_probe.{name}": float(score)
+              for name, score in zip(names, per_factor)}
+    finite = per_factor[np.isfinite(per_factor)]
+    scores["factor_probe_accuracy"] = float(finite.mean()) if finite.size else float(
+        "nan")
+    scores["factor_probe_accuracy_per_factor"] = per_factor.tolist()
+    return scores
 
 
 @gin.configurable("weak_dlib_metrics")
