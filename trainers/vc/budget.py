@@ -12,7 +12,10 @@ interrupted sweep resumes). The variants:
 * `b`: DRPM-VC with the paper's `q(Y | X)`: `vc_model.partition_weights =
   'mean_responsibilities'`, `vc_model.noisy_counts = True`;
 * `c`: no partition model, every image with its nearest prior
-  (`vc_experiment.methods = ['nearest_prior']`).
+  (`vc_experiment.methods = ['nearest_prior']`);
+* `d`: what the authors' code runs, between (a) and (b): the paper's
+  log-weights of (b) with the noiseless subset sizes of (a)
+  (`vc_model.partition_weights = 'mean_responsibilities'`).
 
 Then it writes, in `<output_dir>`:
 
@@ -55,12 +58,14 @@ VARIANTS = {
     "b": ("drpm_vc", "drpm_vc", ("vc_model.partition_weights = 'mean_responsibilities'",
                                  "vc_model.noisy_counts = True")),
     "c": ("nearest_prior", "drpm_vc", ()),
+    "d": ("drpm_vc", "drpm_vc", ("vc_model.partition_weights = 'mean_responsibilities'",)),
 }
 VARIANT_NAMES = {
     "vade": "VaDE",
     "a": "(a) DRPM-VC, the protocol",
     "b": "(b) DRPM-VC, the paper's q(Y | X)",
     "c": "(c) nearest prior, no DRPM",
+    "d": "(d) DRPM-VC, the authors' code",
 }
 _SCORES = ("acc", "nmi", "ari")
 _TRAJECTORY_KEYS = ("test_acc", "test_nmi", "test_ari", "kl_partition",
@@ -167,7 +172,8 @@ def format_budget_table(aggregated):
     for entry in sorted(aggregated, key=lambda e: (e["epochs"], list(VARIANTS).index(e["variant"]))):
         cells = [f"{entry[s]['mean']:.3f} ± {entry[s]['std']:.3f}" for s in _SCORES]
         seeds = ", ".join(str(s) for s in entry["seeds"])
-        lines.append(f"| {VARIANT_NAMES[entry['variant']]} | {entry['epochs']} | {seeds} | "
+        name = VARIANT_NAMES[entry["variant"]].replace("|", "\\|")
+        lines.append(f"| {name} | {entry['epochs']} | {seeds} | "
                      + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -181,7 +187,8 @@ def _pyplot():
     return plt
 
 
-_COLOURS = {"vade": "tab:gray", "a": "tab:blue", "b": "tab:red", "c": "tab:green"}
+_COLOURS = {"vade": "tab:gray", "a": "tab:blue", "b": "tab:red", "c": "tab:green",
+            "d": "tab:orange"}
 
 
 def _curves(runs, key):
@@ -204,7 +211,8 @@ def _plot_curves(ax, curves):
         length = min(len(x) for x, _ in seeds)
         mean = np.mean([y[:length] for _, y in seeds], axis=0)
         ax.plot(seeds[0][0][:length], mean, style, color=colour, lw=2,
-                label=f"{VARIANT_NAMES[variant]}, {epochs} epochs ({len(seeds)} seeds)")
+                label=f"{VARIANT_NAMES[variant]}, {epochs} epochs "
+                      f"({len(seeds)} seed{'s' if len(seeds) > 1 else ''})")
     ax.set_xscale("log")
     ax.set_xlabel("epoch")
     ax.grid(alpha=0.3)
@@ -229,7 +237,7 @@ def plot_partition_diagnostics(runs, path):
     """Per epoch: how far the DRPM variants' partitions are from the
     nearest-prior assignment, and their partition KL."""
     plt = _pyplot()
-    drpm_runs = [run for run in runs if run["variant"] in ("a", "b")]
+    drpm_runs = [run for run in runs if run["variant"] in ("a", "b", "d")]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for ax, key, label in zip(axes, ("off_nearest_prior", "size_error", "kl_partition"), (
             "images whose sampled subset is not their nearest prior",

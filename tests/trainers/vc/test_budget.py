@@ -43,15 +43,15 @@ class BudgetTest(tf.test.TestCase):
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
         with open(os.path.join(output_dir, "budget.md")) as f:
             table = f.read()
-        self.assertIn("(b) DRPM-VC, the paper's q(Y | X) | 3 | 0 |", table)
+        self.assertIn("| (b) DRPM-VC, the paper's q(Y \\| X) | 3 | 0 |", table)
         # A finished sweep is read back, not retrained; missing runs are skipped.
         again = budget.run_budget(output_dir, [_SMOKE], params, variants=("b", "c", "a"),
                                   seeds=(0,), epochs=(3,), finished_only=True)
         self.assertEqual(again["runs"], summary["runs"])
 
     def test_unknown_variant_is_an_error(self):
-        with self.assertRaisesRegex(cli.CommandError, r"variants=\['d'\]"):
-            budget.run_budget(self.get_temp_dir(), [_SMOKE], variants=("d",))
+        with self.assertRaisesRegex(cli.CommandError, r"variants=\['x'\]"):
+            budget.run_budget(self.get_temp_dir(), [_SMOKE], variants=("x",))
 
 
 if __name__ == "__main__":
