@@ -269,17 +269,14 @@ def mvhg_log_tilt(total_count, group_sizes, log_weights, name=None):
                 axis=-1)
 
         for _ in range(3):
-            width = hi - lo
-            grid = lo[..., tf.newaxis] + width[..., tf.newaxis] * steps
+            grid = lo[..., tf.newaxis] + (hi - lo)[..., tf.newaxis] * steps
             below = tf.cast(mean_at(grid) < n[..., tf.newaxis], tf.int32)
             num_below = tf.reduce_sum(below, axis=-1)
             lo_idx = tf.maximum(num_below - 1, 0)
             hi_idx = tf.minimum(num_below, grid_size)
-            # The grid points at lo_idx and hi_idx, recomputed by the same
-            # arithmetic as `grid` (the same values, without a batched gather
-            # in the chain of dependent steps).
-            lo, hi = (lo + width * tf.gather(steps, lo_idx),
-                      lo + width * tf.gather(steps, hi_idx))
+            new_lo = tf.gather(grid, lo_idx, batch_dims=len(lo.shape))
+            new_hi = tf.gather(grid, hi_idx, batch_dims=len(lo.shape))
+            lo, hi = new_lo, new_hi
         u = 0.5 * (lo + hi)
         for _ in range(2):
             p = tf.sigmoid(u[..., tf.newaxis] + a)
