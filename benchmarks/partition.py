@@ -1,15 +1,27 @@
 """Benchmark: DRPM sample + gradient vs NeuralSort alone.
 
-Prints one JSON line per case:
-  {"op", "n", "K", "batch", "dtype", "ms_per_step", "partitions_per_s", "peak_rss_mb", ...}
+Two kinds of cases: the size sweep (`--sizes`, K = `--num-subsets`, batch
+`--batch`) and the named shapes of the experiment models (`--cases`):
 
-Each case runs in its own subprocess so `peak_rss_mb` (the process's maximum
-resident set size, TensorFlow runtime included) belongs to that case alone.
+  weak       n = 10, K = 2, batch 64   (the weak-supervision model's partition)
+  multitask  n = 50, K = 2, batch 256  (the multitask model's partition)
+
+Prints one JSON line per op and case:
+  {"op", "n", "K", "batch", "dtype", "ms_per_step", "partitions_per_s", "peak_rss_mb",
+   "steps", "compile_s", ...}
+(`compile_s`: trace and compile of one sample + gradient), then one line per
+case comparing the two:
+  {"case", "n", "K", "batch", "drpm_over_neuralsort", "drpm_compile_s", "neuralsort_compile_s"}
+
+Each op and case runs in its own subprocess so `peak_rss_mb` (the process's
+maximum resident set size, TensorFlow runtime included) belongs to that case
+alone.
 
 Usage:
   python benchmarks/partition.py                       # all cases
-  python benchmarks/partition.py --sizes 32,256        # some sizes
-  python benchmarks/partition.py --write-docs          # also rewrite the table in docs/benchmarks.md
+  python benchmarks/partition.py --sizes 32,256        # some sizes (and the named cases)
+  python benchmarks/partition.py --cases multitask     # some named cases ("" for none)
+  python benchmarks/partition.py --write-docs          # also rewrite the tables in docs/benchmarks.md
 """
 
 import argparse
@@ -27,6 +39,11 @@ DOCS_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 DOCS_START = "<!-- benchmark:partition:start -->"
 DOCS_END = "<!-- benchmark:partition:end -->"
 DEFAULT_SIZES = (32, 64, 128, 256, 512, 1024, 4096)
+# The partition shapes of the experiment models: name -> (n, K, batch).
+NAMED_CASES = {
+    "weak": (10, 2, 64),
+    "multitask": (50, 2, 256),
+}
 
 
 def _run_case(op, n, num_subsets, batch, dtype_name, min_seconds):
@@ -88,22 +105,55 @@ def _run_case(op, n, num_subsets, batch, dtype_name, min_seconds):
     }
 
 
+def _cell(result, key):
+    value = None if result is None else result.get(key)
+    return "-" if value is None else f"{value:g}"
+
+
+def _ratio(drpm, sort):
+    if drpm is None or sort is None:
+        return "-"
+    return f"{drpm['ms_per_step'] / sort['ms_per_step']:.2f}"
+
+
 def _table(results):
-    by_key = {(r["op"], r["n"]): r for r in results}
-    sizes = sorted({r["n"] for r in results})
+    """The size sweep: one row per n (results without a `case` name)."""
+    by_key = {(r["op"], r["n"]): r for r in results if not r.get("case")}
+    sizes = sorted({n for _, n in by_key})
     lines = [
         "| n | DRPM ms/step | DRPM partitions/s | DRPM peak RSS MB | NeuralSort ms/step "
-        "| NeuralSort peak RSS MB | DRPM / NeuralSort time |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| NeuralSort peak RSS MB | DRPM / NeuralSort time | DRPM compile s "
+        "| NeuralSort compile s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n in sizes:
         drpm, sort = by_key.get(("drpm", n)), by_key.get(("neuralsort", n))
-        cell = lambda r, key: "-" if r is None else f"{r[key]:g}"
-        ratio = "-" if drpm is None or sort is None else f"{drpm['ms_per_step'] / sort['ms_per_step']:.2f}"
         lines.append(
-            f"| {n} | {cell(drpm, 'ms_per_step')} | {cell(drpm, 'partitions_per_s')} "
-            f"| {cell(drpm, 'peak_rss_mb')} | {cell(sort, 'ms_per_step')} "
-            f"| {cell(sort, 'peak_rss_mb')} | {ratio} |")
+            f"| {n} | {_cell(drpm, 'ms_per_step')} | {_cell(drpm, 'partitions_per_s')} "
+            f"| {_cell(drpm, 'peak_rss_mb')} | {_cell(sort, 'ms_per_step')} "
+            f"| {_cell(sort, 'peak_rss_mb')} | {_ratio(drpm, sort)} "
+            f"| {_cell(drpm, 'compile_s')} | {_cell(sort, 'compile_s')} |")
+    return "\n".join(lines)
+
+
+def _cases_table(results):
+    """The named experiment shapes: one row per case (results with a `case` name)."""
+    by_key = {(r["op"], r["case"]): r for r in results if r.get("case")}
+    cases = [name for name in NAMED_CASES if any(case == name for _, case in by_key)]
+    if not cases:
+        return ""
+    lines = [
+        "| case | n | K | batch | DRPM ms/step | DRPM partitions/s | NeuralSort ms/step "
+        "| DRPM / NeuralSort time | DRPM compile s | NeuralSort compile s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in cases:
+        drpm, sort = by_key.get(("drpm", name)), by_key.get(("neuralsort", name))
+        n, num_subsets, batch = NAMED_CASES[name]
+        lines.append(
+            f"| {name} | {n} | {num_subsets} | {batch} | {_cell(drpm, 'ms_per_step')} "
+            f"| {_cell(drpm, 'partitions_per_s')} | {_cell(sort, 'ms_per_step')} "
+            f"| {_ratio(drpm, sort)} | {_cell(drpm, 'compile_s')} | {_cell(sort, 'compile_s')} |")
     return "\n".join(lines)
 
 
@@ -116,11 +166,19 @@ def _write_docs(results, command, path=DOCS_PATH, date=None):
     machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
     date = date or datetime.date.today().isoformat()
     import tensorflow as tf
+    sweep = [r for r in results if not r.get("case")]
+    first = (sweep or results)[0]
     body = (f"{DOCS_START}\nMeasured on {date} with `{command}` on {machine}, "
-            f"TensorFlow {tf.__version__}, "
-            f"K = {results[0]['K'] or 10}, batch {results[0]['batch']}, {results[0]['dtype']}, "
-            "XLA (`jit_compile=True`), sample + gradient per step; peak RSS includes the "
-            "TensorFlow runtime (about 0.7 GB).\n\n" + _table(results) + f"\n{DOCS_END}")
+            f"TensorFlow {tf.__version__}, {first['dtype']}, XLA (`jit_compile=True`), "
+            "sample + gradient per step; compile s is the trace and compile of one step; "
+            "peak RSS includes the TensorFlow runtime (about 0.7 GB).")
+    if sweep:
+        body += (f"\n\nBy n, K = {first['K'] or 10}, batch {first['batch']}:\n\n"
+                 + _table(sweep))
+    cases = _cases_table(results)
+    if cases:
+        body += "\n\nThe partition shapes of the experiment models:\n\n" + cases
+    body += f"\n{DOCS_END}"
     start, end = text.index(DOCS_START), text.index(DOCS_END) + len(DOCS_END)
     with open(path, "w") as f:
         f.write(text[:start] + body + text[end:])
@@ -128,7 +186,11 @@ def _write_docs(results, command, path=DOCS_PATH, date=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
+    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)),
+                        help="n of the sweep, comma-separated (\"\" for none).")
+    parser.add_argument("--cases", default=",".join(NAMED_CASES),
+                        help="Named cases, comma-separated (\"\" for none): "
+                             + ", ".join(f"{k} (n, K, batch = {v})" for k, v in NAMED_CASES.items()))
     parser.add_argument("--num-subsets", type=int, default=10)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--dtype", default="float32")
@@ -144,11 +206,17 @@ def main(argv=None):
         result = _run_case(op, int(n), args.num_subsets, args.batch, args.dtype, args.min_seconds)
         print(json.dumps(result), flush=True)
         return
+    cases = [(None, int(n), args.num_subsets, args.batch) for n in args.sizes.split(",") if n]
+    for name in [c for c in args.cases.split(",") if c]:
+        if name not in NAMED_CASES:
+            parser.error(f"Unknown case {name!r}; known: {', '.join(NAMED_CASES)}")
+        cases.append((name, *NAMED_CASES[name]))
     results = []
-    for n in [int(s) for s in args.sizes.split(",")]:
+    for name, n, num_subsets, batch in cases:
+        by_op = {}
         for op in args.ops.split(","):
             command = [sys.executable, os.path.abspath(__file__), "--case", f"{op}:{n}",
-                       "--num-subsets", str(args.num_subsets), "--batch", str(args.batch),
+                       "--num-subsets", str(num_subsets), "--batch", str(batch),
                        "--dtype", args.dtype, "--min-seconds", str(args.min_seconds)]
             completed = subprocess.run(command, capture_output=True, text=True)
             lines = [l for l in completed.stdout.splitlines() if l.startswith("{")]
@@ -156,8 +224,18 @@ def main(argv=None):
                 result = {"op": op, "n": n, "error": completed.stderr.strip().splitlines()[-1:]}
             else:
                 result = json.loads(lines[-1])
+            if name:
+                result["case"] = name
             results.append(result)
+            by_op[op] = result
             print(json.dumps(result), flush=True)
+        drpm, sort = by_op.get("drpm"), by_op.get("neuralsort")
+        if drpm and sort and "error" not in drpm and "error" not in sort:
+            print(json.dumps({
+                "case": name or f"n={n}", "n": n, "K": num_subsets, "batch": batch,
+                "drpm_over_neuralsort": round(drpm["ms_per_step"] / sort["ms_per_step"], 2),
+                "drpm_compile_s": drpm["compile_s"], "neuralsort_compile_s": sort["compile_s"],
+            }), flush=True)
     if args.write_docs:
         ok = [r for r in results if "error" not in r]
         _write_docs(ok, "python " + " ".join(["benchmarks/partition.py"] + (argv or sys.argv[1:])))

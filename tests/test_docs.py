@@ -248,6 +248,16 @@ class DocsTest(tf.test.TestCase):
             {"op": "neuralsort", "n": 32, "K": None, "batch": 16, "dtype": "float32",
              "ms_per_step": 0.5, "partitions_per_s": 32000.0, "peak_rss_mb": 800.0},
         ]
+        named = [
+            {"op": "drpm", "n": 10, "K": 2, "batch": 64, "dtype": "float32", "case": "weak",
+             "ms_per_step": 0.6, "partitions_per_s": 100000.0, "peak_rss_mb": 900.0,
+             "compile_s": 2.5},
+            {"op": "neuralsort", "n": 10, "K": None, "batch": 64, "dtype": "float32",
+             "case": "weak", "ms_per_step": 0.5, "partitions_per_s": 128000.0,
+             "peak_rss_mb": 800.0, "compile_s": 1.0},
+        ]
+        results[0]["compile_s"] = 3.0
+        results = results + named
         with tempfile.TemporaryDirectory() as work:
             copy = os.path.join(work, "benchmarks.md")
             shutil.copy(partition.DOCS_PATH, copy)
@@ -261,7 +271,9 @@ class DocsTest(tf.test.TestCase):
         written = after[after.index(start):after.index(end)]
         self.assertIn("Measured on 2000-01-02 with `python benchmarks/partition.py "
                       "--write-docs`", written)
-        self.assertIn("| 32 | 2 | 8000 | 1000 | 0.5 | 800 | 4.00 |", written)
+        self.assertIn("| 32 | 2 | 8000 | 1000 | 0.5 | 800 | 4.00 | 3 | - |", written)
+        self.assertIn("| weak | 10 | 2 | 64 | 0.6 | 100000 | 0.5 | 1.20 | 2.5 | 1 |", written)
+        self.assertNotIn("| 10 | 0.6", written)
         self.assertNotIn("| 4096 |", written)
 
 

@@ -9,6 +9,7 @@ import tensorflow as tf
 from tf_drpm.ops import hard_sort_permutation
 from tf_drpm.ops import neural_sort
 from tf_drpm.ops import pairwise_abs_rowsum
+from tf_drpm.ops.neural_sort import stable_sort_indices
 
 BATCH_SHAPES = ([], [3], [2, 3])
 DTYPES = (np.float32, np.float64)
@@ -31,6 +32,44 @@ def _is_permutation_matrix(p):
     p = np.asarray(p)
     binary = np.all((p == 0) | (p == 1))
     return bool(binary and np.all(p.sum(-1) == 1) and np.all(p.sum(-2) == 1))
+
+
+class StableSortIndicesTest(tf.test.TestCase, parameterized.TestCase):
+    """The comparison ranking (n <= 256) gives the integers of two stable argsorts."""
+
+    @staticmethod
+    def _argsorts(values, direction):
+        order = tf.argsort(values, axis=-1, direction=direction, stable=True)
+        return order, tf.argsort(order, axis=-1, stable=True)
+
+    @parameterized.parameters(itertools.product(
+        ("ASCENDING", "DESCENDING"), (np.float32, np.float64, np.int32), (False, True)))
+    def test_equals_two_stable_argsorts_with_ties(self, direction, dtype, jit):
+        rng = np.random.RandomState(1)
+        cases = [rng.normal(size=[64, 10]), np.round(rng.normal(size=[5, 50]), 1),
+                 rng.randint(0, 3, size=[2, 3, 33]), rng.normal(size=[2, 256]),
+                 rng.randint(0, 4, size=[3, 257]), rng.normal(size=[1])]
+        if dtype != np.int32:
+            cases.append(np.array([[0., -0., 0., -0., 1., -1., np.inf, -np.inf, np.inf]]))
+        fn = stable_sort_indices
+        if jit:
+            fn = tf.function(stable_sort_indices, jit_compile=True)
+        for values in cases:
+            values = tf.constant(np.asarray(values).astype(dtype))
+            expected = self._argsorts(values, direction)
+            actual = fn(values, direction)
+            for want, got in zip(expected, actual):
+                self.assertAllEqual(want, got)
+
+    @parameterized.parameters("ASCENDING", "DESCENDING")
+    def test_nan_still_gives_permutations(self, direction):
+        order, rank = stable_sort_indices(tf.constant([[1., np.nan, 0., np.nan, 2.]]), direction)
+        self.assertAllEqual(np.sort(order.numpy(), -1), [[0, 1, 2, 3, 4]])
+        self.assertAllEqual(tf.gather(rank, order, batch_dims=1), [[0, 1, 2, 3, 4]])
+
+    def test_bad_direction_raises(self):
+        with self.assertRaisesRegex(ValueError, "direction"):
+            stable_sort_indices(tf.zeros([3]), "UP")
 
 
 class PairwiseAbsRowsumTest(tf.test.TestCase, parameterized.TestCase):

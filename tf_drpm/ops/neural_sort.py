@@ -7,7 +7,19 @@ from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
 from tf_drpm.ops.straight_through import straight_through
 
-__all__ = ["descending_order", "hard_sort_permutation", "neural_sort", "pairwise_abs_rowsum"]
+__all__ = [
+    "descending_order",
+    "descending_order_and_rank",
+    "hard_sort_permutation",
+    "neural_sort",
+    "pairwise_abs_rowsum",
+    "stable_sort_indices",
+]
+
+# Rows of at most this many elements are ranked by O(n^2) comparisons rather
+# than sorted: XLA's CPU sort of many short rows is several times slower
+# (docs/benchmarks.md, "Where the time goes"). Above it the sort wins.
+_DENSE_RANK_MAX_LENGTH = 256
 
 
 def _flatten_batch(values):
@@ -33,7 +45,8 @@ def pairwise_abs_rowsum(values, mask=None, name=None):
     ```
 
     so one sort and one cumulative sum replace the `[n, n]` matrix of the
-    naive computation. The values are centred by their mean first (this leaves
+    naive computation (for `n <= 256` the sort is `O(n^2)` integer ranking,
+    see `stable_sort_indices`: the same order, faster under XLA). The values are centred by their mean first (this leaves
     every `A_i` unchanged) to limit cancellation in `T - 2 c_k`. The result is
     differentiable; its gradient is `sum_j sign(x_i - x_j)` (the gradient of
     the naive formula, with ties contributing 0 up to the sort's tie order).
@@ -67,7 +80,7 @@ def pairwise_abs_rowsum(values, mask=None, name=None):
             values = _centre_real(values, mask)
         flat, shape = _flatten_batch(values)                      # [B, n]
         n = tf.shape(flat)[-1]
-        order = tf.argsort(flat, axis=-1, stable=True)            # [B, n]
+        order, inverse_order = stable_sort_indices(flat)          # [B, n] each
         sorted_values = tf.gather(flat, order, batch_dims=1)      # [B, n]
         cumulative = tf.cumsum(sorted_values, axis=-1)            # [B, n]
         total = cumulative[:, -1:]                                # [B, 1]
@@ -75,8 +88,7 @@ def pairwise_abs_rowsum(values, mask=None, name=None):
         n_float = tf.cast(n, values.dtype)
         sorted_rowsum = ((2. * position + 2. - n_float) * sorted_values
                          + total - 2. * cumulative)               # [B, n]
-        # Scatter back to the original element order.
-        inverse_order = tf.argsort(order, axis=-1, stable=True)   # [B, n]
+        # Back to the original element order.
         rowsum = tf.gather(sorted_rowsum, inverse_order, batch_dims=1)
         rowsum = tf.reshape(rowsum, shape)
         if mask is None:
@@ -138,10 +150,78 @@ def hard_sort_permutation(log_scores, mask=None, name=None):
 
 def descending_order(log_scores, mask=None):
     """Stable descending argsort; padded elements (mask False) last, by index."""
+    return descending_order_and_rank(log_scores, mask)[0]
+
+
+def descending_order_and_rank(log_scores, mask=None):
+    """`descending_order` and its inverse, the rank of each element (both `[..., n]`)."""
     if mask is not None:
         mask = dtype_util.element_mask(mask, tf.shape(log_scores))
         log_scores = tf.where(mask, log_scores, tf.constant(-np.inf, log_scores.dtype))
-    return tf.argsort(log_scores, axis=-1, direction="DESCENDING", stable=True)
+    return stable_sort_indices(log_scores, direction="DESCENDING")
+
+
+def stable_sort_indices(values, direction="ASCENDING", name=None):
+    """Stable argsort of the last axis and its inverse permutation.
+
+    #### Mathematical Details
+
+    ```none
+    order = argsort(values, direction, stable)    # element at sorted position k
+    rank  = argsort(order)                        # sorted position of element i
+    rank[i] = #{j : values[j] before values[i]} + #{j < i : values[j] == values[i]}
+    ```
+
+    ("before": smaller for `"ASCENDING"`, larger for `"DESCENDING"`.) Rows
+    of a static length `n <= 256` are ranked by the count above, `O(n^2)`
+    comparisons, and `order` is scattered from `rank`: the integers of the
+    two stable `tf.argsort` calls (ties to the lower index), without a sort,
+    which XLA on CPU runs slowly for many short rows. Longer rows, or rows
+    of unknown length, use the two sorts. NaN values rank with `+inf`
+    (ascending) or `-inf` (descending), ties by index, so both outputs are
+    always permutations.
+
+    Args:
+      values: A floating or integer `Tensor` `[..., n]`.
+      direction: `"ASCENDING"` or `"DESCENDING"`.
+      name: Optional name scope.
+
+    Returns:
+      order: An `int32` `Tensor` `[..., n]`.
+      rank: An `int32` `Tensor` `[..., n]`, the inverse permutation of `order`.
+
+    #### Examples
+
+    ```python
+    stable_sort_indices(tf.constant([3., 1., 3., 2.]), "DESCENDING")
+    # order [0, 2, 3, 1], rank [0, 3, 1, 2]
+    ```
+    """
+    if direction not in ("ASCENDING", "DESCENDING"):
+        raise ValueError(
+            f"`direction` must be 'ASCENDING' or 'DESCENDING'. Received: direction={direction}")
+    with tf.name_scope(name or "stable_sort_indices"):
+        values = tf.convert_to_tensor(values, name="values")
+        n = tf.compat.dimension_value(values.shape[-1])
+        if n is None or n > _DENSE_RANK_MAX_LENGTH:
+            order = tf.argsort(values, axis=-1, direction=direction, stable=True)
+            return order, tf.argsort(order, axis=-1, stable=True)
+        shape = tf.shape(values)
+        flat = tf.reshape(values, [-1, n])                           # [B, n]
+        if flat.dtype.is_floating:
+            last = np.inf if direction == "ASCENDING" else -np.inf
+            flat = tf.where(tf.math.is_nan(flat), tf.constant(last, flat.dtype), flat)
+        this = flat[:, :, tf.newaxis]                                # [B, n(i), 1]
+        other = flat[:, tf.newaxis, :]                               # [B, 1, n(j)]
+        index = tf.range(n)
+        earlier = index[tf.newaxis, :] < index[:, tf.newaxis]        # [n(i), n(j)]: j < i
+        ahead = other < this if direction == "ASCENDING" else other > this
+        ahead = ahead | ((other == this) & earlier)
+        rank = tf.reduce_sum(tf.cast(ahead, tf.int32), axis=-1)      # [B, n]
+        rows = tf.broadcast_to(tf.range(tf.shape(flat)[0])[:, tf.newaxis], tf.shape(rank))
+        order = tf.scatter_nd(tf.stack([rows, rank], axis=-1),
+                              tf.broadcast_to(index, tf.shape(rank)), tf.shape(rank))
+        return tf.reshape(order, shape), tf.reshape(rank, shape)
 
 
 def neural_sort(log_scores, temperature, hard=False, mask=None, name=None):

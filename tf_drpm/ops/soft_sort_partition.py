@@ -4,7 +4,7 @@ import tensorflow as tf
 
 from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
-from tf_drpm.ops.neural_sort import descending_order
+from tf_drpm.ops.neural_sort import descending_order_and_rank
 from tf_drpm.ops.neural_sort import pairwise_abs_rowsum
 
 __all__ = ["hard_sort_partition", "soft_sort_partition", "sort_partition"]
@@ -201,8 +201,7 @@ def _hard_partition(masks, scores, mask):
     batch_rank = max(scores.shape.rank - 1, masks.shape.rank - 2)
     if mask is not None:
         masks = _drop_ranks_past_real(masks, tf.broadcast_to(mask, tf.shape(scores)))
-    order = descending_order(scores, mask)
-    rank = tf.argsort(order, axis=-1, stable=True)  # rank of each element
+    _, rank = descending_order_and_rank(scores, mask)  # rank of each element
     return tf.gather(masks, rank, axis=-1, batch_dims=batch_rank)
 
 
