@@ -110,6 +110,18 @@ def require_gin_files(gin_files):
             + "\n  ".join(available_configs()))
 
 
+def check_study_flags(argv):
+    """The flags of a study that runs several configs into one `--output_dir`
+    (`trainers.mtl.sweep`, `trainers.mtl.allocation`, `trainers.vc.budget`):
+    no stray arguments, a `--gin_file` and an `--output_dir`."""
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    require_gin_files(flags.FLAGS.gin_file)
+    if not flags.FLAGS.output_dir:
+        raise CommandError("--output_dir is required: the directory to create, "
+                           "or one to resume. Received: --output_dir=None")
+
+
 def parse_gin(gin_files=(), gin_params=(), finalize=True):
     """Parses gin files and bindings (registering the external configurables).
 

@@ -22,6 +22,7 @@ from absl import app
 from absl import flags
 import numpy as np
 
+from trainers.core import cli
 from trainers.core import run_directory
 from trainers.core import run_files
 from trainers.core import training
@@ -156,7 +157,7 @@ def plot_allocation(settings, path):
 
 
 def main(argv):
-    sweep.check_flags(argv)
+    cli.check_study_flags(argv)
     FLAGS = flags.FLAGS
     splits = [tuple(int(n) for n in s.split("/")) for s in FLAGS.splits]
     run_allocation(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param, splits=splits,

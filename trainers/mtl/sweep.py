@@ -33,7 +33,7 @@ from trainers.core import run_files
 from trainers.core import training
 from trainers.mtl import driver  # noqa: F401  (registers the family's configurables)
 
-__all__ = ["aggregate", "check_flags", "plot_sweep", "plot_trajectories", "read_trajectory", "run_sweep"]
+__all__ = ["aggregate", "plot_sweep", "plot_trajectories", "read_trajectory", "run_sweep"]
 
 _METRICS = ("left_accuracy", "right_accuracy", "mean_accuracy", "left_size", "right_size")
 
@@ -224,18 +224,8 @@ def plot_sweep(table, path):
     plt.close(fig)
 
 
-def check_flags(argv):
-    """The flags every multitask study needs: `--gin_file` and `--output_dir`."""
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    cli.require_gin_files(flags.FLAGS.gin_file)
-    if not flags.FLAGS.output_dir:
-        raise cli.CommandError("--output_dir is required: the directory to create, "
-                               "or one to resume. Received: --output_dir=None")
-
-
 def main(argv):
-    check_flags(argv)
+    cli.check_study_flags(argv)
     FLAGS = flags.FLAGS
     try:
         run_sweep(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param,

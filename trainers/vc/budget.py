@@ -256,18 +256,8 @@ def plot_partition_diagnostics(runs, path):
     return path
 
 
-def check_flags(argv):
-    """Rejects stray arguments and missing required flags before any work."""
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    cli.require_gin_files(flags.FLAGS.gin_file)
-    if not flags.FLAGS.output_dir:
-        raise cli.CommandError("--output_dir is required: the directory to create, "
-                               "or one to resume. Received: --output_dir=None")
-
-
 def main(argv):
-    check_flags(argv)
+    cli.check_study_flags(argv)
     FLAGS = flags.FLAGS
     try:
         run_budget(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param,
