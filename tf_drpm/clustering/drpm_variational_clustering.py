@@ -464,7 +464,7 @@ class DRPMVC(LossModel):
             kl_permutation = tf.zeros_like(kl_partition)
             partition_term = self.gamma * kl_partition
         off_nearest_prior, size_error = self._distance_to_nearest_prior(
-            own_columns, posterior, kl, partitioned)
+            own_columns, posterior, kl, partitioned, counts)
         # The set-level terms are the same on every replica: each adds its share.
         share = partitioned.replica_share
         total = reconstruction + self.beta * kl_z + share(partition_term)
@@ -479,7 +479,7 @@ class DRPMVC(LossModel):
             "size_error": share(size_error),
         }, batch
 
-    def _distance_to_nearest_prior(self, own_columns, posterior, kl, partitioned):
+    def _distance_to_nearest_prior(self, own_columns, posterior, kl, partitioned, counts):
         """How far `q(Y | X)` is from the nearest-prior assignment (no gradient).
 
         Returns `(off, size_error)`: `off`, the sum over this replica's images
@@ -489,6 +489,8 @@ class DRPMVC(LossModel):
         the noiseless sizes `m` and the nearest-prior counts `h`. Divided by
         the set size (as `compute_losses` does), both are shares of images:
         the `off_nearest_prior` and `size_error` that `fit` reports.
+        `counts` `[L, K]` are the sizes of the L partitions: with noiseless
+        counts they are the noiseless sizes, which are then not recomputed.
         """
         kl = tf.stop_gradient(kl)
         local_nearest = tf.argmin(kl, axis=-1, output_type=tf.int32)  # [b]
@@ -499,6 +501,8 @@ class DRPMVC(LossModel):
         nearest = partitioned.gather(local_nearest)  # [n]
         num_elements = tf.cast(tf.shape(nearest)[0], kl.dtype)
         target = tf.reduce_sum(tf.one_hot(nearest, self.num_clusters, dtype=kl.dtype), 0)
+        if not self.noisy_counts:
+            return off, 0.5 * tf.reduce_sum(tf.abs(tf.stop_gradient(counts[0]) - target))
         sizes = drpm_distributions.RelaxedMultivariateNoncentralHypergeometric(
             total_count=num_elements,
             group_sizes=tf.fill([self.num_clusters], num_elements),
