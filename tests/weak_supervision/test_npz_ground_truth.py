@@ -88,7 +88,7 @@ class NpzGroundTruthDataTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, r"latent_factor_indices=\[2\]"):
             NpzGroundTruthData(np.zeros((6, 2, 2)), [2, 3], latent_factor_indices=[2])
         data = NpzGroundTruthData(np.zeros((6, 2, 2)), [2, 3])
-        with self.assertRaisesRegex(ValueError, "factors with min"):
+        with self.assertRaisesRegex(ValueError, r"Factor 1 must lie in \[0, 2\]. Received: factors\[0, 1\]=3"):
             data.sample_observations_from_factors(
                 np.array([[0, 3]]), np.random.RandomState(0)
             )

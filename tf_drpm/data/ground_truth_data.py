@@ -60,7 +60,29 @@ class GroundTruthData:
 
 def _uniform_factors(factors_num_values, num, random_state):
     """Uniform factors, one column per factor, drawn from `random_state`."""
+    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 0:
+        raise ValueError(f"`num` must be a non-negative int. Received: num={num!r}")
     factors = np.zeros((num, len(factors_num_values)), dtype=np.int64)
     for j, num_values in enumerate(factors_num_values):
         factors[:, j] = random_state.randint(num_values, size=num)
     return factors
+
+
+def _checked_factors(factors, factors_num_values, factor_names=None):
+    """`factors` as an int64 array `[num, num_factors]`, or a `ValueError`
+    naming the first entry outside its factor's values."""
+    factors = np.asarray(factors)
+    num_factors = len(factors_num_values)
+    if factors.ndim != 2 or factors.shape[1] != num_factors:
+        raise ValueError(f"`factors` must have shape [num, {num_factors}]. "
+                         f"Received: factors.shape={factors.shape}")
+    if not np.issubdtype(factors.dtype, np.integer):
+        raise ValueError(f"`factors` must be integers. Received: factors.dtype={factors.dtype}")
+    upper = np.asarray(factors_num_values)
+    outside = (factors < 0) | (factors >= upper)
+    if np.any(outside):
+        row, column = np.argwhere(outside)[0]
+        name = f" ({factor_names[column]})" if factor_names else ""
+        raise ValueError(f"Factor {column}{name} must lie in [0, {upper[column] - 1}]. "
+                         f"Received: factors[{row}, {column}]={factors[row, column]}")
+    return factors.astype(np.int64)

@@ -143,10 +143,6 @@ class LocalFactorGrid(ground_truth_data.GroundTruthData):
 
     def sample_factors(self, num, random_state):
         """Samples factors uniformly, int64 array `[num, 7]`."""
-        if (isinstance(num, bool) or not isinstance(num, (int, np.integer))
-                or num < 0):
-            raise ValueError(
-                f"`num` must be a non-negative int. Received: num={num!r}")
         return ground_truth_data._uniform_factors(
             self.factors_num_values, num, random_state)
 
@@ -157,22 +153,9 @@ class LocalFactorGrid(ground_truth_data.GroundTruthData):
 
     def render(self, factors):
         """Renders `factors` (int array `[num, 7]`) to float32 `[num, 64, 64, 3]`."""
-        factors = np.asarray(factors)
-        if factors.ndim != 2 or factors.shape[1] != self.num_factors:
-            raise ValueError(
-                "`factors` must have shape [num, 7]. "
-                f"Received: factors.shape={factors.shape}")
-        if not np.issubdtype(factors.dtype, np.integer):
-            raise ValueError(
-                f"`factors` must be integers. Received: factors.dtype={factors.dtype}")
-        upper = np.array(self.factors_num_values)
-        if np.any(factors < 0) or np.any(factors >= upper):
-            row, column = np.argwhere((factors < 0) | (factors >= upper))[0]
-            raise ValueError(
-                f"Factor {column} ({self.factor_names[column]}) must lie in "
-                f"[0, {upper[column] - 1}]. Received: "
-                f"factors[{row}, {column}]={factors[row, column]}")
-        return _render(factors.astype(np.int64))
+        factors = ground_truth_data._checked_factors(
+            factors, self.factors_num_values, self.factor_names)
+        return _render(factors)
 
 
 def _tile_grid(factor):

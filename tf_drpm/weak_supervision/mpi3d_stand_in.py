@@ -120,24 +120,8 @@ class MPI3DStandIn(ground_truth_data.GroundTruthData):
 
     def render(self, factors):
         """Renders `factors` (int array `[num, 7]`) to float32 `[num, 64, 64, 3]`."""
-        factors = np.asarray(factors)
-        if factors.ndim != 2 or factors.shape[1] != self.num_factors:
-            raise ValueError(
-                "`factors` must have shape [num, 7]. "
-                f"Received: factors.shape={factors.shape}"
-            )
-        if not np.issubdtype(factors.dtype, np.integer):
-            raise ValueError(
-                f"`factors` must be integers. Received: factors.dtype={factors.dtype}"
-            )
-        upper = np.array(self.factors_num_values)
-        if np.any(factors < 0) or np.any(factors >= upper):
-            bad = np.argwhere((factors < 0) | (factors >= upper))[0]
-            raise ValueError(
-                f"Factor {bad[1]} ({self.factor_names[bad[1]]}) must lie in "
-                f"[0, {upper[bad[1]] - 1}]. Received: "
-                f"factors[{bad[0]}, {bad[1]}]={factors[bad[0], bad[1]]}"
-            )
+        factors = ground_truth_data._checked_factors(
+            factors, self.factors_num_values, self.factor_names)
         images = _render(factors)
         if self.image_size == _IMAGE_SIZE:
             return images

@@ -146,19 +146,7 @@ class NpzGroundTruthData(ground_truth_data.GroundTruthData):
 
     def sample_observations_from_factors(self, factors, random_state):
         """Looks the images up; nuisance factors are drawn from `random_state`."""
-        factors = np.asarray(factors)
-        if factors.ndim != 2 or factors.shape[1] != self.num_factors:
-            raise ValueError(
-                f"`factors` must have shape [num, {self.num_factors}]. Received: "
-                f"factors.shape={factors.shape}"
-            )
-        upper = np.array(self.factors_num_values)
-        if np.any(factors < 0) or np.any(factors >= upper):
-            raise ValueError(
-                f"`factors` must lie in [0, factors_num_values - 1] = [0, "
-                f"{(upper - 1).tolist()}]. Received: factors with min "
-                f"{factors.min(axis=0).tolist()} and max {factors.max(axis=0).tolist()}"
-            )
+        factors = ground_truth_data._checked_factors(factors, self.factors_num_values)
         num = factors.shape[0]
         all_factors = np.zeros((num, len(self._factor_sizes)), dtype=np.int64)
         all_factors[:, self._latent_factor_indices] = factors
