@@ -21,6 +21,9 @@ Layout of `--model_dir` (disentanglement_lib's results conventions per run):
                        aggregate/evaluation.json}
     <model_dir>/results.json   every run plus mean / std over seeds
     <model_dir>/results.md     the markdown table across methods and n_s
+    <model_dir>/shared_factor_estimates.png
+                               MSE(n_s_hat, n_s) and the mean estimate per
+                               method and n_s (the paper's Figure 3 analogue)
 
 A finished run (its `results.json` exists) is reused, an interrupted one
 resumes from its last epoch, so rerunning the command completes a sweep. A
@@ -63,6 +66,7 @@ from trainers.core import run_files
 from trainers.core import training
 from trainers.core.errors import SettingError
 from trainers.weak import evaluation  # registers weak_evaluate, weak_dlib_metrics
+from trainers.weak import plots
 from trainers.weak.dataset import bound_parameter
 from trainers.weak.dataset import ground_truth_dataset
 from trainers.weak.dataset import observation_shape
@@ -280,6 +284,7 @@ def weak_experiment(model_dir, methods=("label", "adaptive", "hg", "drpm"),
     training.write_json(os.path.join(model_dir, "results.json"), {
         "runs": runs, "aggregate": aggregate, "wall_time_s": time.time() - start})
     run_files.write_text(os.path.join(model_dir, "results.md"), table)
+    plots.plot_shared_estimates(runs, os.path.join(model_dir, "shared_factor_estimates.png"))
     print(table, flush=True)
     return {"runs": runs, "aggregate": aggregate, "table": table}
 

@@ -20,8 +20,10 @@ from trainers.core import run_files
 from trainers.core import training
 from trainers.weak.dataset import ground_truth_dataset
 from trainers.weak.diagnostics import DIAGNOSTICS_FILE
+from trainers.weak.results import METHOD_NAMES
 
-__all__ = ["plot_diagnostics", "plot_reconstructions", "plot_run", "plot_traversal"]
+__all__ = ["plot_diagnostics", "plot_reconstructions", "plot_run", "plot_shared_estimates",
+           "plot_traversal", "shared_estimate_curves"]
 
 
 def _image_grid(ax, rows, labels):
@@ -129,6 +131,78 @@ def plot_diagnostics(diagnostics_path, path, num_shared_factors=None):
     axes[2].set(xlabel="step", ylabel="estimated n_s",
                 title="histogram of estimated n_s over pairs")
     fig.colorbar(image, ax=axes[2], fraction=0.046)
+    fig.tight_layout()
+    run_files.save_figure(fig, path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def shared_estimate_curves(runs):
+    """Per method, the n_s estimates over seeds: the data of the Figure 3 analogue.
+
+    Args:
+        runs: The `runs` of a weak experiment's `results.json`: dicts with
+            `method`, `num_shared_factors`, `seed` and `results` (holding
+            `num_shared_mse` and `mean_num_shared`).
+
+    Returns:
+        `{method: {"num_shared": [n_s...], "mse": [...], "mse_std": [...],
+        "estimate": [...], "estimate_std": [...], "seeds": [[...]...]}}`,
+        means and standard deviations over the seeds of each n_s (sorted),
+        runs without the scores left out.
+    """
+    curves = {}
+    for method in [m for m in METHOD_NAMES if any(r["method"] == m for r in runs)]:
+        rows = {}
+        for run in runs:
+            results = run["results"]
+            if (run["method"] != method or results.get("num_shared_mse") is None
+                    or results.get("mean_num_shared") is None):
+                continue
+            rows.setdefault(int(run["num_shared_factors"]), []).append(
+                (int(run["seed"]), float(results["num_shared_mse"]),
+                 float(results["mean_num_shared"])))
+        if not rows:
+            continue
+        num_shared = sorted(rows)
+        values = [np.array([v[1:] for v in rows[n]]) for n in num_shared]
+        curves[method] = {
+            "num_shared": num_shared,
+            "mse": [float(v[:, 0].mean()) for v in values],
+            "mse_std": [float(v[:, 0].std()) for v in values],
+            "estimate": [float(v[:, 1].mean()) for v in values],
+            "estimate_std": [float(v[:, 1].std()) for v in values],
+            "seeds": [[v[0] for v in rows[n]] for n in num_shared],
+        }
+    return curves
+
+
+def plot_shared_estimates(runs, path, title=None):
+    """The Figure 3 analogue: MSE(n_s_hat, n_s) per method and n_s (bars: mean
+    over seeds, whiskers: standard deviation; log scale) and the mean estimate
+    against the true n_s. `runs` as in `shared_estimate_curves`."""
+    curves = shared_estimate_curves(runs)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    all_num_shared = sorted({n for c in curves.values() for n in c["num_shared"]})
+    width = 0.8 / max(len(curves), 1)
+    for i, (method, curve) in enumerate(curves.items()):
+        positions = [all_num_shared.index(n) + (i - (len(curves) - 1) / 2) * width
+                     for n in curve["num_shared"]]
+        axes[0].bar(positions, np.maximum(curve["mse"], 1e-3), width, yerr=curve["mse_std"],
+                    capsize=2, color=f"C{i}", label=METHOD_NAMES[method])
+        axes[1].errorbar(curve["num_shared"], curve["estimate"], yerr=curve["estimate_std"],
+                         marker="o", capsize=3, color=f"C{i}", label=METHOD_NAMES[method])
+    axes[0].set_yscale("log")
+    axes[0].set_xticks(range(len(all_num_shared)), [str(n) for n in all_num_shared])
+    axes[0].set(xlabel="true n_s", ylabel="MSE(n_s_hat, n_s) (at least 1e-3)",
+                title="estimation error of the shared factors")
+    if all_num_shared:
+        axes[1].plot([0, max(all_num_shared)], [0, max(all_num_shared)], color="grey",
+                     ls="--", lw=0.8, label="n_s_hat = n_s")
+    axes[1].set(xlabel="true n_s", ylabel="mean n_s_hat", title="estimate against truth")
+    axes[1].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     run_files.save_figure(fig, path, dpi=110)
     plt.close(fig)

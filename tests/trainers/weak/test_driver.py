@@ -85,6 +85,8 @@ class WeakTrainerTest(tf.test.TestCase):
                      "MIG n_s=3", "SAP n_s=3"):
             self.assertIn(name, table)
         self.assertNotIn("DCI D", table)  # not computed by the smoke config
+        self.assertGreater(os.path.getsize(
+            os.path.join(model_dir, "shared_factor_estimates.png")), 1000)
         for run in summary["runs"]:
             self.assertTrue(np.isfinite(run["results"]["mig.discrete_mig"]))
             self.assertTrue(os.path.exists(os.path.join(
