@@ -180,6 +180,60 @@ class DRPMMultitaskTest(tf.test.TestCase):
         first, second = noiseless(images, training=False), noiseless(images, training=False)
         self.assertAllEqual(first["masks"], second["masks"])
 
+    def test_tracked_size_gradients_are_the_steps_and_change_nothing(self):
+        images, labels = _data(num=32)
+
+        def fit(track, steps=2):
+            keras.utils.set_random_seed(5)
+            model = _model(temperature=1.0, track_size_gradients=track)
+            model.compile(optimizer=keras.optimizers.Adam(1e-2))
+            model(images[:1])
+            start = [w.numpy().copy() for w in model.trainable_weights]
+            history = model.fit(images, labels, batch_size=16, epochs=1,
+                                steps_per_epoch=steps, shuffle=False, verbose=0)
+            return model, start, history.history
+
+        plain, start, plain_logs = fit(False)
+        tracked, tracked_start, logs = fit(True)
+        for a, b in zip(start, tracked_start):
+            self.assertAllEqual(a, b)
+        # Tracking changes neither the weights nor the other logs.
+        for a, b in zip(plain.trainable_weights, tracked.trainable_weights):
+            self.assertAllEqual(a, b)
+        for key, value in plain_logs.items():
+            self.assertAllEqual(value, logs[key], msg=key)
+
+        # One step from the same start, by hand: the centred gradients of the
+        # task losses and of the objective on b, and Adam's change of b.
+        keras.utils.set_random_seed(5)
+        model = _model(temperature=1.0)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+        model(images[:1])
+        bias = model.partition.weights_bias
+        with tf.GradientTape(persistent=True) as tape:
+            losses = model.compute_losses((images[:16], labels[:16]), training=True)
+        rows = [tape.gradient(losses[f"{t}_loss"], bias).numpy() for t in ("left", "right")]
+        net = tape.gradient(losses["loss"], bias).numpy()
+        before = bias.numpy().copy()
+        model.optimizer.apply_gradients(zip(
+            tape.gradient(losses["loss"], model.trainable_variables),
+            model.trainable_variables))
+        update = bias.numpy() - before
+        _, _, step_logs = fit(True, steps=1)
+        centred = lambda v: v - v.mean()  # noqa: E731
+        for t, row in zip(("left", "right"), rows):
+            for j, task in enumerate(("left", "right")):
+                self.assertAllClose(step_logs[f"size_gradient_step/{t}_loss/{task}"][0],
+                                    centred(row)[j], rtol=1e-4, atol=1e-7)
+        for j, task in enumerate(("left", "right")):
+            self.assertAllClose(step_logs[f"size_gradient_step/net/{task}"][0],
+                                centred(net)[j], rtol=1e-4, atol=1e-7)
+            self.assertAllClose(step_logs[f"size_update_step/{task}"][0],
+                                centred(update)[j], rtol=1e-3, atol=1e-7)
+        # The objective is the mean of the task losses (lambda = 0).
+        self.assertAllClose(centred(net), centred(sum(rows) / 2), rtol=1e-4, atol=1e-7)
+        self.assertNotAllClose(centred(update), np.zeros(2))
+
     def test_config_round_trip(self):
         model = _model(temperature=0.8, evaluation_temperature=0.5,
                        regularization_weight=0.01)
@@ -195,6 +249,10 @@ class DRPMMultitaskTest(tf.test.TestCase):
             _model(regularization_weight=-0.1)
         with self.assertRaisesRegex(ValueError, "temperature=0"):
             _model(temperature=0)
+        with self.assertRaisesRegex(ValueError, r"track_size_gradients=True with fixed_sizes"):
+            _model(track_size_gradients=True, fixed_sizes=(25, 25))
+        with self.assertRaisesRegex(ValueError, "track_size_gradients=1"):
+            _model(track_size_gradients=1)
 
 
 if __name__ == "__main__":

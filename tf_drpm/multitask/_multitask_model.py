@@ -60,7 +60,8 @@ class _MultitaskModel(LossModel):
     def compute_losses(self, data, seed=None, training=False):
         """The objective and the metrics of a batch `(images, labels)`.
 
-        Returns a dict: `loss` and `task_loss` (batch means), per-example
+        Returns a dict: `loss`, `task_loss` and `<task>_loss` (the task's
+        cross-entropy; batch means, the last not tracked), per-example
         `<task>_accuracy` and `mean_accuracy` `[batch]`, and the subclass's
         extra losses and metric values.
         """
@@ -88,6 +89,8 @@ class _MultitaskModel(LossModel):
             loss = loss + tf.cast(value, tf.float32)
         correct = tf.stack(correct, axis=-1)  # [B, T]
         values = {"loss": loss, "task_loss": task_loss}
+        for name, value in zip(self.task_names, task_losses):
+            values[f"{name}_loss"] = value
         for t, name in enumerate(self.task_names):
             values[f"{name}_accuracy"] = correct[:, t]
         values["mean_accuracy"] = tf.reduce_mean(correct, axis=-1)

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from tf_drpm.models.loss_scaling import scale_loss
 from tf_drpm.multitask._multitask_model import _MultitaskModel
 from tf_drpm.multitask.task_partition import TaskPartition
 
@@ -59,6 +60,16 @@ class DRPMMultitask(_MultitaskModel):
         size_warmup_steps: Non-negative int; during the first this many
             optimizer steps the subset sizes are held equal (as equal as the
             integers allow), then learnt. Default `0`.
+        track_size_gradients: Python bool; log, as means over each epoch's
+            train steps, what every step does to the bias `b` of the size
+            map (`log_weights = e W + b`): each task loss's gradient on it,
+            `size_gradient_step/<task>_loss/<subset>`, the objective's,
+            `size_gradient_step/net/<subset>` (the gradient the optimizer
+            receives, before the replica scaling), and the optimizer's change
+            of it, `size_update_step/<subset>`; all centred over the subsets
+            (a common shift of the log-weights changes nothing). It costs
+            `T + 1` more backward passes to `b` per step and changes nothing
+            else. Needs learnt sizes. Default `False`.
         **kwargs: Base `keras.Model` arguments.
 
     Call arguments:
@@ -70,8 +81,9 @@ class DRPMMultitask(_MultitaskModel):
         `sizes` `[batch, T]` and `features` (`z`).
 
     Metrics: `loss`, `task_loss`, `<task>_accuracy`, `mean_accuracy`,
-    `<task>_size` (mean subset size n_t) and, when lambda > 0,
-    `regularization` (the weighted penalty).
+    `<task>_size` (mean subset size n_t), when lambda > 0,
+    `regularization` (the weighted penalty), and with
+    `track_size_gradients` the train-step values above.
 
     Example:
 
@@ -99,6 +111,7 @@ class DRPMMultitask(_MultitaskModel):
         size_map="linear",
         size_warmup_steps=0,
         sample_at_inference=True,
+        track_size_gradients=False,
         **kwargs,
     ):
         if not regularization_weight >= 0:
@@ -115,8 +128,16 @@ class DRPMMultitask(_MultitaskModel):
                 "`size_warmup_steps` must be a non-negative int. "
                 f"Received: size_warmup_steps={size_warmup_steps!r}"
             )
+        if not isinstance(track_size_gradients, bool):
+            raise ValueError("`track_size_gradients` must be a Python bool. "
+                             f"Received: track_size_gradients={track_size_gradients!r}")
+        if track_size_gradients and fixed_sizes is not None:
+            raise ValueError(
+                "`track_size_gradients` needs learnt subset sizes. Received: "
+                f"track_size_gradients=True with fixed_sizes={fixed_sizes}")
         self.regularization_weight = float(regularization_weight)
         self.size_warmup_steps = size_warmup_steps
+        self.track_size_gradients = track_size_gradients
         super().__init__(encoder, heads, task_names=task_names, **kwargs)
         self.partition_encoder = partition_encoder
         self.partition = TaskPartition(
@@ -141,7 +162,43 @@ class DRPMMultitask(_MultitaskModel):
         names = [f"{t}_size" for t in self.task_names]
         if self.regularization_weight > 0:
             names.append("regularization")
+        if self.track_size_gradients:
+            names += self._size_step_names()
         return names
+
+    def _size_step_names(self):
+        tasks = self.task_names
+        return ([f"size_gradient_step/{t}_loss/{j}" for t in tasks for j in tasks]
+                + [f"size_gradient_step/net/{j}" for j in tasks]
+                + [f"size_update_step/{j}" for j in tasks])
+
+    def train_step(self, data):
+        if not self.track_size_gradients:
+            return super().train_step(data)
+        seed = self._next_step_seed()
+        with tf.GradientTape(persistent=True) as tape:
+            losses = self.compute_losses(data, seed=seed, training=True)
+            loss = scale_loss(losses["loss"])
+        bias = self.partition.weights_bias
+        variables = self.trainable_variables
+        gradients = tape.gradient(loss, variables)
+        rows = [tape.gradient(losses[f"{t}_loss"], bias) for t in self.task_names]
+        rows.append(tape.gradient(losses["loss"], bias))
+        del tape
+        before = tf.identity(bias)
+        self.optimizer.apply_gradients(
+            [(g, v) for g, v in zip(gradients, variables) if g is not None])
+        rows.append(tf.identity(bias) - before)
+
+        def centred(row):
+            row = tf.cast(tf.zeros_like(bias) if row is None else row, tf.float32)
+            return row - tf.reduce_mean(row)
+
+        values = dict(losses)
+        for name, value in zip(self._size_step_names(),
+                               tf.unstack(tf.reshape(tf.stack([centred(r) for r in rows]), [-1]))):
+            values[name] = value
+        return self._update_trackers(values)
 
     def _extra_losses(self, outputs):
         if self.regularization_weight == 0:
@@ -204,4 +261,5 @@ class DRPMMultitask(_MultitaskModel):
             "fixed_sizes": p.fixed_sizes,
             "size_map": p.size_map,
             "size_warmup_steps": self.size_warmup_steps,
+            "track_size_gradients": self.track_size_gradients,
         }

@@ -63,6 +63,7 @@ def mtl_model(
     size_map="linear",
     stochastic=False,
     size_warmup_steps=0,
+    track_size_gradients=False,
     l1_weight=0.0,
     resnet_width=64,
     num_classes=10,
@@ -96,6 +97,11 @@ def mtl_model(
             (off in the paper).
         size_warmup_steps: DRPM: equal frozen sizes for this many steps, then
             learnt ones.
+        track_size_gradients: Python bool; DRPM with learnt sizes: log per
+            epoch the mean over the train steps of each task loss's gradient
+            on the size map's bias, the objective's, and the optimizer's
+            change of it (`size_gradient_step/...`, `size_update_step/...`;
+            see `DRPMMultitask`). The run is otherwise unchanged.
         l1_weight: L1 penalty on the representation (ULS).
         resnet_width: Filters of the first ResNet stage.
         num_classes: Classes per MultiLeNet task.
@@ -139,6 +145,7 @@ def mtl_model(
         stochastic=stochastic,
         seed=0 if stochastic else None,
         size_warmup_steps=int(size_warmup_steps),
+        track_size_gradients=bool(track_size_gradients),
     )
 
 
