@@ -19,7 +19,9 @@ interrupted sweep resumes). The variants:
 
 Then it writes, in `<output_dir>`:
 
-* `budget.json`: per run, the final test ACC / NMI / ARI and the trajectory
+* `budget.json`: per run, the final test ACC / NMI / ARI, the wall time of
+  its VaDE / DRPM-VC training (`training_s`, as the process that finished it
+  measured it, evaluation included) and the trajectory
   (per epoch: test scores, the training means of `kl_partition`,
   `off_nearest_prior`, `size_error`, the temperature); per (variant, epochs),
   the mean and standard deviation of the final scores over seeds;
@@ -119,9 +121,10 @@ def run_budget(output_dir, gin_files, gin_params=(), variants=("a", "b", "vade")
                     cli.run_with_gin(driver.vc_experiment, model_dir, gin_files, bindings,
                                      allow_config_change=allow_config_change)
                 with open(results_path) as f:
-                    results = json.load(f)["results"][method]
+                    stored = json.load(f)
                 runs.append({"variant": variant, "seed": int(seed), "epochs": int(num_epochs),
-                             "model_dir": model_dir, "results": results,
+                             "model_dir": model_dir, "results": stored["results"][method],
+                             "training_s": stored.get("timings", {}).get(f"{method}_s"),
                              "trajectory": read_trajectory(os.path.join(model_dir, method))})
     summary = {"runs": runs, "aggregate": aggregate(runs), "gin_files": list(gin_files),
                "gin_params": list(gin_params)}

@@ -25,6 +25,7 @@ class BudgetTest(tf.test.TestCase):
                          [("b", 3), ("c", 3)])
         for run in summary["runs"]:
             self.assertEqual([e["epoch"] for e in run["trajectory"]], [1, 2, 3])
+            self.assertGreater(run["training_s"], 0.0)
             # The last epoch's test scores are the run's final scores.
             for score in ("acc", "nmi", "ari"):
                 self.assertAllClose(run["trajectory"][-1][f"test_{score}"],
