@@ -284,7 +284,7 @@ def weak_experiment(model_dir, methods=("label", "adaptive", "hg", "drpm"),
     training.write_json(os.path.join(model_dir, "results.json"), {
         "runs": runs, "aggregate": aggregate, "wall_time_s": time.time() - start})
     run_files.write_text(os.path.join(model_dir, "results.md"), table)
-    plots.plot_shared_estimates(runs, os.path.join(model_dir, "shared_factor_estimates.png"))
+    plots.plot_shared_estimates(aggregate, os.path.join(model_dir, "shared_factor_estimates.png"))
     print(table, flush=True)
     return {"runs": runs, "aggregate": aggregate, "table": table}
 

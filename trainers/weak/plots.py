@@ -137,51 +137,42 @@ def plot_diagnostics(diagnostics_path, path, num_shared_factors=None):
     return path
 
 
-def shared_estimate_curves(runs):
+def shared_estimate_curves(summary):
     """Per method, the n_s estimates over seeds: the data of the Figure 3 analogue.
 
     Args:
-        runs: The `runs` of a weak experiment's `results.json`: dicts with
-            `method`, `num_shared_factors`, `seed` and `results` (holding
-            `num_shared_mse` and `mean_num_shared`).
+        summary: Rows of `trainers.weak.results.summarize_runs` (its mean and
+            standard deviation over seeds of `num_shared_mse` and
+            `mean_num_shared` per method and n_s).
 
     Returns:
         `{method: {"num_shared": [n_s...], "mse": [...], "mse_std": [...],
         "estimate": [...], "estimate_std": [...], "seeds": [[...]...]}}`,
-        means and standard deviations over the seeds of each n_s (sorted),
-        runs without the scores left out.
+        n_s sorted, rows without both scores left out.
     """
     curves = {}
-    for method in [m for m in METHOD_NAMES if any(r["method"] == m for r in runs)]:
-        rows = {}
-        for run in runs:
-            results = run["results"]
-            if (run["method"] != method or results.get("num_shared_mse") is None
-                    or results.get("mean_num_shared") is None):
-                continue
-            rows.setdefault(int(run["num_shared_factors"]), []).append(
-                (int(run["seed"]), float(results["num_shared_mse"]),
-                 float(results["mean_num_shared"])))
-        if not rows:
-            continue
-        num_shared = sorted(rows)
-        values = [np.array([v[1:] for v in rows[n]]) for n in num_shared]
-        curves[method] = {
-            "num_shared": num_shared,
-            "mse": [float(v[:, 0].mean()) for v in values],
-            "mse_std": [float(v[:, 0].std()) for v in values],
-            "estimate": [float(v[:, 1].mean()) for v in values],
-            "estimate_std": [float(v[:, 1].std()) for v in values],
-            "seeds": [[v[0] for v in rows[n]] for n in num_shared],
-        }
+    for method in METHOD_NAMES:
+        rows = sorted((r for r in summary if r["method"] == method
+                       and r.get("num_shared_mse") is not None
+                       and r.get("mean_num_shared") is not None),
+                      key=lambda r: r["num_shared_factors"])
+        if rows:
+            curves[method] = {
+                "num_shared": [r["num_shared_factors"] for r in rows],
+                "mse": [r["num_shared_mse"] for r in rows],
+                "mse_std": [r["num_shared_mse_std"] for r in rows],
+                "estimate": [r["mean_num_shared"] for r in rows],
+                "estimate_std": [r["mean_num_shared_std"] for r in rows],
+                "seeds": [r["seeds"] for r in rows],
+            }
     return curves
 
 
-def plot_shared_estimates(runs, path, title=None):
+def plot_shared_estimates(summary, path, title=None):
     """The Figure 3 analogue: MSE(n_s_hat, n_s) per method and n_s (bars: mean
     over seeds, whiskers: standard deviation; log scale) and the mean estimate
-    against the true n_s. `runs` as in `shared_estimate_curves`."""
-    curves = shared_estimate_curves(runs)
+    against the true n_s. `summary` as in `shared_estimate_curves`."""
+    curves = shared_estimate_curves(summary)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     all_num_shared = sorted({n for c in curves.values() for n in c["num_shared"]})
     width = 0.8 / max(len(curves), 1)

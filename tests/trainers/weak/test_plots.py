@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from trainers.weak import plots
+from trainers.weak.results import summarize_runs
 
 
 def _run(method, num_shared, seed, mse, estimate):
@@ -23,7 +24,7 @@ class SharedEstimateCurvesTest(tf.test.TestCase):
             # A run whose evaluation failed is left out, not counted as 0.
             _run("label", 0, 1, None, None),
         ]
-        curves = plots.shared_estimate_curves(runs)
+        curves = plots.shared_estimate_curves(summarize_runs(runs))
         self.assertEqual(list(curves), ["label", "drpm"])  # the table's order
         drpm = curves["drpm"]
         self.assertEqual(drpm["num_shared"], [0, 3])
@@ -32,8 +33,10 @@ class SharedEstimateCurvesTest(tf.test.TestCase):
         self.assertAllClose(drpm["estimate"], [0.0, 3.0])
         self.assertAllClose(drpm["estimate_std"], [0.0, 0.5])
         self.assertEqual(drpm["seeds"], [[0], [0, 1]])
-        self.assertEqual(curves["label"]["seeds"], [[0]])
+        # The failed seed is listed with its group but not counted in the scores.
+        self.assertEqual(curves["label"]["seeds"], [[0, 1]])
         self.assertAllClose(curves["label"]["mse"], [81.0])
+        self.assertAllClose(curves["label"]["mse_std"], [0.0])
 
     def test_picture(self):
         rng = np.random.default_rng(0)
@@ -41,7 +44,7 @@ class SharedEstimateCurvesTest(tf.test.TestCase):
                 for m in ("label", "adaptive", "hg", "drpm")
                 for n in (0, 1, 3, 5) for s in (0, 1)]
         path = os.path.join(self.get_temp_dir(), "estimates.png")
-        self.assertEqual(plots.plot_shared_estimates(runs, path, title="t"), path)
+        self.assertEqual(plots.plot_shared_estimates(summarize_runs(runs), path, title="t"), path)
         with open(path, "rb") as f:
             self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
 
