@@ -282,6 +282,11 @@ class DRPMVC(LossModel):
           `log_weights` `[K]` and `log_scores` `[n]` of the set, and `kl`
           `[b, K]`, the posterior-to-prior KL divergences of these images.
         """
+        return self._partition_parameters(mean, log_scale, batch)[:3]
+
+    def _partition_parameters(self, mean, log_scale, batch=None):
+        """`partition_parameters` and the nearest priors `[b]` and `[n]`
+        (this replica's images and the set's)."""
         if batch is None:
             batch = distribute_util.GlobalBatch(None, 0, tf.shape(mean)[0], tf.shape(mean)[0])
         kl = self.prior.kl_divergence(mean, log_scale)  # [b, K]
@@ -297,7 +302,7 @@ class DRPMVC(LossModel):
             log_density = tf.stop_gradient(self.prior.log_prob_components(mean))
             responsibilities = batch.gather(tf.nn.softmax(log_density, axis=-1))  # [n, K]
             log_weights = tf.math.log(tf.reduce_mean(responsibilities, axis=0) + 1e-6)
-        return log_weights, log_scores, kl
+        return log_weights, log_scores, kl, local_nearest, nearest
 
     def _nearest_counts_log_weights(self, nearest, dtype):
         """Log weights whose noiseless subset sizes are the nearest-prior counts.
@@ -425,9 +430,9 @@ class DRPMVC(LossModel):
                 "off_nearest_prior": zero,
                 "size_error": zero,
             }, batch
-        log_weights, log_scores, kl = self.partition_parameters(
+        log_weights, log_scores, kl, local_nearest, nearest = self._partition_parameters(
             mean, log_scale, partitioned
-        )  # [K], [n], [b, K]
+        )  # [K], [n], [b, K], [b], [n]
         num_elements = log_scores.shape[-1]
         if num_elements is None:
             num_elements = tf.shape(log_scores)[-1]
@@ -464,7 +469,7 @@ class DRPMVC(LossModel):
             kl_permutation = tf.zeros_like(kl_partition)
             partition_term = self.gamma * kl_partition
         off_nearest_prior, size_error = self._distance_to_nearest_prior(
-            own_columns, posterior, kl, partitioned, counts)
+            own_columns, posterior, local_nearest, nearest, counts)
         # The set-level terms are the same on every replica: each adds its share.
         share = partitioned.replica_share
         total = reconstruction + self.beta * kl_z + share(partition_term)
@@ -479,7 +484,8 @@ class DRPMVC(LossModel):
             "size_error": share(size_error),
         }, batch
 
-    def _distance_to_nearest_prior(self, own_columns, posterior, kl, partitioned, counts):
+    def _distance_to_nearest_prior(self, own_columns, posterior, local_nearest, nearest,
+                                   counts):
         """How far `q(Y | X)` is from the nearest-prior assignment (no gradient).
 
         Returns `(off, size_error)`: `off`, the sum over this replica's images
@@ -489,25 +495,25 @@ class DRPMVC(LossModel):
         the noiseless sizes `m` and the nearest-prior counts `h`. Divided by
         the set size (as `compute_losses` does), both are shares of images:
         the `off_nearest_prior` and `size_error` that `fit` reports.
-        `counts` `[L, K]` are the sizes of the L partitions: with noiseless
-        counts they are the noiseless sizes, which are then not recomputed.
+        `local_nearest` `[b]` and `nearest` `[n]` are the nearest priors of
+        this replica's images and of the set's. `counts` `[L, K]` are the
+        sizes of the L partitions: with noiseless counts they are the
+        noiseless sizes, which are then not recomputed.
         """
-        kl = tf.stop_gradient(kl)
-        local_nearest = tf.argmin(kl, axis=-1, output_type=tf.int32)  # [b]
+        dtype = own_columns.dtype
         assigned = tf.argmax(tf.stop_gradient(own_columns), axis=1,
                              output_type=tf.int32)  # [L, b]
         off = tf.reduce_sum(tf.reduce_mean(
-            tf.cast(tf.not_equal(assigned, local_nearest[None]), kl.dtype), axis=0))
-        nearest = partitioned.gather(local_nearest)  # [n]
-        num_elements = tf.cast(tf.shape(nearest)[0], kl.dtype)
-        target = tf.reduce_sum(tf.one_hot(nearest, self.num_clusters, dtype=kl.dtype), 0)
+            tf.cast(tf.not_equal(assigned, local_nearest[None]), dtype), axis=0))
+        num_elements = tf.cast(tf.shape(nearest)[0], dtype)
+        target = tf.reduce_sum(tf.one_hot(nearest, self.num_clusters, dtype=dtype), 0)
         if not self.noisy_counts:
             return off, 0.5 * tf.reduce_sum(tf.abs(tf.stop_gradient(counts[0]) - target))
         sizes = drpm_distributions.RelaxedMultivariateNoncentralHypergeometric(
             total_count=num_elements,
             group_sizes=tf.fill([self.num_clusters], num_elements),
             log_weights=tf.stop_gradient(posterior.log_weights),
-            temperature=tf.cast(self.temperature, kl.dtype),
+            temperature=tf.cast(self.temperature, dtype),
             hard=True,
             max_count=nearest.shape[0],
         ).noiseless_counts()

@@ -87,14 +87,30 @@ class LossModel(keras.Model):
 
     def train_step(self, data):
         seed = self._next_step_seed()
-        with tf.GradientTape() as tape:
+        with tf.GradientTape(persistent=self._persistent_train_tape) as tape:
             losses = self.compute_losses(data, seed=seed, training=True)
             loss = scale_loss(losses["loss"])
         variables = self.trainable_variables
         gradients = tape.gradient(loss, variables)
+        probe = self._before_apply(tape, losses)
+        del tape
         self.optimizer.apply_gradients(
             [(g, v) for g, v in zip(gradients, variables) if g is not None])
-        return self._update_trackers(losses)
+        return self._update_trackers(self._after_apply(losses, probe))
+
+    # A subclass that logs what a train step does (gradients of single loss
+    # terms, the optimizer's change of a weight) overrides these two hooks;
+    # with `_persistent_train_tape = True` its `_before_apply` may take more
+    # gradients from the step's tape.
+    _persistent_train_tape = False
+
+    def _before_apply(self, tape, losses):
+        """Called with the step's tape and losses before the optimizer step; returns a probe."""
+        return None
+
+    def _after_apply(self, losses, probe):
+        """Called after the optimizer step; returns the values the trackers read."""
+        return losses
 
     def test_step(self, data):
         losses = self.compute_losses(data, seed=self._evaluation_seed(), training=False)

@@ -3,7 +3,6 @@
 import keras
 import tensorflow as tf
 
-from tf_drpm.models.loss_scaling import scale_loss
 from tf_drpm.multitask._multitask_model import _MultitaskModel
 from tf_drpm.multitask.task_partition import TaskPartition
 
@@ -172,33 +171,33 @@ class DRPMMultitask(_MultitaskModel):
                 + [f"size_gradient_step/net/{j}" for j in tasks]
                 + [f"size_update_step/{j}" for j in tasks])
 
-    def train_step(self, data):
+    @property
+    def _persistent_train_tape(self):
+        return self.track_size_gradients
+
+    def _before_apply(self, tape, losses):
         if not self.track_size_gradients:
-            return super().train_step(data)
-        seed = self._next_step_seed()
-        with tf.GradientTape(persistent=True) as tape:
-            losses = self.compute_losses(data, seed=seed, training=True)
-            loss = scale_loss(losses["loss"])
+            return None
         bias = self.partition.weights_bias
-        variables = self.trainable_variables
-        gradients = tape.gradient(loss, variables)
         rows = [tape.gradient(losses[f"{t}_loss"], bias) for t in self.task_names]
         rows.append(tape.gradient(losses["loss"], bias))
-        del tape
-        before = tf.identity(bias)
-        self.optimizer.apply_gradients(
-            [(g, v) for g, v in zip(gradients, variables) if g is not None])
-        rows.append(tf.identity(bias) - before)
+        return rows, tf.identity(bias)
+
+    def _after_apply(self, losses, probe):
+        if probe is None:
+            return losses
+        rows, before = probe
+        bias = self.partition.weights_bias
+        rows = rows + [tf.identity(bias) - before]
 
         def centred(row):
             row = tf.cast(tf.zeros_like(bias) if row is None else row, tf.float32)
             return row - tf.reduce_mean(row)
 
         values = dict(losses)
-        for name, value in zip(self._size_step_names(),
-                               tf.unstack(tf.reshape(tf.stack([centred(r) for r in rows]), [-1]))):
-            values[name] = value
-        return self._update_trackers(values)
+        steps = tf.reshape(tf.stack([centred(r) for r in rows]), [-1])
+        values.update(zip(self._size_step_names(), tf.unstack(steps)))
+        return values
 
     def _extra_losses(self, outputs):
         if self.regularization_weight == 0:
