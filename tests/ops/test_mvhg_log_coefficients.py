@@ -247,6 +247,47 @@ class MVHGLogCoefficientsTest(tf.test.TestCase, parameterized.TestCase):
                 self.assertAllClose(np.exp(got), np.exp(exact), atol=1e-12)
             remaining = remaining - counts[:, k].astype(int)
 
+    @parameterized.named_parameters(
+        ("plain", [6., 9.], [0.4, -1.1], 8),
+        ("opposite", [30., 30.], [-40., 40.], 30),
+        ("shifted", [12., 7.], [1e6 + 3., 1e6 - 2.], 10),
+        ("shifted_down", [12., 7.], [-1e6 + 0.5, -1e6], 19))
+    def test_two_group_conditionals_need_no_fft_and_are_exact(self, sizes, log_w, total):
+        # With first_row = K - 1 the suffix row is group K's own binomial and
+        # the tilt is not solved for; p(n_1 = j | r) is still the exact
+        # conditional C(m1, j) C(m2, r - j) e^{j (a1 - a2)} / sum, for every r.
+        log_w = np.array(log_w)
+        _, log_b, log_s = mvhg_tilted_log_pmfs(
+            tf.constant(float(total), tf.float64), sizes, log_w, total, first_row=1)
+        self.assertAllEqual(log_s.shape, [2, total + 1])
+        self.assertAllEqual(log_s[0], log_b[1])
+        remaining = tf.constant([list(range(total + 1))])
+        logits = self.evaluate(mvhg_conditional_logits(
+            log_b[0][tf.newaxis], log_s[0][tf.newaxis], remaining))[0]
+        for r in range(total + 1):
+            j = np.arange(total + 1)
+            ok = (j <= min(r, sizes[0])) & (r - j <= sizes[1]) & (r - j >= 0)
+            if not ok.any():
+                continue
+            exact = np.full(total + 1, -np.inf)
+            exact[ok] = [math.lgamma(sizes[0] + 1) - math.lgamma(i + 1)
+                         - math.lgamma(sizes[0] - i + 1)
+                         + math.lgamma(sizes[1] + 1) - math.lgamma(r - i + 1)
+                         - math.lgamma(sizes[1] - r + i + 1)
+                         + i * (log_w[0] - log_w[1]) for i in j[ok]]
+            exact -= np.logaddexp.reduce(exact[ok])
+            with np.errstate(invalid="ignore"):
+                got = logits[r] - np.logaddexp.reduce(logits[r])
+            self.assertAllEqual(np.isfinite(got), ok)
+            self.assertAllClose(got[ok], exact[ok], atol=1e-9, rtol=1e-12)
+
+    def test_last_suffix_row_is_the_last_binomial(self):
+        # S_K = X_K: its row is the binomial log-pmf itself, not an FFT's.
+        _, log_b, log_s = mvhg_tilted_log_pmfs(
+            tf.constant(9., tf.float64), [4., 6., 3., 5.], [1.5, -0.7, 25., -25.], 9)
+        self.assertAllEqual(log_s[3], log_b[3])
+        self.assertAllEqual(log_s[4], [0.] + [-np.inf] * 9)
+
     def test_fft_length_margin(self):
         for n in (0, 1, 10, 256, 4096):
             length = mvhg_fft_length(n)

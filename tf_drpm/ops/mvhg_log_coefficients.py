@@ -328,7 +328,13 @@ def mvhg_tilted_log_pmfs(total_count, group_sizes, log_weights, max_count,
     All internal arithmetic is float64 and complex128. FFT values below the
     smallest normal float64 (round-off noise, about 1e-16 absolute at most)
     are floored there inside the support `t <= sum_{l>=k} m_l`; outside the
-    support the log-pmf is exactly `-inf`. The exact conditionals are
+    support the log-pmf is exactly `-inf`. The last group's suffix sum is
+    the group itself, `S_K = X_K`: its row is the binomial log-pmf, computed
+    directly (no FFT, exact in relative terms on the whole support). With
+    `first_row >= K - 1` no suffix sum needs an FFT, and the tilt is not
+    solved for: `u = -mean_k log w_k`, which gives the same conditionals
+    (any `theta` does) and keeps the logits of shifted log-weights near 0.
+    The exact conditionals are
 
     ```none
     p(n_k = j | r) = P(X_k = j) P(S_{k+1} = r - j) / P(S_k = r)
@@ -349,7 +355,8 @@ def mvhg_tilted_log_pmfs(total_count, group_sizes, log_weights, max_count,
       name: Optional name scope.
 
     Returns:
-      log_tilt: float64 `Tensor` `[...]`, `u = log theta`.
+      log_tilt: float64 `Tensor` `[...]`, `u = log theta` (the solved tilt,
+        or `-mean_k log w_k` when `first_row >= K - 1`).
       log_binomial_pmfs: float64 `Tensor` `[..., K, L]`.
       log_suffix_pmfs: float64 `Tensor` `[..., K + 1 - first_row, L]`, rows
         `first_row..K`.
@@ -363,45 +370,52 @@ def mvhg_tilted_log_pmfs(total_count, group_sizes, log_weights, max_count,
     ```
     """
     with tf.name_scope(name or "mvhg_tilted_log_pmfs"):
+        num_groups = tf.compat.dimension_value(
+            tf.convert_to_tensor(log_weights).shape[-1])
+        if num_groups is None:
+            num_groups = tf.compat.dimension_value(
+                tf.convert_to_tensor(group_sizes).shape[-1])
+        convolve = num_groups is None or first_row < num_groups - 1
         (batch_shape, group_sizes, num_groups, length, fft_length, log_tilt,
          log_pmfs) = _tilted_setup(total_count, group_sizes, log_weights,
-                                   max_count)
+                                   max_count, solve_tilt=convolve)
         t = tf.range(length, dtype=tf.float64)
         empty = tf.where(tf.equal(t, 0.), tf.zeros_like(t),
                          tf.constant(_NEG_INF, tf.float64))
-        if first_row == num_groups:
-            empty = tf.broadcast_to(empty, tf.concat([batch_shape, [1, length]],
-                                                     axis=0))
-            return log_tilt, log_pmfs[..., :length], empty
-        spectra = tf.signal.rfft(
-            tf.exp(log_pmfs[..., first_row:, :]),
-            fft_length=[fft_length])                   # [..., K - first_row, F]
-        suffix = [None] * num_groups
-        running = spectra[..., num_groups - 1 - first_row, :]
-        suffix[num_groups - 1] = running
-        for k in reversed(range(first_row, num_groups - 1)):
-            running = running * spectra[..., k - first_row, :]
-            suffix[k] = running
-        suffix = tf.stack(suffix[first_row:], axis=-2)          # [..., R, F]
-        pmfs = tf.signal.irfft(suffix, fft_length=[fft_length])[..., :length]
-        # Support of S_k: t <= sum_{l >= k} m_l.
-        sizes = tf.stop_gradient(group_sizes)
-        suffix_sizes = tf.cumsum(sizes, axis=-1, reverse=True)  # [..., K]
-        suffix_sizes = suffix_sizes[..., first_row:]
-        in_support = t <= suffix_sizes[..., tf.newaxis]
-        log_suffix = tf.where(
-            in_support, tf.math.log(tf.maximum(pmfs, _TINY64)),
-            tf.constant(_NEG_INF, tf.float64))
-        empty = tf.broadcast_to(empty, tf.shape(log_suffix[..., :1, :]))
-        log_suffix = tf.concat([log_suffix, empty], axis=-2)
+        empty = tf.broadcast_to(
+            empty, tf.concat([batch_shape, [1, length]], axis=0))
+        rows = [log_pmfs[..., num_groups - 1:, :length]] if first_row < num_groups else []
+        if convolve:
+            # Rows first_row..K-2: products of the spectra of groups k..K-1.
+            spectra = tf.signal.rfft(
+                tf.exp(log_pmfs[..., first_row:, :]),
+                fft_length=[fft_length])                   # [..., K - first_row, F]
+            suffix = []
+            running = spectra[..., num_groups - 1 - first_row, :]
+            for k in reversed(range(first_row, num_groups - 1)):
+                running = running * spectra[..., k - first_row, :]
+                suffix.append(running)
+            suffix = tf.stack(suffix[::-1], axis=-2)               # [..., R, F]
+            pmfs = tf.signal.irfft(suffix, fft_length=[fft_length])[..., :length]
+            # Support of S_k: t <= sum_{l >= k} m_l.
+            sizes = tf.stop_gradient(group_sizes)
+            suffix_sizes = tf.cumsum(sizes, axis=-1, reverse=True)  # [..., K]
+            suffix_sizes = suffix_sizes[..., first_row:num_groups - 1]
+            in_support = t <= suffix_sizes[..., tf.newaxis]
+            rows.insert(0, tf.where(
+                in_support, tf.math.log(tf.maximum(pmfs, _TINY64)),
+                tf.constant(_NEG_INF, tf.float64)))
+        log_suffix = tf.concat(rows + [empty], axis=-2)
         return log_tilt, log_pmfs[..., :length], log_suffix
 
 
-def _tilted_setup(total_count, group_sizes, log_weights, max_count):
+def _tilted_setup(total_count, group_sizes, log_weights, max_count,
+                  solve_tilt=True):
     """Shared set-up: float64 parameters, the tilt and the binomial log-pmfs.
 
     Returns `(batch_shape, group_sizes [..., K], K, L, D, log_tilt [...],
-    log_pmfs [..., K, D])`.
+    log_pmfs [..., K, D])`. With `solve_tilt=False` (no FFT follows) the
+    tilt is `-mean_k log w_k` and the pmfs have `L` columns (`D = L`).
     """
     log_weights = tf.cast(tf.convert_to_tensor(log_weights), tf.float64)
     group_sizes = tf.cast(tf.convert_to_tensor(group_sizes), tf.float64)
@@ -422,13 +436,16 @@ def _tilted_setup(total_count, group_sizes, log_weights, max_count):
             "`max_count` must be static (a Python int or a constant). "
             f"Received: max_count={max_count}")
     length = int(static_max) + 1
-    fft_length = mvhg_fft_length(int(static_max))
+    fft_length = mvhg_fft_length(int(static_max)) if solve_tilt else length
     # log C(m_k, j) on the unbroadcast sizes (often shared by the batch).
     log_c = log_binomial_coefficients(group_sizes, fft_length)
     log_weights = tf.broadcast_to(log_weights, full)
     group_sizes = tf.broadcast_to(group_sizes, full)
     total_count = tf.broadcast_to(total_count, batch_shape)
-    log_tilt = mvhg_log_tilt(total_count, group_sizes, log_weights)
+    if solve_tilt:
+        log_tilt = mvhg_log_tilt(total_count, group_sizes, log_weights)
+    else:
+        log_tilt = -tf.reduce_mean(tf.stop_gradient(log_weights), axis=-1)
     log_pmfs = _tilted_binomial_log_pmfs(
         group_sizes, log_weights, log_tilt, fft_length,
         log_c=log_c)                                           # [..., K, D]
