@@ -281,13 +281,6 @@ class MVHGLogCoefficientsTest(tf.test.TestCase, parameterized.TestCase):
             self.assertAllEqual(np.isfinite(got), ok)
             self.assertAllClose(got[ok], exact[ok], atol=1e-9, rtol=1e-12)
 
-    def test_last_suffix_row_is_the_last_binomial(self):
-        # S_K = X_K: its row is the binomial log-pmf itself, not an FFT's.
-        _, log_b, log_s = mvhg_tilted_log_pmfs(
-            tf.constant(9., tf.float64), [4., 6., 3., 5.], [1.5, -0.7, 25., -25.], 9)
-        self.assertAllEqual(log_s[3], log_b[3])
-        self.assertAllEqual(log_s[4], [0.] + [-np.inf] * 9)
-
     def test_fft_length_margin(self):
         for n in (0, 1, 10, 256, 4096):
             length = mvhg_fft_length(n)

@@ -328,13 +328,12 @@ def mvhg_tilted_log_pmfs(total_count, group_sizes, log_weights, max_count,
     All internal arithmetic is float64 and complex128. FFT values below the
     smallest normal float64 (round-off noise, about 1e-16 absolute at most)
     are floored there inside the support `t <= sum_{l>=k} m_l`; outside the
-    support the log-pmf is exactly `-inf`. The last group's suffix sum is
-    the group itself, `S_K = X_K`: its row is the binomial log-pmf, computed
-    directly (no FFT, exact in relative terms on the whole support). With
-    `first_row >= K - 1` no suffix sum needs an FFT, and the tilt is not
-    solved for: `u = -mean_k log w_k`, which gives the same conditionals
-    (any `theta` does) and keeps the logits of shifted log-weights near 0.
-    The exact conditionals are
+    support the log-pmf is exactly `-inf`. With `first_row >= K - 1` (the
+    sampler at `K = 2`) no suffix sum needs an FFT: the one row left is the
+    last group's own binomial log-pmf, `S_K = X_K`, exact in relative terms
+    on its whole support, and the tilt is not solved for: `u = -mean_k log
+    w_k`, which gives the same conditionals (any `theta` does) and keeps the
+    logits of shifted log-weights near 0. The exact conditionals are
 
     ```none
     p(n_k = j | r) = P(X_k = j) P(S_{k+1} = r - j) / P(S_k = r)
@@ -384,28 +383,29 @@ def mvhg_tilted_log_pmfs(total_count, group_sizes, log_weights, max_count,
                          tf.constant(_NEG_INF, tf.float64))
         empty = tf.broadcast_to(
             empty, tf.concat([batch_shape, [1, length]], axis=0))
-        rows = [log_pmfs[..., num_groups - 1:, :length]] if first_row < num_groups else []
-        if convolve:
-            # Rows first_row..K-2: products of the spectra of groups k..K-1.
-            spectra = tf.signal.rfft(
-                tf.exp(log_pmfs[..., first_row:, :]),
-                fft_length=[fft_length])                   # [..., K - first_row, F]
-            suffix = []
-            running = spectra[..., num_groups - 1 - first_row, :]
-            for k in reversed(range(first_row, num_groups - 1)):
-                running = running * spectra[..., k - first_row, :]
-                suffix.append(running)
-            suffix = tf.stack(suffix[::-1], axis=-2)               # [..., R, F]
-            pmfs = tf.signal.irfft(suffix, fft_length=[fft_length])[..., :length]
-            # Support of S_k: t <= sum_{l >= k} m_l.
-            sizes = tf.stop_gradient(group_sizes)
-            suffix_sizes = tf.cumsum(sizes, axis=-1, reverse=True)  # [..., K]
-            suffix_sizes = suffix_sizes[..., first_row:num_groups - 1]
-            in_support = t <= suffix_sizes[..., tf.newaxis]
-            rows.insert(0, tf.where(
-                in_support, tf.math.log(tf.maximum(pmfs, _TINY64)),
-                tf.constant(_NEG_INF, tf.float64)))
-        log_suffix = tf.concat(rows + [empty], axis=-2)
+        if not convolve:
+            rows = [log_pmfs[..., num_groups - 1:, :]] if first_row < num_groups else []
+            return log_tilt, log_pmfs, tf.concat(rows + [empty], axis=-2)
+        spectra = tf.signal.rfft(
+            tf.exp(log_pmfs[..., first_row:, :]),
+            fft_length=[fft_length])                   # [..., K - first_row, F]
+        suffix = [None] * num_groups
+        running = spectra[..., num_groups - 1 - first_row, :]
+        suffix[num_groups - 1] = running
+        for k in reversed(range(first_row, num_groups - 1)):
+            running = running * spectra[..., k - first_row, :]
+            suffix[k] = running
+        suffix = tf.stack(suffix[first_row:], axis=-2)          # [..., R, F]
+        pmfs = tf.signal.irfft(suffix, fft_length=[fft_length])[..., :length]
+        # Support of S_k: t <= sum_{l >= k} m_l.
+        sizes = tf.stop_gradient(group_sizes)
+        suffix_sizes = tf.cumsum(sizes, axis=-1, reverse=True)  # [..., K]
+        suffix_sizes = suffix_sizes[..., first_row:]
+        in_support = t <= suffix_sizes[..., tf.newaxis]
+        log_suffix = tf.where(
+            in_support, tf.math.log(tf.maximum(pmfs, _TINY64)),
+            tf.constant(_NEG_INF, tf.float64))
+        log_suffix = tf.concat([log_suffix, empty], axis=-2)
         return log_tilt, log_pmfs[..., :length], log_suffix
 
 
