@@ -260,13 +260,50 @@ class WeakVAETest(tf.test.TestCase, parameterized.TestCase):
     def test_config_round_trip(self):
         for model in (
             WeakVAE("drpm", num_latent=6, beta=2.0, seed=7),
+            WeakVAE("hg", size_warmup_steps=100, warmup_num_shared=3),
             WeakVAE(LabelAggregation(2), averaging="product"),
         ):
             clone = WeakVAE.from_config(model.get_config())
             self.assertEqual(clone.get_config(), model.get_config())
             self.assertEqual(type(clone.aggregation), type(model.aggregation))
 
+    @parameterized.parameters("hg", "drpm")
+    def test_size_warmup_holds_the_sizes_then_learns_them(self, aggregation):
+        # Steps 0 and 1 share exactly 7 of the 10 dims (HG: those of the 7
+        # smallest divergences; the DRPM samples their order); from step 2
+        # the sizes are drawn by the head again.
+        model = WeakVAE(aggregation, seed=3, size_warmup_steps=2, warmup_num_shared=7)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), run_eagerly=True)
+        model.build()
+        # As trainers.core.training does: HG's head has no gradient while held.
+        model.optimizer.build(model.trainable_variables)
+        data = _pairs(num=8)
+        shared = []
+        for _ in range(4):
+            step = int(model.optimizer.iterations.numpy())
+            outputs = model(data, training=True)
+            shared.append(outputs["shared_mask"].numpy())
+            if step < 2:
+                divergence = outputs["kl_divergence"].numpy()
+                self.assertAllEqual(shared[-1].sum(-1), np.full(8, 7.0))
+                if aggregation == "hg":
+                    is_shared = shared[-1] > 0.5
+                    self.assertAllLessEqual(
+                        np.where(is_shared, divergence, -np.inf).max(-1)
+                        - np.where(is_shared, np.inf, divergence).min(-1), 0.0)
+            model.train_on_batch(data)
+        self.assertNotAllEqual(shared[2].sum(-1), np.full(8, 7.0))
+        model_default = WeakVAE(aggregation, seed=3)
+        self.assertEqual(model_default.size_warmup_steps, 0)
+        self.assertEqual(model_default.warmup_num_shared, 5)
+
     def test_bad_arguments(self):
+        with self.assertRaisesRegex(ValueError, "size_warmup_steps=-1"):
+            WeakVAE("drpm", size_warmup_steps=-1)
+        with self.assertRaisesRegex(ValueError, "warmup_num_shared=11"):
+            WeakVAE("drpm", size_warmup_steps=5, warmup_num_shared=11)
+        with self.assertRaisesRegex(ValueError, "size_warmup_steps=5 with aggregation=LabelAggregation"):
+            WeakVAE("label", size_warmup_steps=5)
         with self.assertRaisesRegex(ValueError, "aggregation='ada'"):
             WeakVAE("ada")
         with self.assertRaisesRegex(TypeError, "aggregation=3"):

@@ -103,7 +103,7 @@ class HypergeometricAggregation(_LearnedSizesAggregation):
         pair = tuple(input_shape)[:-1] + (2,)
         return {**shapes, "counts": pair, "log_weights": pair}
 
-    def call(self, kl_divergence, labels=None, training=None):
+    def call(self, kl_divergence, labels=None, training=None, counts=None):
         del labels
         kl_divergence = tf.convert_to_tensor(kl_divergence, dtype=self.compute_dtype)
         dtype = kl_divergence.dtype
@@ -119,7 +119,9 @@ class HypergeometricAggregation(_LearnedSizesAggregation):
             temperature=temperature,
             hard=self.hard,
         )
-        if self.stochastic and bool(training):
+        if counts is not None:
+            counts = tf.broadcast_to(tf.cast(counts, dtype), tf.shape(log_weights))
+        elif self.stochastic and bool(training):
             # The sizes of the global batch's pairs, this replica's rows: the
             # noise of a pair depends on the seed and its global index only.
             rows = distribute_util.global_batch(

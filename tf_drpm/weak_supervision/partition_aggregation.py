@@ -149,15 +149,18 @@ class PartitionAggregation(_LearnedSizesAggregation):
             "log_scores": input_shape,
         }
 
-    def call(self, kl_divergence, labels=None, training=None):
+    def call(self, kl_divergence, labels=None, training=None, counts=None):
         del labels
         kl_divergence = tf.convert_to_tensor(kl_divergence, dtype=self.compute_dtype)
         dtype = kl_divergence.dtype
         num_latent = kl_divergence.shape[-1]
         log_weights = self._size_head(kl_divergence)
         log_scores = tf.math.log(kl_divergence + np.finfo(dtype.as_numpy_dtype).eps)
+        if counts is not None:
+            counts = tf.cast(counts, dtype)
         details = self.random_partition(
-            [log_weights, log_scores], stochastic=self.stochastic and bool(training)
+            [log_weights, log_scores], stochastic=self.stochastic and bool(training),
+            counts=counts,
         )
         partition = tf.cast(details["partition"], dtype)  # [B, 2, d]
         counts = details["counts"]  # [B, 2]

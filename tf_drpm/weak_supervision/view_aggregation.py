@@ -94,6 +94,11 @@ class _LearnedSizesAggregation(ViewAggregation):
     `size_head_stop_gradient=True` stops the head's gradient from reaching
     the encoder through the KLs (the head then adapts to the encoder, not the
     encoder to the head).
+
+    Both take the call argument `counts`: optional sizes `[2]` or `[B, 2]`
+    (independent, shared; integer values summing to `d`) used instead of
+    drawing them; the dims are still split by divergence, and the partition
+    term is that of the given sizes (e.g. `WeakVAE(size_warmup_steps=...)`).
     """
 
     def __init__(

@@ -98,6 +98,13 @@ class WeakVAE(LossModel):
             aggregation created from its name).
         view_reduction: "mean" (disentanglement_lib) or "sum" (the paper) of
             the two views' reconstruction and KL terms. Default "mean".
+        size_warmup_steps: Non-negative int; HG and DRPM aggregations only:
+            during the first this many optimizer steps the subset sizes are
+            held at `warmup_num_shared` shared dims (the dims are still chosen
+            by divergence and averaged), then learnt. Default `0` (the paper).
+        warmup_num_shared: Int in `[0, num_latent]`, the shared dims held
+            during the warm-up. Default `None`: `num_latent // 2`, the mode
+            of the uniform prior's sizes.
         **kwargs: Base model keyword arguments.
 
     `fit`, `evaluate` and `train_on_batch` take dicts (e.g. the elements of
@@ -134,9 +141,22 @@ class WeakVAE(LossModel):
         averaging="group",
         seed=None,
         view_reduction="mean",
+        size_warmup_steps=0,
+        warmup_num_shared=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if (isinstance(size_warmup_steps, bool) or not isinstance(size_warmup_steps, int)
+                or size_warmup_steps < 0):
+            raise ValueError("Argument `size_warmup_steps` must be a non-negative int. "
+                             f"Received: size_warmup_steps={size_warmup_steps!r}")
+        if warmup_num_shared is None:
+            warmup_num_shared = num_latent // 2
+        if (isinstance(warmup_num_shared, bool) or not isinstance(warmup_num_shared, int)
+                or not 0 <= warmup_num_shared <= num_latent):
+            raise ValueError(
+                f"Argument `warmup_num_shared` must be an int in [0, {num_latent}]. "
+                f"Received: warmup_num_shared={warmup_num_shared!r}")
         if view_reduction not in _VIEW_REDUCTIONS:
             raise ValueError(
                 f"Argument `view_reduction` must be one of {_VIEW_REDUCTIONS}. "
@@ -166,6 +186,14 @@ class WeakVAE(LossModel):
                 f"Argument `averaging` must be one of {_AVERAGING}. "
                 f"Received: averaging={averaging!r}"
             )
+        if size_warmup_steps and not isinstance(
+                aggregation, (HypergeometricAggregation, PartitionAggregation)):
+            raise ValueError(
+                "Argument `size_warmup_steps` needs learnt subset sizes (an HG or DRPM "
+                f"aggregation). Received: size_warmup_steps={size_warmup_steps} with "
+                f"aggregation={type(aggregation).__name__}")
+        self.size_warmup_steps = size_warmup_steps
+        self.warmup_num_shared = warmup_num_shared
         self.aggregation = aggregation
         self.num_latent = num_latent
         self.observation_shape = tuple(int(s) for s in observation_shape)
@@ -223,9 +251,7 @@ class WeakVAE(LossModel):
     def call(self, inputs, training=False, sample_latents=True):
         x1, x2, labels = _unpack(inputs)
         mean1, log_var1, mean2, log_var2, kl_divergence = self.encode_pair(x1, x2)
-        outputs = dict(
-            self.aggregation(kl_divergence, labels=labels, training=training)
-        )
+        outputs = self._aggregate(kl_divergence, labels, training)
         shared = tf.cast(outputs["shared_mask"], mean1.dtype)  # [B, d]
         mean_avg, log_var_avg = self._average(mean1, log_var1, mean2, log_var2)
         posteriors = []
@@ -252,6 +278,16 @@ class WeakVAE(LossModel):
             kl_divergence=kl_divergence,
         )
         return outputs
+
+    def _aggregate(self, kl_divergence, labels, training):
+        if not (training and self.size_warmup_steps and self.optimizer is not None):
+            return dict(self.aggregation(kl_divergence, labels=labels, training=training))
+        held = [self.num_latent - self.warmup_num_shared, self.warmup_num_shared]
+        return tf.cond(
+            self.optimizer.iterations < self.size_warmup_steps,
+            lambda: dict(self.aggregation(
+                kl_divergence, labels=labels, training=training, counts=held)),
+            lambda: dict(self.aggregation(kl_divergence, labels=labels, training=training)))
 
     def compute_losses(self, data, seed=None, training=False):
         """Per-pair loss terms `[batch]` of a batch element (see `loss_terms`)."""
@@ -328,6 +364,8 @@ class WeakVAE(LossModel):
             "averaging": self.averaging,
             "seed": self.seed,
             "view_reduction": self.view_reduction,
+            "size_warmup_steps": self.size_warmup_steps,
+            "warmup_num_shared": self.warmup_num_shared,
         }
 
     @classmethod

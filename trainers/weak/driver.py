@@ -89,7 +89,8 @@ __all__ = [
 def weak_model(method="drpm", num_latent=10, beta=1.0, averaging="group",
                temperature=1.0, gamma=0.25, delta=0.01, hg_gamma=0.0,
                num_independent=1, seed=0, size_head_input="kl",
-               size_head_stop_gradient=False, view_reduction="mean"):
+               size_head_stop_gradient=False, view_reduction="mean",
+               size_warmup_steps=0, warmup_num_shared=None):
     """A built `WeakVAE` with the view aggregation of `method`.
 
     Args:
@@ -109,6 +110,11 @@ def weak_model(method="drpm", num_latent=10, beta=1.0, averaging="group",
             into the encoder.
         view_reduction: `"mean"` (disentanglement_lib) or `"sum"` (the
             paper) of the two views' loss terms.
+        size_warmup_steps: HG and DRPM: hold the sizes at
+            `warmup_num_shared` shared dims (default `num_latent // 2`) for
+            this many steps, then learn them (0: the paper). Ignored by the
+            Label and Ada aggregations, which have no learnt sizes.
+        warmup_num_shared: see `size_warmup_steps`.
     """
     size_head = dict(size_head_input=size_head_input,
                      size_head_stop_gradient=size_head_stop_gradient)
@@ -131,7 +137,9 @@ def weak_model(method="drpm", num_latent=10, beta=1.0, averaging="group",
     model = WeakVAE(aggregation, num_latent=num_latent,
                     observation_shape=observation_shape(ground_truth_dataset()),
                     beta=beta, averaging=averaging, seed=seed,
-                    view_reduction=view_reduction)
+                    view_reduction=view_reduction,
+                    size_warmup_steps=size_warmup_steps if method in ("hg", "drpm") else 0,
+                    warmup_num_shared=warmup_num_shared)
     model.build()
     return model
 
