@@ -72,6 +72,7 @@ from trainers.weak.dataset import ground_truth_dataset
 from trainers.weak.dataset import observation_shape
 from trainers.weak.diagnostics import SharedDimensionDiagnostics
 from trainers.weak.results import METHOD_NAMES
+from trainers.weak.results import format_paper_tables
 from trainers.weak.results import format_weak_table
 from trainers.weak.results import summarize_runs
 from trainers.weak.results import update_result_directory
@@ -291,7 +292,8 @@ def weak_experiment(model_dir, methods=("label", "adaptive", "hg", "drpm"),
     table = format_weak_table(aggregate)
     training.write_json(os.path.join(model_dir, "results.json"), {
         "runs": runs, "aggregate": aggregate, "wall_time_s": time.time() - start})
-    run_files.write_text(os.path.join(model_dir, "results.md"), table)
+    run_files.write_text(os.path.join(model_dir, "results.md"),
+                         table + "\n" + format_paper_tables(aggregate))
     plots.plot_shared_estimates(aggregate, os.path.join(model_dir, "shared_factor_estimates.png"))
     print(table, flush=True)
     return {"runs": runs, "aggregate": aggregate, "table": table}

@@ -14,6 +14,7 @@ from trainers.core import training
 
 __all__ = [
     "METHOD_NAMES",
+    "format_paper_tables",
     "format_weak_table",
     "summarize_runs",
     "update_result_directory",
@@ -204,3 +205,50 @@ def format_weak_table(summary):
         lines.append("")
         lines += [f"[{number}] {text}" for text, number in footnotes.items()]
     return "\n".join(lines) + "\n"
+
+
+def format_paper_tables(summary):
+    """The paper's Figure 3 and Table 2 as two compact markdown tables.
+
+    One row per method, one column per n_s; cells are means over the seeds
+    with their standard deviation when there are several:
+
+    * Figure 3 analogue: `MSE(n_s_hat, n_s) (mean n_s_hat)`.
+    * Table 2 analogue: `S acc / I acc`, the accuracies of predicting the
+      shared and the independent factors from the dims marked shared and
+      independent (`-` where a run has none to predict, as S at n_s = 0).
+    """
+    num_shared_values = sorted({row["num_shared_factors"] for row in summary})
+    methods = [m for m in METHOD_NAMES if any(r["method"] == m for r in summary)]
+
+    def value(row, key):
+        mean = row.get(key)
+        if mean is None:
+            return "-"
+        if len(row["seeds"]) > 1 and row.get(key + "_std") is not None:
+            return f"{mean:.3f} ± {row[key + '_std']:.3f}"
+        return f"{mean:.3f}"
+
+    def table(title, cell):
+        header = ["method"] + [f"n_s = {n}" for n in num_shared_values]
+        lines = [f"{title}", "", "| " + " | ".join(header) + " |",
+                 "|" + "|".join(["---"] * len(header)) + "|"]
+        for method in methods:
+            cells = [METHOD_NAMES[method]]
+            for n in num_shared_values:
+                row = next((r for r in summary if r["method"] == method
+                            and r["num_shared_factors"] == n), None)
+                cells.append("" if row is None else cell(row))
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines) + "\n"
+
+    seeds = sorted({s for row in summary for s in row["seeds"]})
+    note = f"Seeds {', '.join(map(str, seeds))}; mean ± standard deviation over seeds."
+    figure = table(
+        "Figure 3 analogue: MSE(n_s_hat, n_s) (mean n_s_hat). " + note,
+        lambda row: f"{value(row, 'num_shared_mse')} ({value(row, 'mean_num_shared')})")
+    accuracies = table(
+        "Table 2 analogue: S acc / I acc. " + note,
+        lambda row: (f"{value(row, 'shared_accuracy')} / "
+                     f"{value(row, 'independent_accuracy')}"))
+    return figure + "\n" + accuracies
