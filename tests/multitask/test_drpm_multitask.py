@@ -190,7 +190,8 @@ class DRPMMultitaskTest(tf.test.TestCase):
             model(images[:1])
             start = [w.numpy().copy() for w in model.trainable_weights]
             history = model.fit(images, labels, batch_size=16, epochs=1,
-                                steps_per_epoch=steps, shuffle=False, verbose=0)
+                                steps_per_epoch=steps, shuffle=False, verbose=0,
+                                validation_data=(images[:16], labels[:16]))
             return model, start, history.history
 
         plain, start, plain_logs = fit(False)
@@ -202,6 +203,10 @@ class DRPMMultitaskTest(tf.test.TestCase):
             self.assertAllEqual(a, b)
         for key, value in plain_logs.items():
             self.assertAllEqual(value, logs[key], msg=key)
+        # Evaluation reports the usual values, not the train-only ones.
+        self.assertEqual({k for k in logs if k.startswith("val_")},
+                         {k for k in plain_logs if k.startswith("val_")})
+        self.assertIn("size_update_step/right", logs)
 
         # One step from the same start, by hand: the centred gradients of the
         # task losses and of the objective on b, and Adam's change of b.

@@ -132,10 +132,16 @@ class LossModel(keras.Model):
                 and (self.optimizer is None or self.optimizer.built)
                 and all(c is None or c.built for c in compiled))
 
+    # Trackers that only train steps compute (e.g. values of `_after_apply`):
+    # evaluation neither updates nor reports them.
+    _train_only_trackers = frozenset()
+
     def _update_trackers(self, values):
-        for name, tracker in self.trackers.items():
+        trackers = {name: tracker for name, tracker in self.trackers.items()
+                    if name in values or name not in self._train_only_trackers}
+        for name, tracker in trackers.items():
             tracker.update_state(values[name])
-        logs = {name: tracker.result() for name, tracker in self.trackers.items()}
+        logs = {name: tracker.result() for name, tracker in trackers.items()}
         if _multi_worker(self.distribute_strategy):
             # Keras 3 reduces a multi-worker step's logs with
             # `strategy.reduce("MEAN", value, axis=0)`, which fails on scalars

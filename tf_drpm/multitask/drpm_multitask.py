@@ -175,6 +175,10 @@ class DRPMMultitask(_MultitaskModel):
     def _persistent_train_tape(self):
         return self.track_size_gradients
 
+    @property
+    def _train_only_trackers(self):
+        return frozenset(self._size_step_names()) if self.track_size_gradients else frozenset()
+
     def _before_apply(self, tape, losses):
         if not self.track_size_gradients:
             return None
