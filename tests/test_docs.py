@@ -207,7 +207,10 @@ class DocsTest(tf.test.TestCase):
                     file_part, _, anchor = target.partition("#")
                     resolved = (os.path.normpath(os.path.join(os.path.dirname(path), file_part))
                                 if file_part else path)
-                    if not os.path.isfile(resolved):
+                    if file_part.endswith("/"):
+                        if not os.path.isdir(resolved):
+                            broken.append(f"{_relative(path)}: {target} (no such directory)")
+                    elif not os.path.isfile(resolved):
                         broken.append(f"{_relative(path)}: {target} (no such file)")
                     elif anchor and resolved.endswith(".md") and anchor not in _anchors(resolved):
                         broken.append(f"{_relative(path)}: {target} (no such heading)")

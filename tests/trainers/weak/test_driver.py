@@ -92,7 +92,11 @@ class WeakTrainerTest(tf.test.TestCase):
             self.assertTrue(os.path.exists(os.path.join(
                 run["model_dir"], "metrics", "sap_score", "results", "aggregate",
                 "evaluation.json")))
-        self.assertEqual(table, summary["table"])
+        # results.md: the per-metric table, then the Figure 3 and Table 2 analogues.
+        self.assertTrue(table.startswith(summary["table"]))
+        self.assertIn("Figure 3 analogue", table)
+        self.assertIn("| Label-VAE | 36.000 (9.000) |", table)
+        self.assertIn("Table 2 analogue", table)
         with open(os.path.join(model_dir, "results.json")) as f:
             self.assertLen(json.load(f)["aggregate"], 4)
 
