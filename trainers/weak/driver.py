@@ -79,10 +79,12 @@ from trainers.weak.results import update_result_directory
 
 __all__ = [
     "ground_truth_dataset",
+    "merge_sweeps",
     "weak_callbacks",
     "weak_data",
     "weak_experiment",
     "weak_model",
+    "write_sweep_summary",
 ]
 
 
@@ -288,13 +290,70 @@ def weak_experiment(model_dir, methods=("label", "adaptive", "hg", "drpm"),
                              "seed": int(seed), "model_dir": run_dir,
                              "wall_time_s": summary.get("wall_time_s"),
                              "results": summary["results"]})
+    summary = write_sweep_summary(model_dir, runs, time.time() - start)
+    print(summary["table"], flush=True)
+    return summary
+
+
+def write_sweep_summary(model_dir, runs, wall_time_s):
+    """Writes a sweep's `results.json`, `results.md` and
+    `shared_factor_estimates.png` into `model_dir` (created) from its runs.
+
+    Args:
+        model_dir: the sweep's directory.
+        runs: list of `{"method", "num_shared_factors", "seed", "model_dir",
+            "wall_time_s", "results"}`, one per run.
+        wall_time_s: the sweep's wall time in seconds.
+
+    Returns:
+        `{"runs", "aggregate", "table"}`.
+    """
+    os.makedirs(run_directory.output_path(model_dir), exist_ok=True)
     aggregate = summarize_runs(runs)
     table = format_weak_table(aggregate)
     training.write_json(os.path.join(model_dir, "results.json"), {
-        "runs": runs, "aggregate": aggregate, "wall_time_s": time.time() - start})
+        "runs": runs, "aggregate": aggregate, "wall_time_s": wall_time_s})
     run_files.write_text(os.path.join(model_dir, "results.md"),
                          table + "\n" + format_paper_tables(aggregate))
     plots.plot_shared_estimates(aggregate, os.path.join(model_dir, "shared_factor_estimates.png"))
-    print(table, flush=True)
     return {"runs": runs, "aggregate": aggregate, "table": table}
+
+
+def merge_sweeps(sweep_dirs, model_dir):
+    """Merges finished sweeps (e.g. seeds run on different machines or days)
+    into one summary in `model_dir`, as if one sweep had made every run.
+
+    Args:
+        sweep_dirs: directories holding a `results.json` written by
+            `weak_experiment` (or by this function).
+        model_dir: where the merged files go (created).
+
+    Returns:
+        The merged summary, as `write_sweep_summary` returns it.
+
+    Raises:
+        ValueError: if a sweep has no `results.json` or two sweeps hold the
+            same (method, n_s, seed).
+    """
+    runs, seen, wall_time_s = [], {}, 0.0
+    for sweep_dir in sweep_dirs:
+        path = os.path.join(sweep_dir, "results.json")
+        if not os.path.exists(path):
+            raise ValueError(f"`sweep_dirs` must hold finished sweeps; no results.json "
+                             f"in {sweep_dir!r}.")
+        with open(path) as f:
+            sweep = json.load(f)
+        wall_time_s += float(sweep.get("wall_time_s") or 0.0)
+        for run in sweep["runs"]:
+            key = (run["method"], run["num_shared_factors"], run["seed"])
+            if key in seen:
+                raise ValueError(
+                    f"Run (method, n_s, seed) = {key} is in both {seen[key]!r} and "
+                    f"{sweep_dir!r}; merge each run once.")
+            seen[key] = sweep_dir
+            runs.append(run)
+    order = {method: i for i, method in enumerate(METHOD_NAMES)}
+    runs.sort(key=lambda r: (r["num_shared_factors"], order.get(r["method"], len(order)),
+                             r["seed"]))
+    return write_sweep_summary(model_dir, runs, wall_time_s)
 
