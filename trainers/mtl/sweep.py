@@ -17,6 +17,10 @@ ratio, seed) in this process, each in `<output_dir>/<method>/noise<alpha>_seed<s
 
     python -m trainers.mtl.sweep --gin_file gin/mtl/multi_fashion_quick.gin \\
         --output_dir runs/mtl_sweep_quick
+
+Sweeps of one protocol run apart merge into one summary (no training):
+
+    python -m trainers.mtl.sweep --merge runs/sweep_a,runs/sweep_b --output_dir runs/sweep
 """
 
 import json
@@ -33,7 +37,8 @@ from trainers.core import run_files
 from trainers.core import training
 from trainers.mtl import driver  # noqa: F401  (registers the family's configurables)
 
-__all__ = ["aggregate", "plot_sweep", "plot_trajectories", "read_trajectory", "run_sweep"]
+__all__ = ["aggregate", "merge_sweeps", "plot_sweep", "plot_trajectories", "read_trajectory",
+           "run_sweep"]
 
 _METRICS = ("left_accuracy", "right_accuracy", "mean_accuracy", "left_size", "right_size")
 
@@ -87,15 +92,71 @@ def run_sweep(output_dir, gin_files, gin_params=(), noise_ratios=(0.0, 0.5),
                 runs.append({"method": method, "noise_ratio": float(noise_ratio),
                              "seed": int(seed), "model_dir": model_dir,
                              "results": dict(results)})
+    trajectories = [{**{k: run[k] for k in ("method", "noise_ratio", "seed")},
+                     "epochs": read_trajectory(run["model_dir"])} for run in runs]
+    return _write_summary(output_dir, runs, trajectories, gin_files, gin_params)
+
+
+def _write_summary(output_dir, runs, trajectories, gin_files, gin_params):
     summary = {"runs": runs, "aggregate": aggregate(runs),
                "gin_files": list(gin_files), "gin_params": list(gin_params)}
     training.write_json(os.path.join(output_dir, "sweep.json"), summary)
     plot_sweep(summary["aggregate"], os.path.join(output_dir, "sweep.png"))
-    trajectories = [{**{k: run[k] for k in ("method", "noise_ratio", "seed")},
-                     "epochs": read_trajectory(run["model_dir"])} for run in runs]
     training.write_json(os.path.join(output_dir, "trajectories.json"), trajectories)
     plot_trajectories(trajectories, os.path.join(output_dir, "trajectories.png"))
     return summary
+
+
+def merge_sweeps(sweep_dirs, output_dir):
+    """Merges finished sweeps of one protocol (e.g. noise ratios run on
+    different days or machines) into one summary in `output_dir`.
+
+    Writes `sweep.json`, `sweep.png`, `trajectories.json` and
+    `trajectories.png` over every run of `sweep_dirs`, as `run_sweep` over
+    all of them would (runs sorted by method, noise ratio and seed).
+
+    Args:
+        sweep_dirs: directories holding `sweep.json` and `trajectories.json`
+            (written by `run_sweep` or by this function).
+        output_dir: directory of the merged summary (created).
+
+    Returns:
+        The merged summary written to `sweep.json`.
+
+    Raises:
+        ValueError: if a directory lacks those files, the sweeps' gin files or
+            bindings differ, or two sweeps hold the same (method, alpha, seed).
+    """
+    runs, trajectories, owner, protocol = [], {}, {}, None
+    for sweep_dir in sweep_dirs:
+        paths = [os.path.join(sweep_dir, name) for name in ("sweep.json", "trajectories.json")]
+        missing = [p for p in paths if not os.path.exists(p)]
+        if missing:
+            raise ValueError(f"`sweep_dirs` must hold finished sweeps; missing {missing}.")
+        with open(paths[0]) as f:
+            sweep = json.load(f)
+        with open(paths[1]) as f:
+            sweep_trajectories = json.load(f)
+        this_protocol = (sweep["gin_files"], sweep["gin_params"])
+        if protocol is not None and this_protocol != protocol:
+            raise ValueError(
+                f"Sweeps of different protocols do not merge: {sweep_dir!r} has gin files "
+                f"and bindings {this_protocol}, an earlier sweep {protocol}.")
+        protocol = this_protocol
+        for run in sweep["runs"]:
+            key = (run["method"], run["noise_ratio"], run["seed"])
+            if key in owner:
+                raise ValueError(f"Run (method, noise_ratio, seed) = {key} is in both "
+                                 f"{owner[key]!r} and {sweep_dir!r}; merge each run once.")
+            owner[key] = sweep_dir
+            runs.append(run)
+        for trajectory in sweep_trajectories:
+            trajectories[(trajectory["method"], trajectory["noise_ratio"],
+                          trajectory["seed"])] = trajectory
+    runs.sort(key=lambda r: (r["method"], r["noise_ratio"], r["seed"]))
+    ordered = [trajectories[(r["method"], r["noise_ratio"], r["seed"])] for r in runs]
+    os.makedirs(run_directory.output_path(output_dir), exist_ok=True)
+    return _write_summary(output_dir, runs, ordered, *protocol)
 
 
 _TRAJECTORY_KEYS = ("left_size", "right_size", "val_left_size", "val_right_size",
@@ -225,8 +286,15 @@ def plot_sweep(table, path):
 
 
 def main(argv):
-    cli.check_study_flags(argv)
     FLAGS = flags.FLAGS
+    if FLAGS.merge:
+        if len(argv) > 1 or FLAGS.gin_file or FLAGS.gin_param or not FLAGS.output_dir:
+            raise app.UsageError("--merge takes an --output_dir and no gin files, "
+                                 f"bindings or arguments. Received: {argv[1:]}, "
+                                 f"--output_dir={FLAGS.output_dir}")
+        merge_sweeps(FLAGS.merge, FLAGS.output_dir)
+        return
+    cli.check_study_flags(argv)
     try:
         run_sweep(FLAGS.output_dir, FLAGS.gin_file, FLAGS.gin_param,
                   noise_ratios=[float(a) for a in FLAGS.noise_ratios],
@@ -249,4 +317,6 @@ if __name__ == "__main__":
                       "Resume unfinished runs even if their stored config.gin differs.")
     flags.DEFINE_bool("finished_only", False,
                       "Train nothing: summarise the finished runs among those named.")
+    flags.DEFINE_list("merge", [],
+                      "Train nothing: merge these finished sweep directories into --output_dir.")
     app.run(main)

@@ -202,6 +202,48 @@ class MtlSmokeTest(tf.test.TestCase, parameterized.TestCase):
         self.assertEqual([r["noise_ratio"] for r in partial["runs"]], [1.0])
         self.assertFalse(os.path.exists(os.path.join(output_dir, "uls", "noise0.50_seed3")))
 
+    def _write_sweep(self, name, runs, gin_params=("train.epochs = 1",)):
+        path = os.path.join(self.get_temp_dir(), name)
+        os.makedirs(path, exist_ok=True)
+        with open(os.path.join(path, "sweep.json"), "w") as f:
+            json.dump({"runs": runs, "aggregate": sweep.aggregate(runs),
+                       "gin_files": [MTL_GIN], "gin_params": list(gin_params)}, f)
+        with open(os.path.join(path, "trajectories.json"), "w") as f:
+            json.dump([{"method": r["method"], "noise_ratio": r["noise_ratio"],
+                        "seed": r["seed"],
+                        "epochs": [{"epoch": 1, "right_size": r["results"]["right_size"],
+                                    "val_mean_accuracy": 0.5}]} for r in runs], f)
+        return path
+
+    def test_merge_sweeps(self):
+        def run(method, alpha, right_size):
+            return {"method": method, "noise_ratio": alpha, "seed": 0, "model_dir": "x",
+                    "results": {"mean_accuracy": 0.5, "right_size": right_size,
+                                "left_size": 50.0 - right_size}}
+
+        first = self._write_sweep("a", [run("drpm", 0.6, 12.0), run("uls", 0.6, 0.0)])
+        second = self._write_sweep("b", [run("uls", 0.0, 0.0), run("drpm", 0.0, 24.0)])
+        output_dir = os.path.join(self.get_temp_dir(), "merged")
+        merged = sweep.merge_sweeps([first, second], output_dir)
+        keys = [(r["method"], r["noise_ratio"]) for r in merged["runs"]]
+        self.assertEqual(keys, [("drpm", 0.0), ("drpm", 0.6), ("uls", 0.0), ("uls", 0.6)])
+        self.assertEqual(merged["aggregate"], sweep.aggregate(merged["runs"]))
+        self.assertEqual([r["right_size_mean"] for r in merged["aggregate"]["drpm"]],
+                         [24.0, 12.0])
+        with open(os.path.join(output_dir, "trajectories.json")) as f:
+            trajectories = json.load(f)
+        self.assertEqual([(t["method"], t["noise_ratio"]) for t in trajectories], keys)
+        self.assertEqual(trajectories[1]["epochs"][0]["right_size"], 12.0)
+        for name in ("sweep.png", "trajectories.png"):
+            self.assertGreater(os.path.getsize(os.path.join(output_dir, name)), 1000)
+        with self.assertRaisesRegex(ValueError, r"\('drpm', 0.6, 0\)"):
+            sweep.merge_sweeps([first, first], output_dir)
+        other = self._write_sweep("c", [run("drpm", 0.9, 10.0)], ("train.epochs = 2",))
+        with self.assertRaisesRegex(ValueError, "different protocols"):
+            sweep.merge_sweeps([first, other], output_dir)
+        with self.assertRaisesRegex(ValueError, "missing"):
+            sweep.merge_sweeps([self.get_temp_dir()], output_dir)
+
     def test_aggregate_and_plot(self):
         runs = [
             {"method": "uls", "noise_ratio": a, "seed": s,
