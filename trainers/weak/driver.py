@@ -93,7 +93,8 @@ def weak_model(method="drpm", num_latent=10, beta=1.0, averaging="group",
                temperature=1.0, gamma=0.25, delta=0.01, hg_gamma=0.0,
                num_independent=1, seed=0, size_head_input="kl",
                size_head_stop_gradient=False, view_reduction="mean",
-               size_warmup_steps=0, warmup_num_shared=None):
+               size_warmup_steps=0, warmup_num_shared=None,
+               prior_log_weights=(0.0, 0.0)):
     """A built `WeakVAE` with the view aggregation of `method`.
 
     Args:
@@ -118,9 +119,14 @@ def weak_model(method="drpm", num_latent=10, beta=1.0, averaging="group",
             this many steps, then learn them (0: the paper). Ignored by the
             Label and Ada aggregations, which have no learnt sizes.
         warmup_num_shared: see `size_warmup_steps`.
+        prior_log_weights: HG and DRPM: the log-weights (independent, shared)
+            of the size prior that `gamma` (DRPM) or `hg_gamma` (HG) weighs;
+            equal weights (the default) centre the shared count at
+            `num_latent / 2`, a larger shared weight favours sharing.
     """
     size_head = dict(size_head_input=size_head_input,
-                     size_head_stop_gradient=size_head_stop_gradient)
+                     size_head_stop_gradient=size_head_stop_gradient,
+                     prior_log_weights=prior_log_weights)
     if method == "label":
         aggregation = LabelAggregation(num_independent, name="aggregation")
     elif method == "adaptive":

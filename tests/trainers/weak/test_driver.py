@@ -235,6 +235,16 @@ class WeakTrainerTest(tf.test.TestCase):
             weak_dlib_metrics(None, self.get_temp_dir(), metrics=("mig", "xyz"))
         self.assertEqual(weak_dlib_metrics(None, self.get_temp_dir(), ()), {})
 
+    def test_size_prior_log_weights_reach_the_learnt_size_heads(self):
+        gin.parse_config_files_and_bindings([], ["weak_dataset.name = 'mpi3d_stand_in'"])
+        for method in ("hg", "drpm"):
+            model = driver.weak_model(method=method, prior_log_weights=(0.0, 2.0))
+            self.assertEqual(model.aggregation.prior_log_weights, (0.0, 2.0))
+            self.assertEqual(driver.weak_model(method=method).aggregation.prior_log_weights,
+                             (0.0, 0.0))
+        with self.assertRaisesRegex(ValueError, r"Received: prior_log_weights=\(0.0,\)"):
+            driver.weak_model(method="drpm", prior_log_weights=(0.0,))
+
     def test_bad_method(self):
         with self.assertRaisesRegex(ValueError, "Received: method='vae'"):
             driver.weak_model(method="vae")
