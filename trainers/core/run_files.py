@@ -13,7 +13,8 @@ import numpy as np
 
 from trainers.core import run_directory
 
-__all__ = ["format_markdown_table", "save_figure", "to_python", "write_json", "write_text"]
+__all__ = ["format_markdown_table", "merge_sweep_runs", "read_sweeps", "save_figure",
+           "to_python", "write_json", "write_text"]
 
 
 def to_python(value):
@@ -51,6 +52,61 @@ def write_text(path, text):
     with open(tmp, "w") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def read_sweeps(sweep_dirs, file_names):
+    """The named JSON files of finished sweep directories.
+
+    Args:
+        sweep_dirs: directories, each holding every file of `file_names`.
+        file_names: JSON file names, e.g. `("sweep.json", "trajectories.json")`.
+
+    Returns:
+        A list of `(sweep_dir, [loaded JSON, one per file name])`.
+
+    Raises:
+        ValueError: naming the directory and the files it lacks.
+    """
+    sweeps = []
+    for sweep_dir in sweep_dirs:
+        paths = [os.path.join(sweep_dir, name) for name in file_names]
+        missing = [p for p in paths if not os.path.exists(p)]
+        if missing:
+            names = ", ".join(os.path.basename(p) for p in missing)
+            raise ValueError(f"`sweep_dirs` must hold finished sweeps: no {names} in "
+                             f"{sweep_dir!r} (missing {missing}).")
+        loaded = []
+        for path in paths:
+            with open(path) as f:
+                loaded.append(json.load(f))
+        sweeps.append((sweep_dir, loaded))
+    return sweeps
+
+
+def merge_sweep_runs(sweep_runs, key_names):
+    """Concatenates the runs of several sweeps, each run once.
+
+    Args:
+        sweep_runs: iterable of `(sweep_dir, runs)`, `runs` a list of dicts.
+        key_names: the keys that name a run, e.g. `("method", "seed")`.
+
+    Returns:
+        The runs, in the order given.
+
+    Raises:
+        ValueError: if two sweeps hold a run with the same key.
+    """
+    merged, owner = [], {}
+    for sweep_dir, runs in sweep_runs:
+        for run in runs:
+            key = tuple(run[name] for name in key_names)
+            if key in owner:
+                raise ValueError(
+                    f"Run ({', '.join(key_names)}) = {key} is in both {owner[key]!r} and "
+                    f"{sweep_dir!r}; merge each run once.")
+            owner[key] = sweep_dir
+            merged.append(run)
+    return merged
 
 
 def save_figure(fig, path, **kwargs):

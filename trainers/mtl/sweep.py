@@ -127,34 +127,22 @@ def merge_sweeps(sweep_dirs, output_dir):
         ValueError: if a directory lacks those files, the sweeps' gin files or
             bindings differ, or two sweeps hold the same (method, alpha, seed).
     """
-    runs, trajectories, owner, protocol = [], {}, {}, None
-    for sweep_dir in sweep_dirs:
-        paths = [os.path.join(sweep_dir, name) for name in ("sweep.json", "trajectories.json")]
-        missing = [p for p in paths if not os.path.exists(p)]
-        if missing:
-            raise ValueError(f"`sweep_dirs` must hold finished sweeps; missing {missing}.")
-        with open(paths[0]) as f:
-            sweep = json.load(f)
-        with open(paths[1]) as f:
-            sweep_trajectories = json.load(f)
+    sweeps = run_files.read_sweeps(sweep_dirs, ("sweep.json", "trajectories.json"))
+    protocol = None
+    for sweep_dir, (sweep, _) in sweeps:
         this_protocol = (sweep["gin_files"], sweep["gin_params"])
         if protocol is not None and this_protocol != protocol:
             raise ValueError(
                 f"Sweeps of different protocols do not merge: {sweep_dir!r} has gin files "
                 f"and bindings {this_protocol}, an earlier sweep {protocol}.")
         protocol = this_protocol
-        for run in sweep["runs"]:
-            key = (run["method"], run["noise_ratio"], run["seed"])
-            if key in owner:
-                raise ValueError(f"Run (method, noise_ratio, seed) = {key} is in both "
-                                 f"{owner[key]!r} and {sweep_dir!r}; merge each run once.")
-            owner[key] = sweep_dir
-            runs.append(run)
-        for trajectory in sweep_trajectories:
-            trajectories[(trajectory["method"], trajectory["noise_ratio"],
-                          trajectory["seed"])] = trajectory
-    runs.sort(key=lambda r: (r["method"], r["noise_ratio"], r["seed"]))
-    ordered = [trajectories[(r["method"], r["noise_ratio"], r["seed"])] for r in runs]
+    keys = ("method", "noise_ratio", "seed")
+    runs = run_files.merge_sweep_runs(
+        [(sweep_dir, sweep["runs"]) for sweep_dir, (sweep, _) in sweeps], keys)
+    trajectories = {tuple(t[k] for k in keys): t
+                    for _, (_, sweep_trajectories) in sweeps for t in sweep_trajectories}
+    runs.sort(key=lambda r: tuple(r[k] for k in keys))
+    ordered = [trajectories[tuple(r[k] for k in keys)] for r in runs]
     os.makedirs(run_directory.output_path(output_dir), exist_ok=True)
     return _write_summary(output_dir, runs, ordered, *protocol)
 

@@ -341,23 +341,11 @@ def merge_sweeps(sweep_dirs, model_dir):
         ValueError: if a sweep has no `results.json` or two sweeps hold the
             same (method, n_s, seed).
     """
-    runs, seen, wall_time_s = [], {}, 0.0
-    for sweep_dir in sweep_dirs:
-        path = os.path.join(sweep_dir, "results.json")
-        if not os.path.exists(path):
-            raise ValueError(f"`sweep_dirs` must hold finished sweeps; no results.json "
-                             f"in {sweep_dir!r}.")
-        with open(path) as f:
-            sweep = json.load(f)
-        wall_time_s += float(sweep.get("wall_time_s") or 0.0)
-        for run in sweep["runs"]:
-            key = (run["method"], run["num_shared_factors"], run["seed"])
-            if key in seen:
-                raise ValueError(
-                    f"Run (method, n_s, seed) = {key} is in both {seen[key]!r} and "
-                    f"{sweep_dir!r}; merge each run once.")
-            seen[key] = sweep_dir
-            runs.append(run)
+    sweeps = run_files.read_sweeps(sweep_dirs, ("results.json",))
+    runs = run_files.merge_sweep_runs(
+        [(sweep_dir, sweep["runs"]) for sweep_dir, (sweep,) in sweeps],
+        ("method", "num_shared_factors", "seed"))
+    wall_time_s = sum(float(sweep.get("wall_time_s") or 0.0) for _, (sweep,) in sweeps)
     order = {method: i for i, method in enumerate(METHOD_NAMES)}
     runs.sort(key=lambda r: (r["num_shared_factors"], order.get(r["method"], len(order)),
                              r["seed"]))
