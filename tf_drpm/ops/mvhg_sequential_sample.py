@@ -12,6 +12,9 @@ from tf_drpm.ops.straight_through import straight_through
 
 __all__ = ["mvhg_sequential_sample"]
 
+# From this many conditionals (K - 1) on they run in a `tf.while_loop`.
+_MIN_LOOPED_GROUPS = 3
+
 
 def mvhg_sequential_sample(total_count,
                            group_sizes,
@@ -163,17 +166,18 @@ def mvhg_sequential_sample(total_count,
         j_int = tf.range(length)
         neg_inf = tf.constant(-float("inf"), tf.float64)
         suffix_sizes = tf.cumsum(m, axis=-1, reverse=True, exclusive=True)
-        counts, encodings = [], []
-        for k in range(num_groups - 1):
+
+        def conditional(k, remaining, remaining_int):
+            """Group `k`'s count and encoding given the draws left."""
             logits = mvhg_conditional_logits(
-                log_pmfs[:, k, :], log_suffix[:, k, :], remaining_int)
+                _row(log_pmfs, k), _row(log_suffix, k), remaining_int)
             support = logits > neg_inf                            # [B, S, L]
             if not hard:
                 # Keep soft counts feasible: r - M_{>k} <= n_k <= r for the
                 # soft remainder r (falls back to the integer support if the
                 # two do not overlap).
                 soft_r = tf.stop_gradient(remaining)[..., tf.newaxis]
-                rest = suffix_sizes[:, k, tf.newaxis, tf.newaxis]
+                rest = _row(suffix_sizes, k)[:, tf.newaxis, tf.newaxis]
                 feasible = support & (j <= soft_r) & (j >= soft_r - rest)
                 support = tf.where(
                     tf.reduce_any(feasible, axis=-1, keepdims=True),
@@ -199,8 +203,38 @@ def mvhg_sequential_sample(total_count,
             else:
                 remaining_int = tf.cast(
                     tf.round(tf.stop_gradient(remaining)), tf.int32)
-            counts.append(count)
-            encodings.append(y)
+            return count, y, remaining, remaining_int
+
+        stochastic = stochastic and num_groups > 1
+        if num_groups - 1 < _MIN_LOOPED_GROUPS:
+            counts, encodings = [], []
+            for k in range(num_groups - 1):
+                count, y, remaining, remaining_int = conditional(
+                    k, remaining, remaining_int)
+                counts.append(count)
+                encodings.append(y)
+        else:
+            # One compiled body for all K - 1 conditionals: the unrolled
+            # graph (and its gradient) grows with K and dominates the
+            # compile time.
+            def body(k, remaining, remaining_int, counts_ta, encodings_ta):
+                count, y, remaining, remaining_int = conditional(
+                    k, remaining, remaining_int)
+                return (k + 1, remaining, remaining_int,
+                        counts_ta.write(k, count), encodings_ta.write(k, y))
+
+            loop_vars = (
+                tf.constant(0), remaining, remaining_int,
+                tf.TensorArray(tf.float64, size=num_groups - 1,
+                               element_shape=remaining.shape),
+                tf.TensorArray(tf.float64, size=num_groups - 1,
+                               element_shape=remaining.shape.concatenate(
+                                   [length])))
+            _, remaining, remaining_int, counts_ta, encodings_ta = tf.while_loop(
+                lambda k, *_: k < num_groups - 1, body, loop_vars,
+                maximum_iterations=num_groups - 1)
+            counts = tf.unstack(counts_ta.stack(), num_groups - 1)
+            encodings = tf.unstack(encodings_ta.stack(), num_groups - 1)
         # Last group: the remainder, one-hot with a straight-through slope.
         last = tf.clip_by_value(remaining_int, 0, length - 1)
         one_hot = tf.one_hot(last, length, dtype=tf.float64)
@@ -223,3 +257,8 @@ def mvhg_sequential_sample(total_count,
         encodings = tf.reshape(
             encodings, tf.concat([sample_batch, [num_groups, length]], 0))
         return tf.cast(counts, dtype), tf.cast(encodings, dtype)
+
+
+def _row(values, k):
+    """`values[:, k]` for a Python or a loop-variable `k`."""
+    return values[:, k] if isinstance(k, int) else tf.gather(values, k, axis=1)
