@@ -16,9 +16,8 @@ import json
 import sys
 import time
 
-import tensorflow as tf
-
 from partition_profile import _pieces
+import tensorflow as tf
 
 
 def main(case):
