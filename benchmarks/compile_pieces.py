@@ -4,8 +4,8 @@ For one case `n:K:batch` (float32, XLA), two pieces of
 `benchmarks/partition_profile.py` are traced and compiled in one process: the
 whole `RelaxedDRPM` sample + gradient (`drpm`) and the relaxed MVHG counts +
 gradient (`mvhg_counts`). Prints one JSON line: per piece the seconds to trace,
-the seconds of the first call (XLA compile and one run) and the number of lines
-of the optimised HLO. To compare two checkouts, run it with `PYTHONPATH` set
+the seconds of the first call (XLA compile and one run) and the number of
+instructions of the optimised HLO (as `partition_profile.py` counts them). To compare two checkouts, run it with `PYTHONPATH` set
 to each in turn, alternately.
 
 Usage:
@@ -16,6 +16,7 @@ import json
 import sys
 import time
 
+from partition_profile import _hlo_instructions
 from partition_profile import _pieces
 import tensorflow as tf
 
@@ -32,10 +33,9 @@ def main(case):
         traced = time.perf_counter()
         tf.nest.map_structure(lambda t: t.numpy(), fn(seed))
         compiled = time.perf_counter()
-        hlo = fn.experimental_get_compiler_ir(seed)(stage="optimized_hlo")
         result[name] = {"trace_s": round(traced - start, 2),
                         "compile_s": round(compiled - traced, 2),
-                        "hlo_lines": hlo.count("\n")}
+                        "hlo_instructions": _hlo_instructions(fn, seed)}
     print(json.dumps(result))
 
 

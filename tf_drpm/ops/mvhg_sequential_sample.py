@@ -205,7 +205,6 @@ def mvhg_sequential_sample(total_count,
                     tf.round(tf.stop_gradient(remaining)), tf.int32)
             return count, y, remaining, remaining_int
 
-        stochastic = stochastic and num_groups > 1
         if num_groups - 1 < _MIN_LOOPED_GROUPS:
             counts, encodings = [], []
             for k in range(num_groups - 1):
