@@ -31,6 +31,7 @@ The pieces (float32 parameters; the MVHG internals are float64):
 Usage:
   python benchmarks/partition_profile.py                  # the default cases
   python benchmarks/partition_profile.py --cases 10:2:64  # n:K:batch
+  python benchmarks/partition_profile.py --pieces mvhg_counts,sort_partition
 """
 
 import argparse
@@ -177,13 +178,19 @@ def _hlo_instructions(function, seed):
     return sum(1 for line in text.splitlines() if " = " in line)
 
 
-def profile_case(n, num_subsets, batch, dtype_name="float32", rounds=7, min_seconds=0.3):
+def profile_case(n, num_subsets, batch, dtype_name="float32", rounds=7, min_seconds=0.3,
+                 pieces=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
     dtype = tf.as_dtype(dtype_name)
-    functions = {name: tf.function(fn, jit_compile=True)
-                 for name, fn in _pieces(n, num_subsets, batch, dtype).items()}
+    all_pieces = _pieces(n, num_subsets, batch, dtype)
+    wanted = ["drpm", "neuralsort"] + [p for p in (pieces or all_pieces)
+                                       if p not in ("drpm", "neuralsort")]
+    unknown = sorted(set(wanted) - set(all_pieces))
+    if unknown:
+        raise ValueError(f"Unknown pieces {unknown}; known: {sorted(all_pieces)}")
+    functions = {name: tf.function(all_pieces[name], jit_compile=True) for name in wanted}
     compile_s, hlo = {}, {}
     for name, function in functions.items():
         start = time.perf_counter()
@@ -220,11 +227,14 @@ def main(argv=None):
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--min-seconds", type=float, default=0.3)
+    parser.add_argument("--pieces", default="",
+                        help="comma-separated pieces to time (drpm and neuralsort always)")
     args = parser.parse_args(argv)
+    pieces = [p for p in args.pieces.split(",") if p] or None
     for case in args.cases.split(","):
         n, num_subsets, batch = (int(x) for x in case.split(":"))
         print(json.dumps(profile_case(n, num_subsets, batch, args.dtype, args.rounds,
-                                      args.min_seconds)), flush=True)
+                                      args.min_seconds, pieces)), flush=True)
 
 
 if __name__ == "__main__":

@@ -281,6 +281,40 @@ class MVHGLogCoefficientsTest(tf.test.TestCase, parameterized.TestCase):
             self.assertAllEqual(np.isfinite(got), ok)
             self.assertAllClose(got[ok], exact[ok], atol=1e-9, rtol=1e-12)
 
+    @parameterized.parameters(itertools.product((1, 3), (False, True)))
+    def test_conditional_logits_gradient_equals_gather_gradient(self, num_samples, jit):
+        rng = np.random.RandomState(5)
+        length = 7
+        log_b = tf.constant(rng.normal(size=[4, length]))
+        log_s = tf.constant(np.where(rng.uniform(size=[4, length]) < 0.2, -np.inf,
+                                     rng.normal(size=[4, length])))
+        remaining = tf.constant(rng.randint(0, length, size=[4, num_samples]), tf.int32)
+        upstream = tf.constant(rng.normal(size=[4, num_samples, length]))
+
+        def reference(log_b, log_s):
+            padded = tf.concat([tf.reverse(log_s, [-1]),
+                                tf.fill([4, length], tf.constant(-np.inf, tf.float64))], -1)
+            index = (length - 1 - remaining)[..., tf.newaxis] + tf.range(length)
+            return log_b[:, tf.newaxis, :] + tf.gather(padded, index, batch_dims=1)
+
+        def both(log_b, log_s):
+            with tf.GradientTape(persistent=True) as tape:
+                tape.watch([log_b, log_s])
+                ours = mvhg_conditional_logits(log_b, log_s, remaining)
+                theirs = reference(log_b, log_s)
+            finite = lambda x: tf.where(tf.math.is_finite(x), upstream, tf.zeros_like(x))
+            return (ours, theirs, tape.gradient(ours, [log_b, log_s], finite(ours)),
+                    tape.gradient(theirs, [log_b, log_s], finite(theirs)))
+
+        if jit:
+            both = tf.function(both, jit_compile=True)
+        ours, theirs, d_ours, d_theirs = self.evaluate(both(log_b, log_s))
+        self.assertAllEqual(ours, theirs)
+        for got, want in zip(d_ours, d_theirs):
+            self.assertAllClose(got, want, rtol=1e-15, atol=0.)
+        if num_samples == 1:
+            self.assertAllEqual(d_ours, d_theirs)
+
     def test_fft_length_margin(self):
         for n in (0, 1, 10, 256, 4096):
             length = mvhg_fft_length(n)

@@ -647,9 +647,31 @@ def mvhg_conditional_logits(log_binomial_pmf, log_suffix_pmf, remaining,
             axis=-1)                                            # [B, 2L]
         remaining = tf.clip_by_value(tf.cast(remaining, tf.int32), 0,
                                      length - 1)
-        index = (length - 1 - remaining)[..., tf.newaxis] + tf.range(length)
-        window = tf.gather(padded, index, batch_dims=1)         # [B, S, L]
-        return log_binomial_pmf[:, tf.newaxis, :] + window
+        window = _shifted_windows(padded, length - 1 - remaining, length)
+        return log_binomial_pmf[:, tf.newaxis, :] + window    # [B, S, L]
+
+
+def _shifted_windows(values, offsets, length):
+    """`values[b, offsets[b, s] + t]`, `t < length`: `[B, 2L]`, `[B, S]` -> `[B, S, L]`.
+
+    The gradient is a gather too (of the zero-padded upstream), not the
+    scatter-add of `tf.gather`'s gradient, which XLA on CPU runs serially;
+    each entry receives the same upstream values.
+    """
+    index = offsets[..., tf.newaxis] + tf.range(length)               # [B, S, L]
+
+    @tf.custom_gradient
+    def windows(values):
+        def grad(upstream):
+            # d values[b, p] = sum_s upstream[b, s, p - offsets[b, s]] (if in range).
+            zeros = tf.zeros_like(upstream)
+            extended = tf.concat([zeros, upstream, zeros], axis=-1)   # [B, S, 3L]
+            back = (length - offsets)[..., tf.newaxis] + tf.range(2 * length)
+            shifted = tf.gather(extended, back, batch_dims=2)         # [B, S, 2L]
+            return tf.reduce_sum(shifted, axis=1)
+        return tf.gather(values, index, batch_dims=1), grad
+
+    return windows(values)
 
 
 def _gather_last(values, index):

@@ -8,6 +8,7 @@ from tf_drpm.internal import dtype_util
 from tf_drpm.ops.straight_through import straight_through
 
 __all__ = [
+    "apply_permutation",
     "descending_order",
     "descending_order_and_rank",
     "hard_sort_permutation",
@@ -81,7 +82,7 @@ def pairwise_abs_rowsum(values, mask=None, name=None):
         flat, shape = _flatten_batch(values)                      # [B, n]
         n = tf.shape(flat)[-1]
         order, inverse_order = stable_sort_indices(flat)          # [B, n] each
-        sorted_values = tf.gather(flat, order, batch_dims=1)      # [B, n]
+        sorted_values = apply_permutation(flat, order, inverse_order)  # [B, n]
         cumulative = tf.cumsum(sorted_values, axis=-1)            # [B, n]
         total = cumulative[:, -1:]                                # [B, 1]
         position = tf.cast(tf.range(n), values.dtype)             # [n]
@@ -89,13 +90,64 @@ def pairwise_abs_rowsum(values, mask=None, name=None):
         sorted_rowsum = ((2. * position + 2. - n_float) * sorted_values
                          + total - 2. * cumulative)               # [B, n]
         # Back to the original element order.
-        rowsum = tf.gather(sorted_rowsum, inverse_order, batch_dims=1)
+        rowsum = apply_permutation(sorted_rowsum, inverse_order, order)
         rowsum = tf.reshape(rowsum, shape)
         if mask is None:
             return rowsum
         # Padded values are 0: each added |x_i - 0| to every A_i.
         num_padded = tf.reduce_sum(tf.cast(~mask, values.dtype), axis=-1, keepdims=True)
         return tf.where(mask, rowsum - num_padded * tf.abs(values), tf.zeros_like(rowsum))
+
+
+def apply_permutation(values, order, inverse_order, name=None):
+    """Permutes the last axis of `values`; the gradient is the inverse permutation.
+
+    #### Mathematical Details
+
+    ```none
+    output[..., i]      = values[..., order[i]]
+    d values[..., j]    = d output[..., inverse_order[j]]
+    ```
+
+    `tf.gather` differentiates into a scatter-add, which XLA on CPU runs as a
+    serial loop; a permutation's gradient is another gather. The values are
+    those of `tf.gather(values, order, axis=-1, batch_dims=...)` and so is
+    the gradient (each entry receives exactly one upstream value).
+
+    Args:
+      values: A `Tensor` `[B..., M..., n]`.
+      order: An integer `Tensor` `[B..., n]`, a permutation of `0..n-1` per
+        batch member (`B...` are the leading batch dimensions of `values`).
+      inverse_order: An integer `Tensor` `[B..., n]`, the inverse of `order`
+        (`order[inverse_order[j]] = j`), e.g. the `rank` of
+        `stable_sort_indices`.
+      name: Optional name scope.
+
+    Returns:
+      permuted: A `Tensor` of the shape and dtype of `values`.
+
+    #### Examples
+
+    ```python
+    order, rank = stable_sort_indices(tf.constant([[3., 1., 2.]]))
+    apply_permutation(tf.constant([[3., 1., 2.]]), order, rank)   # [[1., 2., 3.]]
+    ```
+    """
+    with tf.name_scope(name or "apply_permutation"):
+        values = tf.convert_to_tensor(values, name="values")
+        order = tf.convert_to_tensor(order, name="order")
+        inverse_order = tf.convert_to_tensor(inverse_order, name="inverse_order")
+        batch_dims = order.shape.rank - 1
+        if batch_dims is None:
+            raise ValueError("The rank of `order` must be static.")
+
+        @tf.custom_gradient
+        def permute(values):
+            def grad(upstream):
+                return tf.gather(upstream, inverse_order, axis=-1, batch_dims=batch_dims)
+            return tf.gather(values, order, axis=-1, batch_dims=batch_dims), grad
+
+        return permute(values)
 
 
 def _centre_real(values, mask):

@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from tf_drpm.internal import arg_util
 from tf_drpm.internal import dtype_util
+from tf_drpm.ops.neural_sort import apply_permutation
 from tf_drpm.ops.neural_sort import descending_order_and_rank
 from tf_drpm.ops.neural_sort import pairwise_abs_rowsum
 
@@ -198,11 +199,10 @@ def _broadcast_batches(masks, log_scores):
 
 def _hard_partition(masks, scores, mask):
     """`masks @ P_hard` by a gather: element i takes the mask column of its rank."""
-    batch_rank = max(scores.shape.rank - 1, masks.shape.rank - 2)
     if mask is not None:
         masks = _drop_ranks_past_real(masks, tf.broadcast_to(mask, tf.shape(scores)))
-    _, rank = descending_order_and_rank(scores, mask)  # rank of each element
-    return tf.gather(masks, rank, axis=-1, batch_dims=batch_rank)
+    order, rank = descending_order_and_rank(scores, mask)  # rank of each element
+    return apply_permutation(masks, rank, order)
 
 
 def _drop_ranks_past_real(masks, mask):
