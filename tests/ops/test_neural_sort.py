@@ -99,6 +99,14 @@ class ApplyPermutationTest(tf.test.TestCase, parameterized.TestCase):
         self.assertAllEqual(d_ours, d_theirs)
         self.assertAllEqual(ours[:, :, order.numpy()[0]][0], values.numpy()[0])
 
+    def test_unknown_rank_raises(self):
+        @tf.function(input_signature=[tf.TensorSpec(None, tf.int32)])
+        def permute(order):
+            return apply_permutation(tf.zeros([3]), order, order)
+
+        with self.assertRaisesRegex(ValueError, "Received: order with shape <unknown>"):
+            permute.get_concrete_function()
+
 
 class PairwiseAbsRowsumTest(tf.test.TestCase, parameterized.TestCase):
 

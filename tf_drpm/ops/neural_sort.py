@@ -137,9 +137,10 @@ def apply_permutation(values, order, inverse_order, name=None):
         values = tf.convert_to_tensor(values, name="values")
         order = tf.convert_to_tensor(order, name="order")
         inverse_order = tf.convert_to_tensor(inverse_order, name="inverse_order")
+        if order.shape.rank is None:
+            raise ValueError(
+                f"The rank of `order` must be static. Received: order with shape {order.shape}")
         batch_dims = order.shape.rank - 1
-        if batch_dims is None:
-            raise ValueError("The rank of `order` must be static.")
 
         @tf.custom_gradient
         def permute(values):
