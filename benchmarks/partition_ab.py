@@ -4,9 +4,9 @@ Times between processes on a shared 2-core machine move by 30% or more (see
 docs/benchmarks.md); a change smaller than that can only be seen with both
 versions in one process, their steps timed in interleaved slices. This script
 copies the `tf_drpm` package of another checkout (`--old`) to a temporary
-directory as `tf_drpm_old` (imports rewritten), builds the same DRPM sample +
-gradient and NeuralSort sample + gradient (float32, XLA, as
-`benchmarks/partition.py`) from both packages, times the four steps round
+directory as `tf_drpm_old` (imports rewritten), builds the `drpm` and
+`neuralsort` pieces of `benchmarks/partition_profile.py` (a DRPM sample + gradient
+and a NeuralSort sample + gradient, float32, XLA) from both packages, times the four steps round
 robin (`--rounds` rounds of `--slice-seconds` each) and prints one JSON line
 per case: the median milliseconds, the median per-round ratio DRPM /
 NeuralSort of each version, the median per-round ratio new DRPM / old DRPM
@@ -28,6 +28,8 @@ import sys
 import tempfile
 import time
 
+from partition_profile import _pieces
+
 
 def _copy_as_old(checkout, target):
     """Copies `checkout/tf_drpm` to `target/tf_drpm_old`, imports rewritten."""
@@ -41,39 +43,14 @@ def _copy_as_old(checkout, target):
         path.write_text(re.sub(r"\btf_drpm\b", "tf_drpm_old", text))
 
 
-def _steps(package, n, num_subsets, batch):
-    import tensorflow as tf
-
-    log_weights = tf.Variable(tf.random.stateless_normal([batch, num_subsets], [1, 2]))
-    log_scores = tf.Variable(tf.random.stateless_normal([batch, n], [3, 4]))
-    target = tf.random.stateless_normal([batch, num_subsets, n], [5, 6])
-    target_nn = tf.random.stateless_normal([batch, n, n], [5, 6])
-    distributions = package.distributions
-
-    @tf.function(jit_compile=True)
-    def drpm(seed):
-        with tf.GradientTape() as tape:
-            sample = distributions.RelaxedDRPM(log_weights, log_scores, 0.5).sample(seed=seed)
-            loss = tf.reduce_sum(sample * target)
-        return tape.gradient(loss, [log_weights, log_scores])
-
-    @tf.function(jit_compile=True)
-    def neuralsort(seed):
-        with tf.GradientTape() as tape:
-            sample = distributions.RelaxedPlackettLuce(log_scores, 0.5).sample(seed=seed)
-            loss = tf.reduce_sum(sample * target_nn)
-        return tape.gradient(loss, [log_scores])
-
-    return drpm, neuralsort
-
-
-def ab_case(old, new, n, num_subsets, batch, rounds, slice_seconds):
+def ab_case(n, num_subsets, batch, rounds, slice_seconds):
     import tensorflow as tf
 
     functions = {}
-    for tag, package in (("old", old), ("new", new)):
-        functions[f"drpm_{tag}"], functions[f"neuralsort_{tag}"] = _steps(
-            package, n, num_subsets, batch)
+    for tag, package in (("old", "tf_drpm_old"), ("new", "tf_drpm")):
+        pieces = _pieces(n, num_subsets, batch, tf.float32, package)
+        for name in ("drpm", "neuralsort"):
+            functions[f"{name}_{tag}"] = tf.function(pieces[name], jit_compile=True)
     compile_s = {}
     for name, function in functions.items():
         start = time.perf_counter()
@@ -116,14 +93,10 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as directory:
         _copy_as_old(args.old, directory)
         sys.path.insert(0, directory)
-        import tf_drpm_old
-
-        import tf_drpm
-
         for case in args.cases.split(","):
             n, num_subsets, batch = (int(x) for x in case.split(":"))
-            print(json.dumps(ab_case(tf_drpm_old, tf_drpm, n, num_subsets, batch,
-                                     args.rounds, args.slice_seconds)), flush=True)
+            print(json.dumps(ab_case(n, num_subsets, batch, args.rounds, args.slice_seconds)),
+                  flush=True)
 
 
 if __name__ == "__main__":

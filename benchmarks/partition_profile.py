@@ -35,6 +35,7 @@ Usage:
 """
 
 import argparse
+import importlib
 import json
 import os
 import statistics
@@ -43,22 +44,29 @@ import time
 DEFAULT_CASES = "10:2:64,50:2:256,64:10:16"
 
 
-def _pieces(n, num_subsets, batch, dtype):
+def _pieces(n, num_subsets, batch, dtype, package="tf_drpm"):
+    """The timed functions; `package` names the library (another checkout's copy
+    for `benchmarks/partition_ab.py`)."""
     import tensorflow as tf
 
-    from tf_drpm.distributions import RelaxedDRPM
-    from tf_drpm.distributions import RelaxedMultivariateNoncentralHypergeometric
-    from tf_drpm.distributions import RelaxedPlackettLuce
-    from tf_drpm.internal import drpm_util
-    from tf_drpm.internal import mvhg_util
-    from tf_drpm.ops.gumbel import sample_gumbel
-    from tf_drpm.ops.mvhg_log_coefficients import mvhg_log_tilt
-    from tf_drpm.ops.mvhg_log_coefficients import mvhg_tilted_log_pmfs
-    from tf_drpm.ops.neural_sort import pairwise_abs_rowsum
-    from tf_drpm.ops.soft_sort_partition import hard_sort_partition
-    from tf_drpm.ops.soft_sort_partition import soft_sort_partition
-    from tf_drpm.ops.soft_sort_partition import sort_partition
-    from tf_drpm.ops.subset_masks import subset_masks
+    def module(name):
+        return importlib.import_module(f"{package}.{name}")
+
+    distributions = module("distributions")
+    RelaxedDRPM = distributions.RelaxedDRPM
+    RelaxedMultivariateNoncentralHypergeometric = (
+        distributions.RelaxedMultivariateNoncentralHypergeometric)
+    RelaxedPlackettLuce = distributions.RelaxedPlackettLuce
+    drpm_util = module("internal.drpm_util")
+    mvhg_util = module("internal.mvhg_util")
+    sample_gumbel = module("ops.gumbel").sample_gumbel
+    mvhg_log_tilt = module("ops.mvhg_log_coefficients").mvhg_log_tilt
+    mvhg_tilted_log_pmfs = module("ops.mvhg_log_coefficients").mvhg_tilted_log_pmfs
+    pairwise_abs_rowsum = module("ops.neural_sort").pairwise_abs_rowsum
+    hard_sort_partition = module("ops.soft_sort_partition").hard_sort_partition
+    soft_sort_partition = module("ops.soft_sort_partition").soft_sort_partition
+    sort_partition = module("ops.soft_sort_partition").sort_partition
+    subset_masks = module("ops.subset_masks").subset_masks
 
     log_weights = tf.Variable(tf.random.stateless_normal([batch, num_subsets], [1, 2], dtype=dtype))
     log_scores = tf.Variable(tf.random.stateless_normal([batch, n], [3, 4], dtype=dtype))
