@@ -1,8 +1,10 @@
 """Tests for tf_drpm.ops.mvhg_sequential_sample (the loop of conditionals).
 
 Its law is tested through the distributions that call it (exact pmfs and
-sample frequencies in `tests/distributions`); here: the `tf.while_loop` over
-the conditionals (K - 1 >= 3) equals the unrolled Python loop, bit for bit.
+sample frequencies in `tests/distributions`); here: the conditionals for
+K - 1 >= 3 (a `tf.while_loop` without gradient for the path of draws, then one
+differentiable pass over all conditionals) equal the unrolled Python loop with
+its gradient, bit for bit.
 """
 
 import importlib
@@ -67,6 +69,26 @@ class WhileLoopTest(tf.test.TestCase, parameterized.TestCase):
         self.assertLen(while_ops(), 1)
         with mock.patch.object(sequential_module, "_MIN_LOOPED_GROUPS", 100):
             self.assertEmpty(while_ops())
+
+
+    def test_gradient_adds_no_loop(self):
+        def while_ops(num_groups):
+            def counts_and_gradient(log_weights):
+                with tf.GradientTape() as tape:
+                    tape.watch(log_weights)
+                    counts = _counts(log_weights, num_groups)
+                    loss = tf.reduce_sum(counts * tf.range(num_groups, dtype=tf.float32))
+                gradient = tape.gradient(loss, log_weights)
+                self.assertIsNotNone(gradient)
+                return counts, gradient
+
+            graph = tf.function(counts_and_gradient).get_concrete_function(
+                tf.TensorSpec([2, num_groups], tf.float32)).graph
+            return [op.type for op in graph.get_operations() if "While" in op.type]
+
+        # The forward path's loop only: nothing in it is differentiated.
+        self.assertLen(while_ops(10), 1)
+        self.assertEmpty(while_ops(3))
 
 
 def _counts(log_weights, num_groups=10):

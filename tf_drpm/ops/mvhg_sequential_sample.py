@@ -64,6 +64,12 @@ def mvhg_sequential_sample(total_count,
     are floored at the smallest float64: the conditionals stay finite and
     normalised but are then approximate.
 
+    For K >= 4 the integer path (the `r` before each group) is computed first
+    by a `tf.while_loop` that is never differentiated, then all K - 1 relaxed
+    conditionals at once along it, with their gradient: the values of the
+    group-by-group computation (bit for bit eagerly), without a loop in the
+    gradient.
+
     Args:
       total_count: floating `Tensor` `[...]` of integer values `N`.
       group_sizes: floating `Tensor` `[..., K]` of integer values `m_k`.
@@ -157,52 +163,32 @@ def mvhg_sequential_sample(total_count,
         remaining_int = tf.broadcast_to(
             tf.cast(tf.round(n), tf.int32)[:, tf.newaxis], shape)      # [B, S]
         remaining = tf.broadcast_to(n[:, tf.newaxis], shape)           # [B, S]
+        noise = None
         if stochastic and num_groups > 1:
             seed = seed_util.sanitize_seed(seed, salt="mvhg_sequential_sample")
             noise = sample_gumbel(
                 tf.concat([[num_groups - 1], shape, [length]], axis=0),
                 seed=seed, dtype=tf.float64)                   # [K-1, B, S, L]
         j = tf.range(length, dtype=tf.float64)
-        j_int = tf.range(length)
-        neg_inf = tf.constant(-float("inf"), tf.float64)
         suffix_sizes = tf.cumsum(m, axis=-1, reverse=True, exclusive=True)
 
         def conditional(k, remaining, remaining_int):
-            """Group `k`'s count and encoding given the draws left."""
+            """Group `k`'s count and encoding given the draws left, with gradient."""
             logits = mvhg_conditional_logits(
                 _row(log_pmfs, k), _row(log_suffix, k), remaining_int)
-            support = logits > neg_inf                            # [B, S, L]
-            if not hard:
-                # Keep soft counts feasible: r - M_{>k} <= n_k <= r for the
-                # soft remainder r (falls back to the integer support if the
-                # two do not overlap).
-                soft_r = tf.stop_gradient(remaining)[..., tf.newaxis]
-                rest = _row(suffix_sizes, k)[:, tf.newaxis, tf.newaxis]
-                feasible = support & (j <= soft_r) & (j >= soft_r - rest)
-                support = tf.where(
-                    tf.reduce_any(feasible, axis=-1, keepdims=True),
-                    feasible, support)
-                logits = tf.where(support, logits, neg_inf)
-            perturbed = logits + noise[k] if stochastic else logits
-            safe = tf.where(support, perturbed, tf.zeros_like(perturbed))
-            soft = tf.nn.softmax(tf.where(support, safe / tau, neg_inf))
+            rest = _row(suffix_sizes, k)[:, tf.newaxis, tf.newaxis]
+            support, logits = _restrict(logits, tf.stop_gradient(remaining), rest, hard)
+            perturbed, soft = _relax(logits, support, None if noise is None else noise[k], tau)
             if hard:
-                # Gumbel-max choice, ties to the lowest j: an exact sample.
-                best = tf.reduce_max(perturbed, axis=-1, keepdims=True)
-                first = tf.reduce_min(
-                    tf.where(tf.equal(perturbed, best), j_int, length),
-                    axis=-1)                                          # [B, S]
-                y = straight_through(
-                    tf.one_hot(first, length, dtype=tf.float64), soft)
+                first = _lowest_argmax(perturbed)
+                y = straight_through(tf.one_hot(first, length, dtype=tf.float64), soft)
+                remaining_int = remaining_int - first
             else:
                 y = soft
             count = tf.reduce_sum(j * y, axis=-1)                     # [B, S]
             remaining = remaining - count
-            if hard:
-                remaining_int = remaining_int - first
-            else:
-                remaining_int = tf.cast(
-                    tf.round(tf.stop_gradient(remaining)), tf.int32)
+            if not hard:
+                remaining_int = tf.cast(tf.round(tf.stop_gradient(remaining)), tf.int32)
             return count, y, remaining, remaining_int
 
         if num_groups - 1 < _MIN_LOOPED_GROUPS:
@@ -213,27 +199,9 @@ def mvhg_sequential_sample(total_count,
                 counts.append(count)
                 encodings.append(y)
         else:
-            # One compiled body for all K - 1 conditionals: the unrolled
-            # graph (and its gradient) grows with K and dominates the
-            # compile time.
-            def body(k, remaining, remaining_int, counts_ta, encodings_ta):
-                count, y, remaining, remaining_int = conditional(
-                    k, remaining, remaining_int)
-                return (k + 1, remaining, remaining_int,
-                        counts_ta.write(k, count), encodings_ta.write(k, y))
-
-            loop_vars = (
-                tf.constant(0), remaining, remaining_int,
-                tf.TensorArray(tf.float64, size=num_groups - 1,
-                               element_shape=remaining.shape),
-                tf.TensorArray(tf.float64, size=num_groups - 1,
-                               element_shape=remaining.shape.concatenate(
-                                   [length])))
-            _, remaining, remaining_int, counts_ta, encodings_ta = tf.while_loop(
-                lambda k, *_: k < num_groups - 1, body, loop_vars,
-                maximum_iterations=num_groups - 1)
-            counts = tf.unstack(counts_ta.stack(), num_groups - 1)
-            encodings = tf.unstack(encodings_ta.stack(), num_groups - 1)
+            counts, encodings, remaining, remaining_int = _looped_conditionals(
+                log_pmfs, log_suffix, suffix_sizes, noise, tau, remaining,
+                remaining_int, num_samples, hard)
         # Last group: the remainder, one-hot with a straight-through slope.
         last = tf.clip_by_value(remaining_int, 0, length - 1)
         one_hot = tf.one_hot(last, length, dtype=tf.float64)
@@ -256,6 +224,122 @@ def mvhg_sequential_sample(total_count,
         encodings = tf.reshape(
             encodings, tf.concat([sample_batch, [num_groups, length]], 0))
         return tf.cast(counts, dtype), tf.cast(encodings, dtype)
+
+
+def _looped_conditionals(log_pmfs, log_suffix, suffix_sizes, noise, tau,
+                         remaining, remaining_int, num_samples, hard):
+    """The K - 1 conditionals for larger K: a loop without gradient, then one pass.
+
+    1. The path of integer draws left, `r_k` before group `k` (with
+       `hard=False` also the soft remainders), from a `tf.while_loop` over the
+       conditionals on stop-gradient inputs: the sequential part, small and
+       never differentiated.
+    2. All K - 1 relaxed conditionals at once at that path, with their
+       gradient: the values of the step-by-step computation, bit for bit
+       eagerly, and no loop to differentiate (XLA compiles the gradient of a
+       `tf.while_loop` into a second loop over stacked intermediates).
+
+    Returns `(counts, encodings, remaining, remaining_int)` as the unrolled
+    loop leaves them: lists of K - 1 `[B, S]` and `[B, S, L]` tensors, the
+    (differentiable) remainder and its integer value.
+    """
+    num_groups = tf.compat.dimension_value(suffix_sizes.shape[-1])
+    num_steps = num_groups - 1
+    length = tf.compat.dimension_value(log_suffix.shape[-1])
+    j = tf.range(length, dtype=tf.float64)
+    fixed_pmfs = tf.stop_gradient(log_pmfs)
+    fixed_suffix = tf.stop_gradient(log_suffix)
+    fixed_noise = None if noise is None else tf.stop_gradient(noise)
+    fixed_tau = tf.stop_gradient(tau)
+
+    def body(k, remaining, remaining_int, int_ta, soft_ta):
+        logits = mvhg_conditional_logits(
+            _row(fixed_pmfs, k), _row(fixed_suffix, k), remaining_int)
+        rest = _row(suffix_sizes, k)[:, tf.newaxis, tf.newaxis]
+        support, logits = _restrict(logits, remaining, rest, hard)
+        perturbed, soft = _relax(
+            logits, support, None if noise is None else fixed_noise[k], fixed_tau)
+        if hard:
+            remaining_int = remaining_int - _lowest_argmax(perturbed)
+        else:
+            remaining = remaining - tf.reduce_sum(j * soft, axis=-1)
+            remaining_int = tf.cast(tf.round(remaining), tf.int32)
+        return (k + 1, remaining, remaining_int,
+                int_ta.write(k + 1, remaining_int), soft_ta.write(k + 1, remaining))
+
+    fixed_remaining = tf.stop_gradient(remaining)
+    loop_vars = (
+        tf.constant(0), fixed_remaining, remaining_int,
+        tf.TensorArray(tf.int32, size=num_groups,
+                       element_shape=remaining_int.shape).write(0, remaining_int),
+        tf.TensorArray(tf.float64, size=num_groups,
+                       element_shape=remaining.shape).write(0, fixed_remaining))
+    _, _, _, int_ta, soft_ta = tf.while_loop(
+        lambda k, *_: k < num_steps, body, loop_vars, maximum_iterations=num_steps)
+    path_int = tf.stop_gradient(int_ta.stack())                 # [K, B, S]
+    path_soft = tf.stop_gradient(soft_ta.stack())               # [K, B, S]
+
+    shape = tf.shape(remaining)                                 # [B, S]
+    rows = lambda x: tf.reshape(tf.transpose(x[:, :num_steps], [1, 0, 2]),
+                                [-1, length])                   # [(K-1) B, L]
+    logits = mvhg_conditional_logits(
+        rows(log_pmfs), rows(log_suffix),
+        tf.reshape(path_int[:-1], tf.stack([-1, num_samples])))
+    logits = tf.reshape(logits, tf.concat([[num_steps], shape, [length]], 0))
+    rest = tf.transpose(suffix_sizes[:, :num_steps])[..., tf.newaxis, tf.newaxis]
+    support, logits = _restrict(logits, path_soft[:-1], rest, hard)
+    _, soft = _relax(logits, support, noise, tau)                # [K-1, B, S, L]
+    if hard:
+        first = path_int[:-1] - path_int[1:]                    # [K-1, B, S]
+        y = straight_through(tf.one_hot(first, length, dtype=tf.float64), soft)
+    else:
+        y = soft
+    step_counts = tf.reduce_sum(j * y, axis=-1)                 # [K-1, B, S]
+    counts, encodings = [], []
+    for k in range(num_steps):
+        counts.append(step_counts[k])
+        encodings.append(y[k])
+        remaining = remaining - step_counts[k]
+    return counts, encodings, remaining, path_int[-1]
+
+
+def _restrict(logits, soft_remaining, rest, hard):
+    """`(support, logits)` of a conditional `[..., L]`; soft counts kept feasible.
+
+    With `hard=False`, `r - M_{>k} <= n_k <= r` for the soft remainder `r`
+    (`soft_remaining`, `[...]`; `rest` is `M_{>k}`), falling back to the
+    integer support where the two do not overlap.
+    """
+    neg_inf = tf.constant(-float("inf"), logits.dtype)
+    support = logits > neg_inf
+    if hard:
+        return support, logits
+    j = tf.range(_last_dim(logits), dtype=logits.dtype)
+    soft_r = soft_remaining[..., tf.newaxis]
+    feasible = support & (j <= soft_r) & (j >= soft_r - rest)
+    support = tf.where(tf.reduce_any(feasible, axis=-1, keepdims=True), feasible, support)
+    return support, tf.where(support, logits, neg_inf)
+
+
+def _relax(logits, support, noise, temperature):
+    """`(perturbed, soft)`: logits plus Gumbel `noise` (if any) and their tempered softmax."""
+    neg_inf = tf.constant(-float("inf"), logits.dtype)
+    perturbed = logits if noise is None else logits + noise
+    safe = tf.where(support, perturbed, tf.zeros_like(perturbed))
+    return perturbed, tf.nn.softmax(tf.where(support, safe / temperature, neg_inf))
+
+
+def _lowest_argmax(perturbed):
+    """The index of the largest entry of the last axis, ties to the lowest (Gumbel-max)."""
+    length = _last_dim(perturbed)
+    best = tf.reduce_max(perturbed, axis=-1, keepdims=True)
+    return tf.reduce_min(
+        tf.where(tf.equal(perturbed, best), tf.range(length), length), axis=-1)
+
+
+def _last_dim(x):
+    """The size of the last axis, a Python `int` when static."""
+    return tf.compat.dimension_value(x.shape[-1]) or tf.shape(x)[-1]
 
 
 def _row(values, k):
