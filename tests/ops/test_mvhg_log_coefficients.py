@@ -180,7 +180,9 @@ class MVHGLogCoefficientsTest(tf.test.TestCase, parameterized.TestCase):
     @parameterized.named_parameters(
         ("mixed", [4., 6., 3., 5.], [1.5, -0.7, 25., -25.], 9),
         ("equal", [8., 8., 8., 8., 8.], [0., 0., 0., 0., 0.], 20),
-        ("extreme", [30., 30., 30.], [-30., 30., 0.], 40))
+        ("extreme", [30., 30., 30.], [-30., 30., 0.], 40),
+        # Groups larger than N: their pmfs are truncated at N before the FFT.
+        ("large_groups", [50., 80., 30., 64.], [0.3, -1.1, 2., 0.], 20))
     def test_tilted_conditionals_are_exact(self, sizes, log_w, total):
         # p(n_k = j | r) from the FFT path equals the G-ratio conditionals,
         # to 1e-13 absolute once weighted by the probability that the

@@ -4,7 +4,7 @@ Its law is tested through the distributions that call it (exact pmfs and
 sample frequencies in `tests/distributions`); here: the conditionals for
 K - 1 >= 3 (a `tf.while_loop` without gradient for the path of draws, then one
 differentiable pass over all conditionals) equal the unrolled Python loop with
-its gradient, bit for bit.
+its gradient, bit for bit (the gradient under XLA to rounding).
 """
 
 import importlib
@@ -57,7 +57,14 @@ class WhileLoopTest(tf.test.TestCase, parameterized.TestCase):
             unrolled = _sample_and_gradient(num_groups, dtype, hard, stochastic, jit)
         for name, a, b in zip(["counts", "encodings", "gradient"], looped, unrolled):
             self.assertTrue(np.all(np.isfinite(a)), name)
-            self.assertAllEqual(a, b, msg=name)
+            if jit and name == "gradient":
+                # XLA fuses the two graphs differently, so sums may round
+                # differently; eagerly the gradients are equal bit for bit.
+                tolerance = 1e-6 if dtype == tf.float32 else 1e-13
+                self.assertAllClose(a, b, rtol=tolerance, atol=tolerance * np.abs(b).max(),
+                                    msg=name)
+            else:
+                self.assertAllEqual(a, b, msg=name)
         self.assertGreater(np.abs(looped[2]).max(), 0.)
 
     def test_loop_is_one_while_op(self):

@@ -322,8 +322,11 @@ def mvhg_tilted_log_pmfs(total_count, group_sizes, log_weights, max_count,
     log_binomial_pmfs[..., k, j] = log P(X_k = j)           j = 0..L-1
     log_suffix_pmfs[..., k, t]   = log P(S_k = t)           t = 0..L-1
     log_suffix_pmfs[..., K, t]   = 0 if t == 0 else -inf    (empty sum)
-    P(S_k = .) = irfft( prod_{l >= k} rfft(P(X_l = .), D) )[:L]
+    P(S_k = .) = irfft( prod_{l >= k} rfft(P(X_l = .)[:L], D) )[:L]
     ```
+
+    (each pmf truncated to `j < L`, zero-padded to the FFT length `D`: the
+    coefficients `t < L` of a product involve no larger `j`).
 
     All internal arithmetic is float64 and complex128. FFT values below the
     smallest normal float64 (round-off noise, about 1e-16 absolute at most)
@@ -406,7 +409,7 @@ def mvhg_tilted_log_pmfs(total_count, group_sizes, log_weights, max_count,
             in_support, tf.math.log(tf.maximum(pmfs, _TINY64)),
             tf.constant(_NEG_INF, tf.float64))
         log_suffix = tf.concat([log_suffix, empty], axis=-2)
-        return log_tilt, log_pmfs[..., :length], log_suffix
+        return log_tilt, log_pmfs, log_suffix
 
 
 def _tilted_setup(total_count, group_sizes, log_weights, max_count,
@@ -414,8 +417,9 @@ def _tilted_setup(total_count, group_sizes, log_weights, max_count,
     """Shared set-up: float64 parameters, the tilt and the binomial log-pmfs.
 
     Returns `(batch_shape, group_sizes [..., K], K, L, D, log_tilt [...],
-    log_pmfs [..., K, D])`. With `solve_tilt=False` (no FFT follows) the
-    tilt is `-mean_k log w_k` and the pmfs have `L` columns (`D = L`).
+    log_pmfs [..., K, L])`, the pmfs truncated to `j < L` (an FFT of length
+    `D` zero-pads them). With `solve_tilt=False` (no FFT follows) the tilt is
+    `-mean_k log w_k` and `D = L`.
     """
     log_weights = tf.cast(tf.convert_to_tensor(log_weights), tf.float64)
     group_sizes = tf.cast(tf.convert_to_tensor(group_sizes), tf.float64)
@@ -437,8 +441,9 @@ def _tilted_setup(total_count, group_sizes, log_weights, max_count,
             f"Received: max_count={max_count}")
     length = int(static_max) + 1
     fft_length = mvhg_fft_length(int(static_max)) if solve_tilt else length
-    # log C(m_k, j) on the unbroadcast sizes (often shared by the batch).
-    log_c = log_binomial_coefficients(group_sizes, fft_length)
+    # log C(m_k, j) on the unbroadcast sizes (often shared by the batch). Only
+    # j < L: coefficients t < L of a product need no larger j (rfft pads).
+    log_c = log_binomial_coefficients(group_sizes, length)
     log_weights = tf.broadcast_to(log_weights, full)
     group_sizes = tf.broadcast_to(group_sizes, full)
     total_count = tf.broadcast_to(total_count, batch_shape)
@@ -447,8 +452,8 @@ def _tilted_setup(total_count, group_sizes, log_weights, max_count,
     else:
         log_tilt = -tf.reduce_mean(tf.stop_gradient(log_weights), axis=-1)
     log_pmfs = _tilted_binomial_log_pmfs(
-        group_sizes, log_weights, log_tilt, fft_length,
-        log_c=log_c)                                           # [..., K, D]
+        group_sizes, log_weights, log_tilt, length,
+        log_c=log_c)                                           # [..., K, L]
     return (batch_shape, group_sizes, num_groups, length, fft_length,
             log_tilt, log_pmfs)
 
@@ -580,8 +585,8 @@ def mvhg_mean(total_count, group_sizes, log_weights, max_count=None,
         a = mvhg_util.safe_log_weights(a, valid)
         fft_length = mvhg_fft_length(length - 1)
         log_tilt = mvhg_log_tilt(n, m, a)
-        pmfs = tf.exp(_tilted_binomial_log_pmfs(m, a, log_tilt, fft_length))
-        j = tf.range(fft_length, dtype=tf.float64)
+        pmfs = tf.exp(_tilted_binomial_log_pmfs(m, a, log_tilt, length))
+        j = tf.range(length, dtype=tf.float64)
         spectra = tf.signal.rfft(pmfs, fft_length=[fft_length])
         weighted = tf.signal.rfft(j * pmfs, fft_length=[fft_length])
         ones = tf.ones_like(spectra[..., 0, :])
