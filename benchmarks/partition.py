@@ -157,13 +157,26 @@ def _cases_table(results):
     return "\n".join(lines)
 
 
+def _cpu_model(cpuinfo="/proc/cpuinfo"):
+    """The CPU's model name (digits differ between CPU types), or `platform.processor()`."""
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def _write_docs(results, command, path=DOCS_PATH, date=None):
     """Replaces the table between the benchmark markers of `path` (docs/benchmarks.md)."""
     with open(path) as f:
         text = f.read()
     if DOCS_START not in text or DOCS_END not in text:
         raise ValueError(f"{path} has no benchmark markers {DOCS_START} / {DOCS_END}")
-    machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
+    machine = (f"{_cpu_model()} ({platform.machine()}), {os.cpu_count()} CPU cores, "
+               f"Python {platform.python_version()}")
     date = date or datetime.date.today().isoformat()
     import tensorflow as tf
     sweep = [r for r in results if not r.get("case")]

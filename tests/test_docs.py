@@ -10,7 +10,8 @@
   heading of that file.
 - The docs/ pages that comments and docstrings of the code name exist.
 - `benchmarks/partition.py --write-docs` rewrites the table between the markers of
-  docs/benchmarks.md and nothing else.
+  docs/benchmarks.md and nothing else, and `benchmarks/partition_kernels.py` (the
+  kernel table there) finds the kernels of a step and assigns them to its parts.
 """
 
 import glob
@@ -274,10 +275,31 @@ class DocsTest(tf.test.TestCase):
         written = after[after.index(start):after.index(end)]
         self.assertIn("Measured on 2000-01-02 with `python benchmarks/partition.py "
                       "--write-docs`", written)
+        self.assertIn(f"on {partition._cpu_model()} (", written)
         self.assertIn("| 32 | 2 | 8000 | 1000 | 0.5 | 800 | 4.00 | 3 | - |", written)
         self.assertIn("| weak | 10 | 2 | 64 | 0.6 | 100000 | 0.5 | 1.20 | 2.5 | 1 |", written)
         self.assertNotIn("| 10 | 0.6", written)
         self.assertNotIn("| 4096 |", written)
+
+    def test_kernel_profile_attributes_the_step(self):
+        # The profiler's kernel events are found and assigned to parts of the step.
+        output = subprocess.run(
+            [sys.executable, os.path.join(_ROOT, "benchmarks", "partition_kernels.py"),
+             "--cases", "6:3:2", "--steps", "5", "--top", "3"],
+            capture_output=True, text=True, check=True, timeout=600).stdout
+        rows = {row["piece"]: row for row in map(json.loads, output.splitlines())}
+        self.assertEqual(set(rows), {"drpm", "neuralsort"})
+        drpm, sort = rows["drpm"], rows["neuralsort"]
+        for row in (drpm, sort):
+            self.assertGreater(row["kernel_us"], 0.)
+            self.assertAlmostEqual(sum(p["kernel_us"] for p in row["parts"].values()),
+                                   row["kernel_us"], delta=0.5)
+            self.assertLen(row["top"], 3)
+        for part in ("mvhg pmfs and FFTs", "mvhg conditionals", "mvhg noise",
+                     "scores noise", "sort and partition"):
+            self.assertGreater(drpm["parts"][part]["kernel_us"], 0., part)
+        self.assertNotIn("mvhg noise", sort["parts"])
+        self.assertGreater(drpm["launches"], sort["launches"])
 
 
 if __name__ == "__main__":
