@@ -174,11 +174,9 @@ def mvhg_sequential_sample(total_count,
 
         def conditional(k, remaining, remaining_int):
             """Group `k`'s count and encoding given the draws left, with gradient."""
-            logits = mvhg_conditional_logits(
-                _row(log_pmfs, k), _row(log_suffix, k), remaining_int)
-            rest = _row(suffix_sizes, k)[:, tf.newaxis, tf.newaxis]
-            support, logits = _restrict(logits, tf.stop_gradient(remaining), rest, hard)
-            perturbed, soft = _relax(logits, support, None if noise is None else noise[k], tau)
+            perturbed, soft = _conditional_step(
+                k, log_pmfs, log_suffix, suffix_sizes, noise, tau,
+                tf.stop_gradient(remaining), remaining_int, hard)
             if hard:
                 first = _lowest_argmax(perturbed)
                 y = straight_through(tf.one_hot(first, length, dtype=tf.float64), soft)
@@ -253,12 +251,9 @@ def _looped_conditionals(log_pmfs, log_suffix, suffix_sizes, noise, tau,
     fixed_tau = tf.stop_gradient(tau)
 
     def body(k, remaining, remaining_int, int_ta, soft_ta):
-        logits = mvhg_conditional_logits(
-            _row(fixed_pmfs, k), _row(fixed_suffix, k), remaining_int)
-        rest = _row(suffix_sizes, k)[:, tf.newaxis, tf.newaxis]
-        support, logits = _restrict(logits, remaining, rest, hard)
-        perturbed, soft = _relax(
-            logits, support, None if noise is None else fixed_noise[k], fixed_tau)
+        perturbed, soft = _conditional_step(
+            k, fixed_pmfs, fixed_suffix, suffix_sizes, fixed_noise, fixed_tau,
+            remaining, remaining_int, hard)
         if hard:
             remaining_int = remaining_int - _lowest_argmax(perturbed)
         else:
@@ -301,6 +296,16 @@ def _looped_conditionals(log_pmfs, log_suffix, suffix_sizes, noise, tau,
         encodings.append(y[k])
         remaining = remaining - step_counts[k]
     return counts, encodings, remaining, path_int[-1]
+
+
+def _conditional_step(k, log_pmfs, log_suffix, suffix_sizes, noise, tau,
+                      soft_remaining, remaining_int, hard):
+    """`(perturbed, soft)` of group `k`'s conditional at `remaining_int` draws left."""
+    logits = mvhg_conditional_logits(
+        _row(log_pmfs, k), _row(log_suffix, k), remaining_int)
+    rest = _row(suffix_sizes, k)[:, tf.newaxis, tf.newaxis]
+    support, logits = _restrict(logits, soft_remaining, rest, hard)
+    return _relax(logits, support, None if noise is None else noise[k], tau)
 
 
 def _restrict(logits, soft_remaining, rest, hard):
